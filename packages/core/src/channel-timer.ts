@@ -1,0 +1,34 @@
+import { performance } from 'node:perf_hooks';
+import type { Channel } from './channel.js';
+
+/** The clock channels run on: monotonic milliseconds. */
+export const monotonicNow = (): number => performance.now();
+
+/**
+ * Drives one channel with a real timer: wakes at `channel.deadline`, ticks,
+ * re-arms, and stops by itself once the channel is closed. One timer per
+ * open channel; `stop()` when the conversation ends.
+ */
+export class ChannelTimer {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly channel: Channel) {
+    this.arm();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    const delay = Math.max(0, this.channel.deadline - monotonicNow());
+    this.timer = setTimeout(this.fire, delay);
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.channel.tick(monotonicNow());
+    if (!this.channel.closed) this.arm();
+  };
+}

@@ -1,0 +1,140 @@
+import type { ZEvent } from './codec.js';
+import { LostRemoteError } from './errors.js';
+import type { MessageId } from './message-id.js';
+
+/** Control events: they steer the channel and never reach application code. */
+export const MORE = '_zpc_more';
+export const HEARTBEAT = '_zpc_hb';
+
+/** What a channel asks its owner to do. The owner does the I/O. */
+export interface ChannelSink {
+  /** Send an event on this channel (the owner adds message_id, v and response_to). */
+  emit(name: string, args: unknown): void;
+  /** An application event arrived for this channel. */
+  deliver(event: ZEvent): void;
+  /** The remote went silent for two heartbeat intervals; the channel is closed. */
+  lost(error: LostRemoteError): void;
+  /** The remote granted credit while the channel had none left. */
+  writable?(): void;
+}
+
+export interface ChannelOptions {
+  /** Heartbeat interval in ms (reference default: 5000). */
+  heartbeatMs: number;
+  /** The current time in ms, from whatever clock the owner uses. */
+  now: number;
+  /** How many events this side buffers, and so grants the remote (reference: 100). */
+  inputQueueSize?: number;
+}
+
+/**
+ * One conversation, as a state machine free of sockets and timers
+ * (PROTOCOL.md §3, §6, §7). The owner tells it what arrived (`receive`),
+ * that the application wants the next event (`pull`) and what time it is
+ * (`tick`, due at `deadline`); it answers through its sink.
+ */
+export class Channel {
+  closed = false;
+  /** Events the remote can still take from us before it must grant more. */
+  private remoteCredit = 1;
+  /** Slots of our input buffer granted to the remote and not yet consumed. */
+  private reserved = 1;
+  /** False until the first pull: the reference grants nothing for the first event. */
+  private pulledOnce = false;
+  private lastHeard: number;
+  private lastTick: number;
+  private nextBeat: number;
+  private readonly inputQueueSize: number;
+  readonly heartbeatMs: number;
+
+  constructor(
+    readonly id: MessageId,
+    private readonly sink: ChannelSink,
+    options: ChannelOptions,
+  ) {
+    this.heartbeatMs = options.heartbeatMs;
+    this.inputQueueSize = options.inputQueueSize ?? 100;
+    this.lastHeard = this.lastTick = options.now;
+    this.nextBeat = options.now + options.heartbeatMs;
+  }
+
+  /** When `tick` must next be called. */
+  get deadline(): number {
+    return Math.min(this.nextBeat, this.lastHeard + 2 * this.heartbeatMs);
+  }
+
+  /** Whether the remote can take one more non-control event now. */
+  get canSend(): boolean {
+    return !this.closed && this.remoteCredit > 0;
+  }
+
+  /** An event for this channel arrived from the remote. */
+  receive(event: ZEvent, now: number): void {
+    if (this.closed) return;
+    this.lastHeard = now;
+    if (event.name === HEARTBEAT) return;
+    if (event.name === MORE) {
+      const granted = Array.isArray(event.args) ? event.args[0] : undefined;
+      if (typeof granted !== 'number' || !Number.isInteger(granted) || granted < 0) return;
+      const hadNone = this.remoteCredit <= 0;
+      this.remoteCredit += granted;
+      if (hadNone && this.remoteCredit > 0) this.sink.writable?.();
+      return;
+    }
+    this.sink.deliver(event);
+  }
+
+  /**
+   * Send an application event, spending one credit. Callers check `canSend`
+   * first; sending without credit is a bug in the caller, not the remote.
+   */
+  send(name: string, args: unknown): void {
+    if (this.closed) throw new Error(`channel is closed; cannot send ${name}`);
+    if (this.remoteCredit <= 0) throw new Error(`no credit left to send ${name}`);
+    this.remoteCredit -= 1;
+    this.sink.emit(name, args);
+  }
+
+  /**
+   * The application asks for the next event. Grants credit exactly like the
+   * reference client: nothing for the first event, then a top-up to the
+   * full buffer whenever fewer than half of its slots remain reserved.
+   */
+  pull(): void {
+    if (this.closed) return;
+    if (!this.pulledOnce) {
+      this.pulledOnce = true;
+    } else if (this.reserved < Math.floor(this.inputQueueSize / 2)) {
+      const grant = this.inputQueueSize - this.reserved;
+      this.reserved += grant;
+      this.sink.emit(MORE, [grant]);
+    }
+    this.reserved -= 1;
+  }
+
+  /** Time passed: send a heartbeat when due, or declare the remote lost. */
+  tick(now: number): void {
+    if (this.closed) return;
+    const hb = this.heartbeatMs;
+    // A tick far later than any deadline means this process stalled (a busy
+    // event loop), not that the remote went silent: its heartbeats may be
+    // waiting unread. Give it one more interval instead of declaring it lost.
+    if (now - this.lastTick > 1.5 * hb) this.lastHeard = Math.max(this.lastHeard, now - hb);
+    this.lastTick = now;
+    if (now - this.lastHeard >= 2 * hb) {
+      this.closed = true;
+      this.sink.lost(new LostRemoteError(hb));
+      return;
+    }
+    if (now >= this.nextBeat) {
+      this.sink.emit(HEARTBEAT, [0]);
+      this.nextBeat += hb;
+      if (this.nextBeat <= now) this.nextBeat = now + hb;
+    }
+  }
+
+  /** Stop: no more heartbeats, no more deliveries. */
+  close(): void {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * A ZeroMQ multipart message split the way the reference peers read it
+ * (PROTOCOL.md §1): the last frame is the payload, the frames before the
+ * empty delimiter are the routing identity.
+ */
+export interface Envelope {
+  identity: Buffer[];
+  payload: Buffer;
+}
+
+/** Returns undefined for garbage (no frames, or an empty payload). */
+export function openEnvelope(frames: Buffer[]): Envelope | undefined {
+  const payload = frames[frames.length - 1];
+  if (payload === undefined || payload.length === 0) return undefined;
+  let end = frames.length - 1;
+  if (end > 0 && frames[end - 1]!.length === 0) end -= 1;
+  return { identity: frames.slice(0, end), payload };
+}

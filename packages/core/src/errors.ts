@@ -1,0 +1,52 @@
+/**
+ * The errors zrpc raises. Each has a stable `name` so that callers can tell
+ * them apart without `instanceof` across package copies.
+ */
+
+/** Base class of every error zrpc raises itself. */
+export class ZrpcError extends Error {
+  override name = 'ZrpcError';
+}
+
+/** Bytes or events that do not follow the zerorpc v3 wire protocol. */
+export class ProtocolError extends ZrpcError {
+  override name = 'ProtocolError';
+}
+
+/**
+ * The remote side answered `ERR [name, message, traceback]`.
+ * `remoteName` is the error's name on the remote side (`ValueError`, `NameError`...).
+ */
+export class RemoteError extends ZrpcError {
+  override name = 'RemoteError';
+  constructor(
+    readonly remoteName: string,
+    readonly remoteMessage: string,
+    readonly traceback: string = '',
+  ) {
+    super(remoteMessage ? `${remoteName}: ${remoteMessage}` : remoteName);
+  }
+}
+
+/** The remote stopped heart-beating for two heartbeat intervals. */
+export class LostRemoteError extends ZrpcError {
+  override name = 'LostRemoteError';
+  constructor(readonly heartbeatMs: number) {
+    super(`Lost remote after ${(heartbeatMs * 2) / 1000}s heartbeat`);
+  }
+}
+
+/** The remote is alive but did not answer within the call's timeout. */
+export class TimeoutError extends ZrpcError {
+  override name = 'TimeoutError';
+  constructor(
+    readonly timeoutMs: number,
+    readonly method?: string,
+  ) {
+    super(
+      method === undefined
+        ? `timeout after ${timeoutMs / 1000}s`
+        : `timeout after ${timeoutMs / 1000}s, when calling remote method ${method}`,
+    );
+  }
+}

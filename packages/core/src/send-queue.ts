@@ -1,0 +1,65 @@
+/**
+ * ZeroMQ.js allows one pending send per socket. Every send goes through one
+ * SendQueue: it keeps order, never has two sends pending, and tells
+ * producers to wait (`room()`) when it holds more than `highWater` messages.
+ */
+export class SendQueue<M> {
+  private items: M[] = [];
+  private head = 0;
+  private sending = false;
+  private waiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly send: (message: M) => Promise<void>,
+    private readonly onError: (error: unknown, message: M) => void,
+    readonly highWater = 1000,
+  ) {}
+
+  /** Messages waiting to be sent. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(message: M): void {
+    this.items.push(message);
+    if (!this.sending) void this.pump();
+  }
+
+  /** Resolves when the queue is below its high-water mark. */
+  room(): Promise<void> {
+    if (this.size < this.highWater) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves when everything queued so far has been handed to the socket. */
+  idle(): Promise<void> {
+    if (!this.sending && this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    while (this.head < this.items.length) {
+      const message = this.items[this.head]!;
+      this.items[this.head] = undefined as M;
+      this.head++;
+      try {
+        await this.send(message);
+      } catch (err) {
+        this.onError(err, message);
+      }
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (this.waiters.length > 0 && this.size < this.highWater) {
+        for (const wake of this.waiters.splice(0)) wake();
+      }
+    }
+    this.items.length = 0;
+    this.head = 0;
+    this.sending = false;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}

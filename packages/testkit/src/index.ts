@@ -1,0 +1,2 @@
+export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
+export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';
