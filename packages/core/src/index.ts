@@ -20,6 +20,8 @@ export {
   TimeoutError,
   ZrpcError,
 } from './errors.js';
+export type { ZerorpcHooks } from './hooks.js';
+export { fromZerorpcHooks } from './hooks.js';
 export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';
 export type {

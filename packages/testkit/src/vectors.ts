@@ -39,7 +39,9 @@ export function vectorsDir(): string {
     if (existsSync(candidate)) return candidate;
     dir = resolve(dir, '..');
   }
-  throw new Error('recorded vectors not found: set ZRPC_VECTORS_DIR or put ../shared beside the repo');
+  throw new Error(
+    'recorded vectors not found: set ZRPC_VECTORS_DIR or put ../shared beside the repo',
+  );
 }
 
 // Integers beyond 2**53 must stay exact: mark long integer literals (never
