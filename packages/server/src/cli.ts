@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
+import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
+import { RunnerError, UsageError } from './runner/errors.js';
+import {
+  consoleLog,
+  exitOnSignals,
+  type RunningServer,
+  type RunOptions,
+  runServer,
+} from './runner/run.js';
+
+async function main(argv: readonly string[]): Promise<void> {
+  const commandLine = parseCommandLine(argv);
+  if (commandLine.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const options = await runOptions(commandLine);
+  let running: RunningServer | undefined;
+  exitOnSignals(() => running, consoleLog);
+  running = await runServer(options);
+}
+
+/** The config file's settings, overridden by the command line's. */
+async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
+  const configFile =
+    commandLine.config === undefined ? findConfigFile(process.cwd()) : resolve(commandLine.config);
+  if (configFile !== undefined && !existsSync(configFile)) {
+    throw new UsageError(`config file ${configFile} not found`);
+  }
+  const config: ZrpcConfig = configFile === undefined ? {} : await loadConfig(configFile);
+  const appsFromCommandLine = commandLine.apps.length > 0;
+  return {
+    apps: appsFromCommandLine ? commandLine.apps : (config.apps ?? []),
+    // A config file's apps are relative to the config file, like its imports.
+    cwd: appsFromCommandLine || configFile === undefined ? process.cwd() : dirname(configFile),
+    address: commandLine.address ?? config.address,
+    middleware: config.middleware,
+    server: {
+      ...config.server,
+      ...(commandLine.name !== undefined && { name: commandLine.name }),
+      ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
+    },
+  };
+}
+
+/** Print why starting failed, with the real cause in full, and choose the exit code. */
+function report(err: unknown): number {
+  if (!(err instanceof RunnerError)) {
+    consoleLog.error(`zrpc-server could not start: ${inspect(err)}`);
+    return 1;
+  }
+  consoleLog.error(err.message);
+  if (err.cause !== undefined) consoleLog.error(inspect(err.cause));
+  return err.exitCode;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => process.exit(report(err)));

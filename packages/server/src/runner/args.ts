@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
+import { UsageError } from './errors.js';
+
+export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
+                   [--name <name>] [--heartbeat <seconds>] [--help]
+
+Imports the rpcs module of each app and serves the methods they register.
+
+  addrport              where to listen (default ${DEFAULT_ADDRPORT}): a port (8000),
+                        ipv4:port (0.0.0.0:8000), [ipv6]:port ([::1]:8000),
+                        host:port (localhost:8000), or a ZeroMQ endpoint
+                        (tcp://127.0.0.1:8000, ipc:///tmp/zrpc.sock)
+  --app <dir or pkg>    an app: a directory, or an installed package name
+                        (repeatable; replaces the config file's apps)
+  --config <file>       the config file (default: zrpc.config.{ts,mts,js,mjs}
+                        in the current directory, when there is one)
+  --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
+  --heartbeat <seconds> the heartbeat interval of every channel
+  -h, --help            show this help
+
+Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
+2 for a bad command line.
+`;
+
+/** The command line, validated: every value here is usable as is. */
+export interface CommandLine {
+  help: boolean;
+  /** The addrport argument, already checked by `parseAddrport`. */
+  address: string | undefined;
+  apps: string[];
+  config: string | undefined;
+  name: string | undefined;
+  heartbeatMs: number | undefined;
+}
+
+/** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const { values, positionals } = readArgs(argv);
+  if (positionals.length > 1) {
+    throw usageError(`too many arguments: ${positionals.slice(1).join(' ')}`);
+  }
+  const address = positionals[0];
+  // Checked now so that a typo fails before any config or app code runs.
+  if (address !== undefined) parseAddrport(address);
+  if (values.name === '') throw usageError('--name must not be empty');
+  return {
+    help: values.help ?? false,
+    address,
+    apps: values.app ?? [],
+    config: values.config,
+    name: values.name,
+    heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+  };
+}
+
+function readArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        app: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        name: { type: 'string' },
+        heartbeat: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+}
+
+function parseHeartbeat(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
+  }
+  return seconds * 1000;
+}
+
+function usageError(message: string): UsageError {
+  return new UsageError(`${message}\nRun zrpc-server --help for usage.`);
+}

@@ -1,0 +1,9 @@
+export type { ListenAddress } from './addrport.js';
+export { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
+export type { RunnerServerOptions, ZrpcConfig } from './config.js';
+export { defineConfig, findConfigFile, loadConfig } from './config.js';
+export type { DiscoveredApp, DiscoverOptions, LocatedApp } from './discover.js';
+export { discoverApps } from './discover.js';
+export { AppImportError, MethodConflictError, RunnerError, UsageError } from './errors.js';
+export type { RunningServer, RunnerLog, RunOptions } from './run.js';
+export { runServer } from './run.js';

@@ -1,0 +1,89 @@
+import { constants } from 'node:os';
+import { rpc, type ServerMiddleware } from '@zrpc/core';
+import { Server } from '../server.js';
+import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
+import { bannerLines } from './banner.js';
+import type { RunnerServerOptions } from './config.js';
+import { type DiscoveredApp, discoverApps } from './discover.js';
+import { RunnerError, UsageError } from './errors.js';
+
+/** Where the runner writes: `info` for the start banner and progress, `error` for failures. */
+export interface RunnerLog {
+  info(line: string): void;
+  error(line: string): void;
+}
+
+export const consoleLog: RunnerLog = {
+  info: (line) => process.stdout.write(`${line}\n`),
+  error: (line) => process.stderr.write(`${line}\n`),
+};
+
+export interface RunOptions {
+  /** The apps to serve: directories or package names, resolved from `cwd`. */
+  apps: readonly string[];
+  /** Where app directories and package names are resolved from (default: the cwd). */
+  cwd?: string;
+  /** Where to listen: an addrport or a ZeroMQ endpoint (default `127.0.0.1:4242`). */
+  address?: string;
+  middleware?: ServerMiddleware[];
+  server?: RunnerServerOptions;
+  log?: RunnerLog;
+}
+
+/** A started runner: the listening server and the apps it loaded. */
+export interface RunningServer {
+  readonly server: Server;
+  readonly apps: readonly DiscoveredApp[];
+}
+
+/**
+ * Discover the apps, serve the methods they registered and print where the
+ * server listens and what it serves. Close it with `server.close()`.
+ */
+export async function runServer(options: RunOptions): Promise<RunningServer> {
+  const cwd = options.cwd ?? process.cwd();
+  const address = parseAddrport(options.address ?? DEFAULT_ADDRPORT);
+  if (options.apps.length === 0) {
+    throw new UsageError(
+      'no apps to serve: give --app <directory or package>, or list apps in zrpc.config.ts',
+    );
+  }
+  const apps = await discoverApps(options.apps, { cwd });
+  const server = new Server({ ...options.server, registry: rpc, middleware: options.middleware });
+  try {
+    await server.bind(address.endpoint);
+  } catch (err) {
+    await server.close();
+    throw new RunnerError(`cannot listen on ${address.endpoint}: ${(err as Error).message}`);
+  }
+  const log = options.log ?? consoleLog;
+  for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
+  return { server, apps };
+}
+
+/**
+ * The command's shutdown: the first SIGINT or SIGTERM closes the server
+ * gracefully (calls in flight are answered) and exits 0; a second one, or
+ * one before the server is up, exits at once with 128 + the signal number.
+ */
+export function exitOnSignals(current: () => RunningServer | undefined, log: RunnerLog): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const running = current();
+    if (closing || running === undefined) {
+      log.error(`${signal}: exiting now`);
+      process.exit(128 + constants.signals[signal]);
+    }
+    closing = true;
+    log.info(`${signal}: finishing the calls in flight, then exiting (${signal} again to force)`);
+    running.server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error(`closing the server failed: ${(err as Error)?.stack ?? String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

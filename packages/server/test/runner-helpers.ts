@@ -1,0 +1,163 @@
+// Shared by the runner tests: the built CLI as a child process, fixture
+// apps, and a raw DEALER that calls a served method.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  decodeEvent,
+  type EventHeader,
+  encodeEvent,
+  MessageIdGenerator,
+  PROTOCOL_VERSION,
+} from '@zrpc/core';
+import { Dealer } from 'zeromq';
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+export const APPS = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+
+/** The CLI tests run dist/cli.js: refuse to test a build older than the sources. */
+export function assertBuilt(): void {
+  const built = statSync(CLI, { throwIfNoEntry: false })?.mtimeMs;
+  const newest = Math.max(
+    ...readdirSync(SRC, { recursive: true, encoding: 'utf8' }).map(
+      (file) => statSync(join(SRC, file)).mtimeMs,
+    ),
+  );
+  if (built === undefined || built < newest) {
+    throw new Error('dist/cli.js is missing or stale: run `pnpm --filter @zrpc/server build` first');
+  }
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const WAIT_MS = 15_000;
+const running = new Set<CliProcess>();
+
+/** One `node dist/cli.js ...` child, its output collected as it comes. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+
+  constructor(args: readonly string[], cwd: string) {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: 'pipe' });
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
+    running.add(this);
+  }
+
+  /** The first match of `pattern` in stdout; fails if the process exits or takes too long. */
+  async waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const match = this.stdout.match(pattern);
+      if (match) return match;
+      if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `no ${pattern} in the runner's output\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The endpoint the runner printed once it listens. */
+  async endpoint(): Promise<string> {
+    return (await this.waitForStdout(/^Listening on (\S+)$/m))[1]!;
+  }
+}
+
+export function startCli(args: readonly string[], cwd = APPS): CliProcess {
+  return new CliProcess(args, cwd);
+}
+
+/** Run the CLI to its end (for runs that must fail at start). */
+export function runCli(args: readonly string[], cwd = APPS): Promise<Exit> {
+  return startCli(args, cwd).exited;
+}
+
+/** Kill whatever a test left running and wait for it to go. */
+export async function stopAllClis(): Promise<void> {
+  const left = [...running];
+  for (const cli of left) cli.child.kill('SIGKILL');
+  await Promise.all(left.map((cli) => cli.exited));
+}
+
+/**
+ * A fresh project directory whose node_modules holds the package app
+ * `@zrpc-fixtures/pkg-app` (a symlink to the fixture), as an installed
+ * dependency would.
+ */
+export function projectWithPackageApp(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'zrpc-runner-project-'));
+  mkdirSync(join(dir, 'node_modules', '@zrpc-fixtures'), { recursive: true });
+  symlinkSync(join(APPS, 'pkg-app'), join(dir, 'node_modules', '@zrpc-fixtures', 'pkg-app'), 'dir');
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Reply {
+  /** OK, ERR or STREAM_DONE. */
+  name: string;
+  args: unknown;
+  header: EventHeader;
+  /** The STREAM items received before the last event. */
+  items: unknown[];
+}
+
+/**
+ * Call `method` over a raw ZeroMQ DEALER and return the last reply event.
+ * Grants stream credit the way the reference client does, so a stream of up
+ * to 100 items flows.
+ */
+export async function callRaw(endpoint: string, method: string, args: unknown[]): Promise<Reply> {
+  const ids = new MessageIdGenerator();
+  const dealer = new Dealer({ linger: 0, receiveTimeout: WAIT_MS });
+  dealer.connect(endpoint);
+  const channel = ids.next();
+  const send = (name: string, eventArgs: unknown, responseTo?: Uint8Array) =>
+    dealer.send([
+      '',
+      encodeEvent({
+        header: {
+          message_id: ids.next(),
+          v: PROTOCOL_VERSION,
+          ...(responseTo && { response_to: responseTo }),
+        },
+        name,
+        args: eventArgs,
+      }),
+    ]);
+  try {
+    await dealer.send([
+      '',
+      encodeEvent({ header: { message_id: channel, v: PROTOCOL_VERSION }, name: method, args }),
+    ]);
+    const items: unknown[] = [];
+    for (;;) {
+      const frames = await dealer.receive();
+      const event = decodeEvent(frames[frames.length - 1]!);
+      if (event.name === '_zpc_hb') continue;
+      if (event.name !== 'STREAM') return { ...event, items };
+      if (items.push(event.args) === 1) await send('_zpc_more', [100], channel);
+    }
+  } finally {
+    dealer.close();
+  }
+}
