@@ -87,12 +87,13 @@ export class Channel {
   /**
    * Send an application event, spending one credit. Callers check `canSend`
    * first; sending without credit is a bug in the caller, not the remote.
+   * If the sink throws (say, args that cannot be encoded), no credit is spent.
    */
   send(name: string, args: unknown): void {
     if (this.closed) throw new Error(`channel is closed; cannot send ${name}`);
     if (this.remoteCredit <= 0) throw new Error(`no credit left to send ${name}`);
-    this.remoteCredit -= 1;
     this.sink.emit(name, args);
+    this.remoteCredit -= 1;
   }
 
   /**

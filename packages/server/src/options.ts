@@ -1,0 +1,69 @@
+import { hostname } from 'node:os';
+import { basename, extname } from 'node:path';
+import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
+
+/** Where the server writes. `console` fits. */
+export interface Logger {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface ServerOptions {
+  /** The methods to serve (default: the global `rpc` registry). */
+  registry?: Registry;
+  /** Wraps every user call, outermost first; composed once here. */
+  middleware?: readonly ServerMiddleware[];
+  /** Answered by `_zerorpc_ping`, `_zerorpc_name`, `_zerorpc_inspect` (default: `<package or script>@<host>`). */
+  name?: string;
+  /** Heartbeat interval per channel in ms; a client silent for two intervals is lost (default 5000). */
+  heartbeatMs?: number;
+  /** Whether ERR events carry the stack trace (default: unless NODE_ENV is `production`). */
+  tracebacks?: boolean;
+  /** Most user calls running at once (default 1000). */
+  concurrency?: number;
+  /** Most calls waiting for a slot; beyond it a call gets `ServerBusyError` (default 10000). */
+  queueLimit?: number;
+  /** Most open channels one peer may hold; beyond it a request gets `TooManyChannelsError` (default 1000). */
+  maxChannelsPerPeer?: number;
+  /** Default: `console`. */
+  logger?: Logger;
+}
+
+export type ResolvedOptions = Required<ServerOptions>;
+
+export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  return {
+    registry: options.registry ?? rpc,
+    middleware: options.middleware ?? [],
+    name: options.name ?? defaultServerName(),
+    heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? 5000),
+    tracebacks: options.tracebacks ?? process.env.NODE_ENV !== 'production',
+    concurrency: count('concurrency', options.concurrency ?? 1000, 1),
+    queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
+    maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
+    logger: options.logger ?? console,
+  };
+}
+
+/** What the process is, and where: `npm_package_name` or the script's name, at the host name. */
+export function defaultServerName(): string {
+  const script = process.argv[1];
+  const what =
+    process.env.npm_package_name || (script ? basename(script, extname(script)) : 'zrpc');
+  return `${what}@${hostname()}`;
+}
+
+function positive(option: string, value: number): number {
+  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+    throw new RangeError(`${option} must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}
+
+function count(option: string, value: number, min: number): number {
+  if (!(Number.isSafeInteger(value) && value >= min)) {
+    throw new RangeError(`${option} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}

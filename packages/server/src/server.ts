@@ -1,0 +1,284 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  compose,
+  decodeEvent,
+  type EventHeader,
+  encodeEvent,
+  MessageIdGenerator,
+  messageIdKey,
+  monotonicNow,
+  openEnvelope,
+  PROTOCOL_VERSION,
+  type Registry,
+  SendQueue,
+  type ZEvent,
+} from '@zrpc/core';
+import { Router } from 'zeromq';
+import { BadInputLog } from './bad-input-log.js';
+import { builtinMethods } from './builtins.js';
+import { type CallHost, type ResolvedMethod, ServerCall } from './dispatch.js';
+import { errArgs, ServerClosingError, TooManyChannelsError } from './errors.js';
+import { Limiter } from './limiter.js';
+import { PeerChannels } from './multiplexer.js';
+import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
+import { newCounters, type ServerStats } from './stats.js';
+
+/** How long the socket keeps trying to deliver queued replies after close(). */
+const LINGER_MS = 2000;
+/**
+ * Outgoing messages ZeroMQ may queue per peer before a ROUTER silently drops
+ * them. `_zpc_more` credit and `maxChannelsPerPeer` already bound what one
+ * peer can have in flight; this is only the backstop for a peer that stops
+ * reading, set well above the 1000 default so that a burst of replies to a
+ * busy client is never dropped.
+ */
+const SEND_HIGH_WATER_MARK = 100_000;
+/** After the grace period, how long cancelled calls get to send their ERR. */
+const CANCEL_SETTLE_MS = 1000;
+const EMPTY = Buffer.alloc(0);
+
+type Frames = Array<Buffer | Uint8Array>;
+
+export interface CloseOptions {
+  /** How long in-flight calls and streams may take to finish before they are cancelled (default 5000). */
+  graceMs?: number;
+}
+
+/**
+ * A zerorpc server: one ROUTER socket, one receive loop, every send through
+ * one SendQueue. Requests open channels keyed by (peer, message id); each
+ * becomes a `ServerCall` (see dispatch.ts).
+ */
+export class Server {
+  /** The name built-ins answer with. */
+  readonly name: string;
+  private readonly options: ResolvedOptions;
+  private readonly socket = new Router({
+    linger: LINGER_MS,
+    sendHighWaterMark: SEND_HIGH_WATER_MARK,
+  });
+  private readonly queue: SendQueue<Frames>;
+  private readonly calls = new PeerChannels<ServerCall>();
+  private readonly ids = new MessageIdGenerator();
+  private readonly counters = newCounters();
+  private readonly limiter: Limiter;
+  private readonly badInput: BadInputLog;
+  private readonly builtins: Registry;
+  private readonly host: CallHost;
+  private readonly bound: string[] = [];
+  private receiving: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(options: ServerOptions = {}) {
+    this.options = resolveOptions(options);
+    const { registry, logger } = this.options;
+    this.name = this.options.name;
+    this.limiter = new Limiter(this.options.concurrency, this.options.queueLimit);
+    this.badInput = new BadInputLog(logger);
+    this.builtins = builtinMethods(registry, this.name);
+    this.queue = new SendQueue<Frames>(
+      (frames) => this.socket.send(frames),
+      (error) => {
+        this.counters.sendErrors++;
+        this.badInput.note('sendErrors', `send failed: ${(error as Error).message}`);
+      },
+    );
+    const builtins = this.builtins;
+    this.host = {
+      heartbeatMs: this.options.heartbeatMs,
+      tracebacks: this.options.tracebacks,
+      middleware: compose(this.options.middleware),
+      limiter: this.limiter,
+      counters: this.counters,
+      sendQueue: this.queue,
+      resolve(method): ResolvedMethod | undefined {
+        const builtin = builtins.get(method);
+        if (builtin) return { spec: builtin, builtin: true };
+        const spec = registry.get(method);
+        return spec && { spec, builtin: false };
+      },
+      nextMessageId: () => this.ids.next(),
+      send: (identity, header, name, args) => this.send(identity, header, name, args),
+      badInput: (kind, detail) => this.bad(kind, detail),
+      closed: (call) => this.forget(call),
+    };
+  }
+
+  /** Every endpoint bound (port `0`/`*` resolved) or connected. */
+  get endpoints(): string[] {
+    return [...this.bound];
+  }
+
+  /** Counters since start and the current load. */
+  get stats(): ServerStats {
+    return {
+      ...this.counters,
+      openChannels: this.calls.size,
+      running: this.limiter.running,
+      queued: this.limiter.queued,
+    };
+  }
+
+  /** Listen on `endpoint` (`tcp://host:port`, `tcp://[::1]:port`, `ipc://path`, `inproc://name`). */
+  async bind(endpoint: string): Promise<void> {
+    this.prepare(endpoint);
+    await this.socket.bind(endpoint);
+    this.bound.push(this.socket.lastEndpoint ?? endpoint);
+    this.startReceiving();
+  }
+
+  /** Connect to `endpoint`, for a server that dials out to a broker or a client's ROUTER-facing bind. */
+  async connect(endpoint: string): Promise<void> {
+    this.prepare(endpoint);
+    this.socket.connect(endpoint);
+    this.bound.push(endpoint);
+    this.startReceiving();
+  }
+
+  /**
+   * Stop taking calls (new requests get `ServerClosingError`), give the calls
+   * in flight `graceMs` to finish, cancel the rest (their signal fires,
+   * streams stop), flush what is queued and close the socket. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.graceMs ?? 5000);
+    return this.closing;
+  }
+
+  private prepare(endpoint: string): void {
+    if (this.closing) throw new Error('the server is closed');
+    // ZeroMQ takes IPv6 addresses only with this option; it is left off
+    // otherwise so that a host name keeps resolving to IPv4.
+    if (endpoint.startsWith('tcp://[') && !this.socket.ipv6) this.socket.ipv6 = true;
+  }
+
+  private startReceiving(): void {
+    this.receiving ??= this.receiveLoop();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (error) {
+        if (this.socket.closed) return;
+        this.options.logger.error('zrpc server: receive failed', error);
+        continue;
+      }
+      try {
+        this.handle(frames);
+      } catch (error) {
+        // A bug of ours, not the peer's: keep serving the others.
+        this.options.logger.error('zrpc server: failed to handle a message', error);
+      }
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    const envelope = openEnvelope(frames);
+    if (envelope === undefined) {
+      this.bad('badFrames', 'a message without payload');
+      return;
+    }
+    let event: ZEvent;
+    try {
+      event = decodeEvent(envelope.payload);
+    } catch (error) {
+      this.bad('badFrames', (error as Error).message);
+      return;
+    }
+    const peer = envelope.identity.map((frame) => frame.toString('hex')).join('.');
+    const responseTo = event.header.response_to;
+    if (responseTo === undefined) {
+      this.open(peer, envelope.identity, event);
+      return;
+    }
+    const call = this.calls.get(peer, messageIdKey(responseTo)!);
+    if (call === undefined) this.bad('unroutable', `a ${event.name} event for no open channel`);
+    else call.channel.receive(event, monotonicNow());
+  }
+
+  /** A request: a new channel, unless it is a stray control event or must be refused. */
+  private open(peer: string, identity: Buffer[], request: ZEvent): void {
+    const key = messageIdKey(request.header.message_id)!;
+    const limit = this.options.maxChannelsPerPeer;
+    if (request.name.startsWith('_zpc_')) {
+      this.bad('badEvents', `${request.name} outside any channel`);
+    } else if (this.calls.get(peer, key) !== undefined) {
+      this.bad('badEvents', 'a request reusing the id of an open channel');
+    } else if (this.closing) {
+      this.counters.rejectedClosing++;
+      this.refuse(identity, request, new ServerClosingError('the server is shutting down'));
+    } else if (this.calls.countOf(peer) >= limit) {
+      this.counters.rejectedPeerLimit++;
+      this.badInput.note('rejectedPeerLimit', `peer ${peer} holds ${limit} channels`);
+      const error = new TooManyChannelsError(
+        `too many open calls from one client (limit ${limit})`,
+      );
+      this.refuse(identity, request, error);
+    } else {
+      const call = new ServerCall(this.host, peer, key, identity, request);
+      this.calls.add(peer, key, call);
+      this.counters.calls++;
+      void call.run();
+    }
+  }
+
+  /** Answer a request with ERR without opening a channel for it. */
+  private refuse(identity: Buffer[], request: ZEvent, error: Error): void {
+    const header = {
+      message_id: this.ids.next(),
+      v: PROTOCOL_VERSION,
+      response_to: request.header.message_id,
+    };
+    this.send(identity, header, 'ERR', errArgs(error, false));
+    this.counters.errors++;
+  }
+
+  private send(
+    identity: readonly Buffer[],
+    header: EventHeader,
+    name: string,
+    args: unknown,
+  ): void {
+    const payload = encodeEvent({ header, name, args });
+    this.queue.push([...identity, EMPTY, payload]);
+  }
+
+  private bad(kind: 'badFrames' | 'badEvents' | 'unroutable', detail: string): void {
+    this.counters[kind]++;
+    this.badInput.note(kind, detail);
+  }
+
+  private forget(call: ServerCall): void {
+    this.calls.delete(call.peer, call.key);
+    if (this.calls.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Resolves when no channel is open, or after `ms`. */
+  private async allClosed(ms: number): Promise<void> {
+    if (this.calls.size === 0) return;
+    const timeout = new AbortController();
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await Promise.race([idle, delay(ms, undefined, { signal: timeout.signal }).catch(() => {})]);
+    timeout.abort();
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    await this.allClosed(graceMs);
+    if (this.calls.size > 0) {
+      const reason = new ServerClosingError(
+        `the server shut down before the call finished (grace ${graceMs} ms)`,
+      );
+      for (const call of [...this.calls.values()]) call.abort(reason);
+      await this.allClosed(CANCEL_SETTLE_MS);
+      for (const call of [...this.calls.values()]) call.close();
+    }
+    await this.queue.idle();
+    this.socket.close();
+    await this.receiving;
+    this.badInput.flush();
+  }
+}

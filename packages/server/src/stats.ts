@@ -1,0 +1,46 @@
+/** What `server.stats` reports: counters since start, then the current load. */
+export interface ServerStats {
+  /** Requests accepted (built-ins included). */
+  calls: number;
+  /** ERR events sent. */
+  errors: number;
+  /** Messages that were no event: no payload, bad msgpack, wrong shape. */
+  badFrames: number;
+  /** Events that made no sense: control events without a channel, a reused request id, a request on an open channel. */
+  badEvents: number;
+  /** Events for a channel that is not open (never was, or already closed). */
+  unroutable: number;
+  /** Requests refused because `concurrency` and `queueLimit` were full. */
+  rejectedBusy: number;
+  /** Requests refused because their peer held `maxChannelsPerPeer` channels. */
+  rejectedPeerLimit: number;
+  /** Requests refused because the server was closing. */
+  rejectedClosing: number;
+  /** Calls abandoned because their client stopped heart-beating. */
+  lostRemotes: number;
+  /** Messages the socket refused to send. */
+  sendErrors: number;
+  /** Channels open now. */
+  openChannels: number;
+  /** User calls running now. */
+  running: number;
+  /** User calls waiting for a slot now. */
+  queued: number;
+}
+
+export type ServerCounters = Omit<ServerStats, 'openChannels' | 'running' | 'queued'>;
+
+export function newCounters(): ServerCounters {
+  return {
+    calls: 0,
+    errors: 0,
+    badFrames: 0,
+    badEvents: 0,
+    unroutable: 0,
+    rejectedBusy: 0,
+    rejectedPeerLimit: 0,
+    rejectedClosing: 0,
+    lostRemotes: 0,
+    sendErrors: 0,
+  };
+}
