@@ -1,0 +1,116 @@
+import {
+  type ClientCallContext,
+  type ComposedMiddleware,
+  compose,
+  currentCall,
+  LostRemoteError,
+} from '@zrpc/core';
+import { Caller, invoke } from './caller.js';
+import { Connection } from './connection.js';
+import { ClientClosedError } from './errors.js';
+import { Exchange } from './exchange.js';
+import {
+  type CallOptions,
+  type ClientOptions,
+  callSettings,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_TIMEOUT_MS,
+  endpointList,
+  positive,
+} from './options.js';
+import { withRemoteMethods } from './proxy.js';
+import type { RemoteMethods, UntypedApi } from './types.js';
+
+/**
+ * A zerorpc client over one DEALER socket: any number of calls in flight
+ * at once, each on its own channel.
+ */
+class ClientBase<Api = UntypedApi> extends Caller<Api> {
+  private readonly connection = new Connection();
+  private readonly middleware: ComposedMiddleware<ClientCallContext>;
+  private readonly defaults: { timeoutMs: number; heartbeatMs: number };
+  private lostRemote = false;
+
+  constructor(options: ClientOptions = {}) {
+    super();
+    this.defaults = {
+      timeoutMs: positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
+    };
+    this.middleware = compose(options.middleware ?? []);
+    for (const endpoint of endpointList(options.endpoints)) this.connect(endpoint);
+    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the client (`client.add(1, 2)`)
+    return withRemoteMethods(this);
+  }
+
+  /** Connect to one more server; calls are spread over the connected servers. */
+  connect(endpoint: string): void {
+    if (this.connection.closed) throw new ClientClosedError();
+    this.connection.connect(endpoint);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.connection.endpoints;
+  }
+
+  /** Calls and streams in progress (each holds one channel). */
+  get openChannels(): number {
+    return this.connection.openChannels;
+  }
+
+  /** Events received for no open channel (late replies after a timeout...) or unreadable. */
+  get droppedEvents(): number {
+    return this.connection.droppedEvents;
+  }
+
+  /** False once closed, or once a call lost its remote (a pool then replaces this client). */
+  get healthy(): boolean {
+    return !this.connection.closed && !this.lostRemote;
+  }
+
+  /** Fail the calls in flight with `ClientClosedError` and close the socket. */
+  async close(): Promise<void> {
+    this.connection.close(new ClientClosedError());
+  }
+
+  async [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    if (this.connection.closed) throw new ClientClosedError();
+    const { timeoutMs, heartbeatMs, signal } = callSettings(this.defaults, options);
+    // Inside a server handler the call carries on the handler's task
+    // context (trace ids) and is cancelled with it.
+    const serverCall = currentCall();
+    const abandoned = new AbortController();
+    const ctx: ClientCallContext = {
+      side: 'client',
+      method,
+      args,
+      taskContext: { ...serverCall?.taskContext },
+      signal: abandoned.signal,
+      state: new Map(),
+      timeoutMs,
+      heartbeatMs,
+    };
+    const signals = [signal, serverCall?.signal].filter((s) => s !== undefined);
+    await this.middleware(ctx, async () => {
+      const spec = { method, args, context: ctx.taskContext, timeoutMs, heartbeatMs, signals };
+      const exchange = new Exchange(this.connection, spec, (error) => {
+        if (error === undefined) return;
+        if (error instanceof LostRemoteError) this.lostRemote = true;
+        abandoned.abort(error);
+      });
+      ctx.result = await exchange.start();
+    });
+    return ctx.result;
+  }
+}
+
+/** A client whose remote methods are typed from `Api` (see `RemoteMethods`). */
+export type Client<Api = UntypedApi> = ClientBase<Api> & RemoteMethods<Api>;
+
+/** `new Client<typeof import('./rpcs.js')>({ endpoints })`. */
+export const Client = ClientBase as new <Api = UntypedApi>(options?: ClientOptions) => Client<Api>;
+
+/** The same as `new Client<Api>(options)`. */
+export function createClient<Api = UntypedApi>(options?: ClientOptions): Client<Api> {
+  return new Client<Api>(options);
+}

@@ -1,0 +1,135 @@
+import {
+  decodeEvent,
+  MessageIdGenerator,
+  messageIdKey,
+  openEnvelope,
+  SendQueue,
+  type ZEvent,
+} from '@zrpc/core';
+import { Dealer } from 'zeromq';
+
+/** The receiving end of one channel, as the connection sees it. */
+export interface Route {
+  /** An event whose `response_to` names this channel arrived. */
+  receive(event: ZEvent): void;
+  /** The connection is closing: end the conversation with `error`. */
+  abandon(error: Error): void;
+}
+
+/** One message for the socket, with hooks for the conversation it belongs to. */
+export interface Outgoing {
+  payload: Uint8Array;
+  /** False once the conversation ended: a message still queued then is not sent. */
+  wanted(): boolean;
+  /** The socket took the message (it is on its way to a server). */
+  sent?(): void;
+  /** The socket refused the message (it was closed). */
+  failed?(error: unknown): void;
+}
+
+const DELIMITER = Buffer.alloc(0);
+
+// Decoded bin values are views of the frame: make them plain Uint8Arrays
+// (msgpack bin), not Buffers that merely happen to come from zeromq.
+const plainBytes = (frame: Buffer): Uint8Array =>
+  new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+
+/**
+ * One DEALER socket shared by every call of a client: it sends through one
+ * SendQueue (zeromq.js allows one pending send per socket) and one receive
+ * loop routes each reply to its channel by `response_to`.
+ */
+export class Connection {
+  readonly endpoints: string[] = [];
+  /** Events that named no open channel (late replies after a timeout, say) or were not events. */
+  droppedEvents = 0;
+  private isClosed = false;
+  private readonly socket: Dealer;
+  private readonly queue: SendQueue<Outgoing>;
+  private readonly routes = new Map<string, Route>();
+  private readonly ids = new MessageIdGenerator();
+
+  constructor() {
+    // immediate: queue only to completed connections, so a dead endpoint
+    // never swallows requests and a call with no server fails clearly.
+    // linger 0: closing never waits for a server that is gone.
+    this.socket = new Dealer({ immediate: true, linger: 0 });
+    this.queue = new SendQueue(
+      (message) => this.write(message),
+      (error, message) => message.failed?.(error),
+    );
+    void this.receiveLoop();
+  }
+
+  connect(endpoint: string): void {
+    this.socket.connect(endpoint);
+    this.endpoints.push(endpoint);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get openChannels(): number {
+    return this.routes.size;
+  }
+
+  /** A fresh message id, bin like zerorpc-python's. */
+  nextId(): Uint8Array {
+    return this.ids.next();
+  }
+
+  open(id: Uint8Array, route: Route): void {
+    this.routes.set(messageIdKey(id)!, route);
+  }
+
+  remove(id: Uint8Array): void {
+    this.routes.delete(messageIdKey(id)!);
+  }
+
+  /** Queue an encoded event for the socket. */
+  send(message: Outgoing): void {
+    this.queue.push(message);
+  }
+
+  /** End every open conversation with `error`, then close the socket. */
+  close(error: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const route of [...this.routes.values()]) route.abandon(error);
+    this.routes.clear();
+    this.socket.close();
+  }
+
+  private async write(message: Outgoing): Promise<void> {
+    if (!message.wanted()) return;
+    await this.socket.send([DELIMITER, message.payload]);
+    message.sent?.();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.socket) this.dispatch(frames);
+    } catch (error) {
+      // Not expected while the socket is open; if it happens, fail every
+      // call clearly rather than let them wait for replies nobody reads.
+      this.close(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private dispatch(frames: Buffer[]): void {
+    const envelope = openEnvelope(frames);
+    let event: ZEvent;
+    try {
+      if (envelope === undefined) throw new Error('empty message');
+      event = decodeEvent(plainBytes(envelope.payload));
+    } catch {
+      this.droppedEvents++;
+      return;
+    }
+    const key = messageIdKey(event.header.response_to);
+    const route = key === undefined ? undefined : this.routes.get(key);
+    if (route === undefined) this.droppedEvents++;
+    else route.receive(event);
+  }
+}

@@ -1,0 +1,212 @@
+import {
+  Channel,
+  type ChannelSink,
+  ChannelTimer,
+  encodeEvent,
+  type LostRemoteError,
+  monotonicNow,
+  PROTOCOL_HEADER_KEYS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  TimeoutError,
+  type ZEvent,
+} from '@zrpc/core';
+import type { Connection, Route } from './connection.js';
+import { NotConnectedError } from './errors.js';
+import { ERR, OK, okValue, remoteErrorOf, STREAM, STREAM_DONE } from './replies.js';
+import { RemoteStream } from './stream.js';
+
+export interface ExchangeSpec {
+  method: string;
+  args: readonly unknown[];
+  /** Task context: extra request header keys (trace ids...). */
+  context: Readonly<Record<string, unknown>>;
+  timeoutMs: number;
+  heartbeatMs: number;
+  /** The call is cancelled when any of these aborts. */
+  signals: readonly AbortSignal[];
+}
+
+/** The reference client buffers this many events per channel and fails past it. */
+const INPUT_QUEUE_SIZE = 100;
+
+/**
+ * One call on a connection: the request, its channel (heartbeat, credit,
+ * lost remote), the wait for the first reply under the call timeout, then
+ * for a stream its items. Every ending (reply, error, timeout, abort, lost
+ * remote, close) goes through `end`, which leaves no route, channel, timer
+ * or listener behind.
+ */
+export class Exchange implements Route, ChannelSink {
+  readonly id: Uint8Array;
+  /** Resolves when the call has ended, however it ended. */
+  readonly ended: Promise<void>;
+  private markEnded!: () => void;
+  private done = false;
+  private channel: Channel | undefined;
+  private timer: ChannelTimer | undefined;
+  private timeout: NodeJS.Timeout | undefined;
+  private stream: RemoteStream | undefined;
+  private reply!: { resolve(value: unknown): void; reject(error: unknown): void };
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly spec: ExchangeSpec,
+    /** Told once when the call ends; `error` when it was abandoned (lost, timeout, abort, close). */
+    private readonly onEnd: (error?: unknown) => void,
+  ) {
+    this.id = connection.nextId();
+    this.ended = new Promise((resolve) => {
+      this.markEnded = resolve;
+    });
+  }
+
+  /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */
+  start(): Promise<unknown> {
+    for (const signal of this.spec.signals) signal.throwIfAborted();
+    const payload = this.encodeRequest();
+    const reply = new Promise((resolve, reject) => {
+      this.reply = { resolve, reject };
+    });
+    this.connection.open(this.id, this);
+    this.timeout = setTimeout(this.timedOut, this.spec.timeoutMs);
+    for (const signal of this.spec.signals) signal.addEventListener('abort', this.aborted);
+    this.connection.send({
+      payload,
+      wanted: () => !this.done,
+      sent: () => this.openChannel(),
+      failed: (error) => this.fail(error, true),
+    });
+    return reply;
+  }
+
+  // Route
+
+  receive(event: ZEvent): void {
+    this.openChannel();
+    this.channel?.receive(event, monotonicNow());
+  }
+
+  abandon(error: Error): void {
+    this.fail(error, true);
+  }
+
+  // ChannelSink
+
+  emit(name: string, args: unknown): void {
+    const header = {
+      message_id: this.connection.nextId(),
+      v: PROTOCOL_VERSION,
+      response_to: this.id,
+    };
+    this.connection.send({
+      payload: encodeEvent({ header, name, args }),
+      wanted: () => !this.done,
+    });
+  }
+
+  deliver(event: ZEvent): void {
+    if (this.stream !== undefined) {
+      this.stream.push(event);
+      if (this.stream.buffered > INPUT_QUEUE_SIZE) {
+        this.fail(new ProtocolError('the server streamed more events than it was granted'), true);
+      }
+      return;
+    }
+    switch (event.name) {
+      case OK:
+        this.end();
+        this.reply.resolve(okValue(event.args));
+        return;
+      case ERR:
+        this.end();
+        this.reply.reject(remoteErrorOf(event.args));
+        return;
+      case STREAM:
+      case STREAM_DONE:
+        // The call timeout covers the wait for the first reply only.
+        clearTimeout(this.timeout);
+        this.stream = new RemoteStream(
+          { pull: () => this.channel?.pull(), close: () => this.end() },
+          event,
+          this.ended,
+        );
+        this.reply.resolve(this.stream);
+        return;
+      default:
+        this.fail(new ProtocolError(`unexpected ${event.name} reply to ${this.spec.method}`), true);
+    }
+  }
+
+  lost(error: LostRemoteError): void {
+    this.fail(error, false);
+  }
+
+  private encodeRequest(): Uint8Array {
+    const header: Record<string, unknown> = { message_id: this.id, v: PROTOCOL_VERSION };
+    for (const [key, value] of Object.entries(this.spec.context)) {
+      if (!PROTOCOL_HEADER_KEYS.has(key)) header[key] = value;
+    }
+    try {
+      return encodeEvent({
+        header: header as ZEvent['header'],
+        name: this.spec.method,
+        args: [...this.spec.args],
+      });
+    } catch (error) {
+      throw new TypeError(
+        `cannot encode the request for ${this.spec.method}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The request left: from now on the channel heartbeats and watches the remote. */
+  private openChannel(): void {
+    if (this.channel !== undefined || this.done) return;
+    this.channel = new Channel(this.id, this, {
+      heartbeatMs: this.spec.heartbeatMs,
+      now: monotonicNow(),
+      inputQueueSize: INPUT_QUEUE_SIZE,
+    });
+    // The first reply is the first event this side asks for.
+    this.channel.pull();
+    this.timer = new ChannelTimer(this.channel);
+  }
+
+  private readonly timedOut = (): void => {
+    const { timeoutMs, method } = this.spec;
+    this.fail(
+      this.channel === undefined
+        ? new NotConnectedError(timeoutMs, method, this.connection.endpoints)
+        : new TimeoutError(timeoutMs, method),
+      true,
+    );
+  };
+
+  private readonly aborted = (): void => {
+    const signal = this.spec.signals.find((s) => s.aborted);
+    this.fail(signal?.reason, true);
+  };
+
+  /** End abnormally; a stream's consumer sees `error` (after what it already received, unless `discard`). */
+  private fail(error: unknown, discard: boolean): void {
+    if (!this.end(error)) return;
+    if (this.stream !== undefined) this.stream.fail(error, discard);
+    else this.reply.reject(error);
+  }
+
+  /** Release everything the call holds; false if it had already ended. */
+  private end(error?: unknown): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timeout);
+    this.timer?.stop();
+    this.channel?.close();
+    this.connection.remove(this.id);
+    for (const signal of this.spec.signals) signal.removeEventListener('abort', this.aborted);
+    this.markEnded();
+    this.onEnd(error);
+    return true;
+  }
+}

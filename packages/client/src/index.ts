@@ -1,0 +1,22 @@
+export type { ClientCallContext, ClientMiddleware } from '@zrpc/core';
+export {
+  LostRemoteError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+  ZrpcError,
+} from '@zrpc/core';
+export type { Caller } from './caller.js';
+export { Client, createClient } from './client.js';
+export { AcquireTimeoutError, ClientClosedError, NotConnectedError } from './errors.js';
+export type { CallOptions, ClientOptions } from './options.js';
+export { RemoteStream } from './stream.js';
+export type {
+  CallResult,
+  MethodName,
+  RemoteMethods,
+  Reply,
+  StreamItem,
+  StreamName,
+  UntypedApi,
+} from './types.js';
