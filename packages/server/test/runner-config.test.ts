@@ -70,7 +70,10 @@ describe('loadConfig', () => {
   it.each([
     ['export const apps = [];', 'no default export (export default defineConfig({ ... }))'],
     ['export default ["a"];', 'the default export must be an object'],
-    ['export default { app: ["a"] };', 'unknown key "app" (expected apps, middleware, server, address)'],
+    [
+      'export default { app: ["a"] };',
+      'unknown key "app" (expected apps, middleware, server, address)',
+    ],
     ['export default { apps: "a" };', '"apps" must be an array of directories or package names'],
     ['export default { apps: [""] };', '"apps" must be an array of directories or package names'],
     ['export default { middleware: [{}] };', '"middleware" must be an array of functions'],

@@ -27,7 +27,9 @@ export function assertBuilt(): void {
     ),
   );
   if (built === undefined || built < newest) {
-    throw new Error('dist/cli.js is missing or stale: run `pnpm --filter @zrpc/server build` first');
+    throw new Error(
+      'dist/cli.js is missing or stale: run `pnpm --filter @zrpc/server build` first',
+    );
   }
 }
 
@@ -119,45 +121,69 @@ export interface Reply {
   header: EventHeader;
   /** The STREAM items received before the last event. */
   items: unknown[];
+  /** How many `_zpc_hb` the server sent on the channel meanwhile. */
+  heartbeats: number;
 }
+
+/** How often `callRaw` heart-beats, like a live client: well inside any heartbeat a test uses. */
+const CLIENT_HEARTBEAT_MS = 50;
 
 /**
  * Call `method` over a raw ZeroMQ DEALER and return the last reply event.
- * Grants stream credit the way the reference client does, so a stream of up
- * to 100 items flows.
+ * It heart-beats and grants stream credit the way a reference client does,
+ * so slow calls and streams of up to 100 items work. Aborting `signal`
+ * closes the socket and rejects.
  */
-export async function callRaw(endpoint: string, method: string, args: unknown[]): Promise<Reply> {
+export async function callRaw(
+  endpoint: string,
+  method: string,
+  args: unknown[],
+  signal?: AbortSignal,
+): Promise<Reply> {
   const ids = new MessageIdGenerator();
-  const dealer = new Dealer({ linger: 0, receiveTimeout: WAIT_MS });
+  const dealer = new Dealer({
+    linger: 0,
+    receiveTimeout: WAIT_MS,
+    ipv6: endpoint.startsWith('tcp://['),
+  });
   dealer.connect(endpoint);
   const channel = ids.next();
-  const send = (name: string, eventArgs: unknown, responseTo?: Uint8Array) =>
-    dealer.send([
-      '',
-      encodeEvent({
-        header: {
-          message_id: ids.next(),
-          v: PROTOCOL_VERSION,
-          ...(responseTo && { response_to: responseTo }),
-        },
-        name,
-        args: eventArgs,
-      }),
-    ]);
+  // zeromq.js allows one pending send: each send waits for the previous one.
+  // Once the socket is closed they fail, and that is fine.
+  let sending = Promise.resolve();
+  const queue = (header: Partial<EventHeader>, name: string, eventArgs: unknown) => {
+    const event = {
+      header: { message_id: ids.next(), v: PROTOCOL_VERSION, ...header },
+      name,
+      args: eventArgs,
+    };
+    sending = sending.then(() => dealer.send(['', encodeEvent(event)])).catch(() => {});
+  };
+  queue({ message_id: channel }, method, args);
+  const beat = setInterval(
+    () => queue({ response_to: channel }, '_zpc_hb', [0]),
+    CLIENT_HEARTBEAT_MS,
+  );
+  const close = () => dealer.close();
+  signal?.addEventListener('abort', close);
   try {
-    await dealer.send([
-      '',
-      encodeEvent({ header: { message_id: channel, v: PROTOCOL_VERSION }, name: method, args }),
-    ]);
     const items: unknown[] = [];
+    let heartbeats = 0;
     for (;;) {
       const frames = await dealer.receive();
       const event = decodeEvent(frames[frames.length - 1]!);
-      if (event.name === '_zpc_hb') continue;
-      if (event.name !== 'STREAM') return { ...event, items };
-      if (items.push(event.args) === 1) await send('_zpc_more', [100], channel);
+      if (event.name === '_zpc_hb') {
+        heartbeats++;
+      } else if (event.name === 'STREAM') {
+        if (items.push(event.args) === 1) queue({ response_to: channel }, '_zpc_more', [100]);
+      } else {
+        return { ...event, items, heartbeats };
+      }
     }
   } finally {
+    clearInterval(beat);
+    signal?.removeEventListener('abort', close);
+    await sending;
     dealer.close();
   }
 }

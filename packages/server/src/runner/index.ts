@@ -5,5 +5,5 @@ export { defineConfig, findConfigFile, loadConfig } from './config.js';
 export type { DiscoveredApp, DiscoverOptions, LocatedApp } from './discover.js';
 export { discoverApps } from './discover.js';
 export { AppImportError, MethodConflictError, RunnerError, UsageError } from './errors.js';
-export type { RunningServer, RunnerLog, RunOptions } from './run.js';
+export type { RunnerLog, RunningServer, RunOptions } from './run.js';
 export { runServer } from './run.js';
