@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { RemoteError } from '@zrpc/core';
+import { HELP, parseCommand, USAGE, UsageError } from './cli/args.js';
+import { pretty, toJson } from './cli/format.js';
+import { describeServer } from './cli/methods.js';
+import { Client } from './client.js';
+import { RemoteStream } from './stream.js';
+
+/** `zrpc <endpoint> [<method> [<arg>...]]`; resolves with the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
+  let command: ReturnType<typeof parseCommand>;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`zrpc: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (command === HELP) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const { endpoint, method, args, json, timeoutMs, heartbeatMs } = command;
+  const client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs });
+  const print = (value: unknown) =>
+    process.stdout.write(`${json ? toJson(value) : pretty(value)}\n`);
+  try {
+    if (method === undefined) {
+      for (const line of await describeServer(client)) process.stdout.write(`${line}\n`);
+    } else {
+      const reply = await client.call(method, ...args);
+      if (reply instanceof RemoteStream) for await (const item of reply) print(item);
+      else print(reply);
+    }
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${describeError(error)}\n`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof RemoteError) {
+    return error.remoteMessage ? `${error.remoteName}: ${error.remoteMessage}` : error.remoteName;
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+process.exitCode = await main(process.argv.slice(2));
