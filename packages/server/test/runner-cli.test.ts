@@ -202,6 +202,15 @@ describe('settings', () => {
     expect(exit.stderr).toBe(`config file ${join(APPS, 'nowhere.config.ts')} not found\n`);
   });
 
+  it('exits 1 with a clear first line when the server refuses an option', async () => {
+    const exit = await runCli([], join(APPS, 'bad-server-option'));
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr.split('\n')[0]).toBe(
+      'zrpc-server could not start: RangeError: concurrency must be an integer >= 1, got 0',
+    );
+  });
+
   it('heart-beats at the --heartbeat interval', async () => {
     const cli = startCli(['--app', 'ts-app', '--heartbeat', '0.25', '127.0.0.1:0']);
     const endpoint = await cli.endpoint();
