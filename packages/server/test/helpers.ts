@@ -1,10 +1,13 @@
 import {
+  Channel,
   decodeEvent,
   decodeValue,
   type EventHeader,
   encodeEvent,
   type MessageId,
   MessageIdGenerator,
+  MORE,
+  monotonicNow,
   type ZEvent,
 } from '@zrpc/core';
 import { Dealer } from 'zeromq';
@@ -42,15 +45,18 @@ export interface Received {
  * from it in order, with a bound so a test never hangs.
  */
 export class RawClient {
-  readonly socket = new Dealer({ linger: 0 });
+  readonly socket: Dealer;
   readonly ids = new MessageIdGenerator();
   /** Every event received, in order. */
   readonly received: Received[] = [];
+  /** How many of them are not heartbeats. */
+  replies = 0;
   private taken = 0;
   private wake: (() => void) | undefined;
   private readonly reading: Promise<void>;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, options: { ipv6?: boolean } = {}) {
+    this.socket = new Dealer({ linger: 0, ipv6: options.ipv6 ?? false });
     this.socket.connect(endpoint);
     this.reading = this.read();
   }
@@ -119,7 +125,9 @@ export class RawClient {
         return; // closed
       }
       const raw = frames[frames.length - 1]!;
-      this.received.push({ event: decodeEvent(raw), raw });
+      const event = decodeEvent(raw);
+      this.received.push({ event, raw });
+      if (event.name !== '_zpc_hb') this.replies++;
       const wake = this.wake;
       this.wake = undefined;
       wake?.();
@@ -134,3 +142,71 @@ export function headerOf(raw: Buffer): Record<string, unknown> {
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The value with every Buffer as a plain Uint8Array: the codec decodes bin
+ * as a view of the received frame (a Buffer), the vectors give Uint8Arrays.
+ */
+export function withPlainBytes(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (Array.isArray(value)) return value.map(withPlainBytes);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPlainBytes(v)]));
+  }
+  return value;
+}
+
+export interface StreamRead {
+  items: unknown[];
+  /** STREAM_DONE or ERR. */
+  final: ZEvent;
+  /** Most events ever received and not yet consumed. */
+  maxOutstanding: number;
+  /** Most events ever received beyond what had been granted (> 0 means the server overran). */
+  maxOverrun: number;
+}
+
+/**
+ * Read the stream answering request `id` the way the reference client does:
+ * `Channel.pull()` before each event, which grants `_zpc_more` (100, then
+ * top-ups) as the application consumes. Use a fresh client: every reply it
+ * receives is counted against this stream's credit.
+ */
+export async function readStream(
+  client: RawClient,
+  id: MessageId,
+  onItem: (item: unknown, index: number) => unknown = () => {},
+): Promise<StreamRead> {
+  let granted = 1;
+  const channel = new Channel(
+    id,
+    {
+      emit: (name, args) => {
+        if (name === MORE) granted += (args as [number])[0];
+        client.onChannel(id, name, args);
+      },
+      deliver: () => {},
+      lost: () => {},
+    },
+    { heartbeatMs: 60_000, now: monotonicNow() },
+  );
+  const items: unknown[] = [];
+  let maxOutstanding = 0;
+  let maxOverrun = Number.NEGATIVE_INFINITY;
+  for (;;) {
+    channel.pull();
+    const event = await client.nextReply(10_000);
+    maxOutstanding = Math.max(maxOutstanding, client.replies - items.length);
+    maxOverrun = Math.max(maxOverrun, client.replies - granted);
+    if (event.name !== 'STREAM') return { items, final: event, maxOutstanding, maxOverrun };
+    items.push(event.args);
+    await onItem(event.args, items.length - 1);
+  }
+}
+
+/** A promise and the function that settles it, for handlers the test releases. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
