@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
@@ -42,10 +43,18 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     middleware: config.middleware,
     server: {
       ...config.server,
-      ...(commandLine.name !== undefined && { name: commandLine.name }),
+      name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
     },
   };
+}
+
+/**
+ * The Server would name itself after the running script, here `cli`; the
+ * npm project it runs for, or the command, says more.
+ */
+function defaultName(): string {
+  return `${process.env.npm_package_name || 'zrpc-server'}@${hostname()}`;
 }
 
 /** Print why starting failed, with the real cause in full, and choose the exit code. */

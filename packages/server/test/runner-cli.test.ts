@@ -1,5 +1,6 @@
 // The zrpc-server command, run for real: node dist/cli.js in a child process,
 // serving the fixture apps on an ephemeral port, called over ZeroMQ.
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,9 @@ describe('autodiscovery', () => {
       '',
     ]);
 
+    expect(await callRaw(endpoint, '_zerorpc_name', [])).toMatchObject({
+      args: [`zrpc-server@${hostname()}`],
+    });
     expect(await callRaw(endpoint, 'greet', ['Ada'])).toMatchObject({
       name: 'OK',
       args: ['Hello, Ada!'],

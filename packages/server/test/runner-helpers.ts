@@ -52,6 +52,8 @@ export class CliProcess {
 
   constructor(args: readonly string[], cwd: string) {
     const env = { ...process.env };
+    // Set by npm and pnpm scripts; the runner's default name depends on it.
+    delete env.npm_package_name;
     delete env.NODE_OPTIONS;
     this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: 'pipe' });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));

@@ -6,7 +6,7 @@ import { AppImportError, MethodConflictError, RunnerError } from './errors.js';
 import { importSource } from './import-source.js';
 
 /** The module an app's methods live in, tried in this order inside the app's directory. */
-export const RPCS_MODULES = [
+const RPCS_MODULES = [
   'rpcs.ts',
   'rpcs.mts',
   'rpcs.js',
@@ -22,7 +22,7 @@ export const RPCS_MODULES = [
  * name: the package root, then `src/` (a workspace package run from its
  * sources), then `dist/` (a published, compiled package).
  */
-export const PACKAGE_RPCS_DIRS = ['.', 'src', 'dist'] as const;
+const PACKAGE_RPCS_DIRS = ['.', 'src', 'dist'] as const;
 
 /** An app found on disk: `rpcs` is its rpcs module, undefined when it has none. */
 export interface LocatedApp {
