@@ -28,6 +28,8 @@ export interface Outgoing {
 }
 
 const DELIMITER = Buffer.alloc(0);
+/** How long one attempt to send waits for a server that can take the message. */
+const SEND_RETRY_MS = 100;
 
 // Decoded bin values are views of the frame: make them plain Uint8Arrays
 // (msgpack bin), not Buffers that merely happen to come from zeromq.
@@ -52,8 +54,9 @@ export class Connection {
   constructor() {
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
-    // linger 0: closing never waits for a server that is gone.
-    this.socket = new Dealer({ immediate: true, linger: 0 });
+    // sendTimeout: a send waiting for a server gives up now and then (see
+    // write). linger 0: closing never waits for a server that is gone.
+    this.socket = new Dealer({ immediate: true, sendTimeout: SEND_RETRY_MS, linger: 0 });
     this.queue = new SendQueue(
       (message) => this.write(message),
       (error, message) => message.failed?.(error),
@@ -101,10 +104,21 @@ export class Connection {
     this.socket.close();
   }
 
+  /**
+   * Hand a message to the socket, waiting while no server can take it. The
+   * wait is a loop of short sends so that a message whose call ended
+   * meanwhile (timeout, abort) is dropped, never sent late.
+   */
   private async write(message: Outgoing): Promise<void> {
-    if (!message.wanted()) return;
-    await this.socket.send([DELIMITER, message.payload]);
-    message.sent?.();
+    while (message.wanted()) {
+      try {
+        await this.socket.send([DELIMITER, message.payload]);
+        message.sent?.();
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EAGAIN' || this.isClosed) throw error;
+      }
+    }
   }
 
   private async receiveLoop(): Promise<void> {

@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
 import { serverLog } from './fixtures/provider.js';
+import { rejection } from './helpers/deadline.js';
 import { startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -35,16 +36,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
-}
-
-/** The rejection of `promise` (fails if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error) => error,
-  );
 }
 
 describe('calls', () => {
