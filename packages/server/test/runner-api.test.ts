@@ -1,5 +1,9 @@
 // The runner's programmatic API, in this process: no child process needed
 // to see what discoverApps and runServer return.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { rpc } from '@zrpc/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -83,5 +87,26 @@ describe('discoverApps', () => {
   it('imports an app given twice once', async () => {
     const apps = await discoverApps(['ts-app', './ts-app/'], { cwd: APPS });
     expect(apps.map((app) => app.methods.length)).toEqual([3]);
+  });
+
+  it('refuses, before importing it, an app that would register into another copy of @zrpc/core', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'zrpc-runner-other-core-'));
+    try {
+      const otherCore = join(project, 'node_modules', '@zrpc', 'core');
+      mkdirSync(otherCore, { recursive: true });
+      writeFileSync(join(otherCore, 'package.json'), '{ "name": "@zrpc/core", "type": "module" }');
+      mkdirSync(join(project, 'app'));
+      writeFileSync(join(project, 'app', 'rpcs.js'), 'throw new Error("must not be imported");');
+      const runnerCore = realpathSync(fileURLToPath(new URL('../../core', import.meta.url)));
+      await expect(discoverApps(['app'], { cwd: project })).rejects.toThrow(
+        new RunnerError(
+          `app "app" imports @zrpc/core from ${realpathSync(otherCore)} but the runner uses ${runnerCore}: ` +
+            'the methods it registers would not be served. Install one copy of @zrpc/core ' +
+            "(run the zrpc-server installed in the app's project).",
+        ),
+      );
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

@@ -16,6 +16,7 @@ describe('locateApp', () => {
     ['js-app', 'js-app/rpcs.js'],
     ['index-app', 'index-app/rpcs/index.ts'],
     ['./ts-app/', 'ts-app/rpcs.ts'],
+    ['pkg-app', 'pkg-app/src/rpcs.ts'],
   ])('finds the rpcs module of the directory app %s', (name, rpcs) => {
     const dir = join(apps, name);
     expect(locateApp(name, APPS)).toEqual({

@@ -18,11 +18,11 @@ const RPCS_MODULES = [
 ] as const;
 
 /**
- * Where the `rpcs` module is looked for inside an app given as a package
- * name: the package root, then `src/` (a workspace package run from its
- * sources), then `dist/` (a published, compiled package).
+ * Where the `rpcs` module is looked for inside an app: its directory, then
+ * `src/` (a package run from its sources), then `dist/` (a published,
+ * compiled package).
  */
-const PACKAGE_RPCS_DIRS = ['.', 'src', 'dist'] as const;
+const RPCS_DIRS = ['.', 'src', 'dist'] as const;
 
 /** An app found on disk: `rpcs` is its rpcs module, undefined when it has none. */
 export interface LocatedApp {
@@ -90,7 +90,7 @@ export function locateApp(name: string, cwd: string): LocatedApp {
   const asPath = resolve(cwd, name);
   if (isDirectory(asPath)) {
     const dir = realpathSync(asPath);
-    return { name, dir, rpcs: findRpcs([dir]) };
+    return { name, dir, rpcs: findRpcs(dir) };
   }
   if (isAbsolute(name) || name.startsWith('.')) {
     throw new RunnerError(`app "${name}": directory ${asPath} not found`);
@@ -101,13 +101,13 @@ export function locateApp(name: string, cwd: string): LocatedApp {
       `app "${name}": no directory ${asPath} and no package "${name}" in node_modules from ${cwd} up`,
     );
   }
-  return { name, dir, rpcs: findRpcs(PACKAGE_RPCS_DIRS.map((sub) => join(dir, sub))) };
+  return { name, dir, rpcs: findRpcs(dir) };
 }
 
-function findRpcs(dirs: readonly string[]): string | undefined {
-  for (const dir of dirs) {
+function findRpcs(appDir: string): string | undefined {
+  for (const sub of RPCS_DIRS) {
     for (const module of RPCS_MODULES) {
-      const file = join(dir, module);
+      const file = join(appDir, sub, module);
       if (existsSync(file) && statSync(file).isFile()) return file;
     }
   }
