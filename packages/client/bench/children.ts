@@ -1,0 +1,67 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** What a server child tells its parent once it listens. */
+export interface Ready {
+  endpoint: string;
+}
+
+/** How long a child may take to start (tsx compiles it first). */
+const START_TIMEOUT_MS = 30_000;
+
+const children = new Set<ChildProcess>();
+
+/**
+ * Start `servers/<name>.ts` in a child process and resolve with the endpoint
+ * it bound. Every child is killed when this process exits, however it exits.
+ */
+export function startServer(name: string): Promise<string> {
+  const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
+  const child = fork(file, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${name} server did not start within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    child.once('message', (message: Ready) => {
+      clearTimeout(timer);
+      resolve(message.endpoint);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} server exited before it was ready (${signal ?? code})`));
+    });
+  });
+}
+
+/** How long a child may take to close its sockets before it is killed. */
+const STOP_TIMEOUT_MS = 5000;
+
+/** Stop every child and wait for them to be gone. */
+export async function stopServers(): Promise<void> {
+  const exits = [...children].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of children) child.kill('SIGTERM');
+  const stubborn = setTimeout(killAll, STOP_TIMEOUT_MS);
+  await Promise.all(exits);
+  clearTimeout(stubborn);
+}
+
+function killAll(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
+
+// A crash, an uncaught error or Ctrl-C must not leave servers behind. The
+// children also exit by themselves when this process's IPC channel goes
+// away (see servers/ready.ts), which covers a SIGKILL of this process.
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + constants.signals[signal]);
+  });
+}

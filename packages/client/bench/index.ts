@@ -1,0 +1,81 @@
+/**
+ * zrpc against the floor (bare zeromq.js + msgpack) and grpc-js, in one
+ * run: servers in child processes, loads interleaved over several rounds,
+ * medians and ratios printed and written to bench/results.json.
+ * Run with `pnpm bench` (repo root) or `pnpm --filter @zrpc/client bench`.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { startServer, stopServers } from './children.js';
+import { LOADS, type Load } from './loads.js';
+import { type LoadResult, type Samples, STACK_NAMES, summarize, table } from './report.js';
+import { floorStack } from './stacks/floor.js';
+import { grpcStack } from './stacks/grpc.js';
+import type { Stack } from './stacks/stack.js';
+import { zrpcStack } from './stacks/zrpc.js';
+
+const ROUNDS = 5;
+/** A measurement that takes longer than this is a hang, not a slow stack. */
+const MEASUREMENT_TIMEOUT_MS = 60_000;
+const RESULTS_FILE = new URL('./results.json', import.meta.url);
+
+async function measure(load: Load, stack: Stack, size: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`${stack.name}: "${load.title}" took over ${MEASUREMENT_TIMEOUT_MS} ms`)),
+      MEASUREMENT_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([load.run(stack, size), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Each round runs every load on every stack, the stacks' order rotating from round to round. */
+async function rounds(stacks: Stack[]): Promise<Map<Load, Samples>> {
+  const samples = new Map(
+    LOADS.map((load) => [load, { zrpc: [], floor: [], 'grpc-js': [] } as Samples]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    const order = stacks.map((_, i) => stacks[(i + round) % stacks.length]!);
+    for (const load of LOADS) {
+      for (const stack of order)
+        samples.get(load)![stack.name].push(await measure(load, stack, load.size));
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`round ${round + 1}/${ROUNDS} done in ${seconds} s`);
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const [zrpc, floor, grpc] = await Promise.all(['zrpc', 'floor', 'grpc'].map(startServer));
+  const stacks = [zrpcStack(zrpc!), floorStack(floor!), grpcStack(grpc!)];
+  console.log(`warming up (${STACK_NAMES.join(', ')})...`);
+  for (const load of LOADS) for (const stack of stacks) await measure(load, stack, load.warmUpSize);
+  const results: LoadResult[] = [...(await rounds(stacks))].map(([load, s]) => summarize(load, s));
+  console.log(`\nmedians of ${ROUNDS} rounds (higher is better)\n`);
+  console.log(table(results));
+  const seconds = Math.round((performance.now() - started) / 1000);
+  const machine = { node: process.version, cpus: availableParallelism(), rounds: ROUNDS, seconds };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results }, null, 2)}\n`);
+  console.log(`\n${seconds} s in all; written to ${RESULTS_FILE.pathname}`);
+  await Promise.all(stacks.map((stack) => stack.close()));
+  await stopServers();
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  // Calls may still be pending on a failed stack: do not wait for them.
+  await stopServers();
+  process.exit(1);
+}
