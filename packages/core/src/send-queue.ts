@@ -44,6 +44,10 @@ export class SendQueue<M> {
       const message = this.items[this.head]!;
       this.items[this.head] = undefined as M;
       this.head++;
+      // Taking a message is what makes room, not finishing its send.
+      if (this.waiters.length > 0 && this.size < this.highWater) {
+        for (const wake of this.waiters.splice(0)) wake();
+      }
       try {
         await this.send(message);
       } catch (err) {
@@ -52,9 +56,6 @@ export class SendQueue<M> {
       if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);
         this.head = 0;
-      }
-      if (this.waiters.length > 0 && this.size < this.highWater) {
-        for (const wake of this.waiters.splice(0)) wake();
       }
     }
     this.items.length = 0;

@@ -16,7 +16,7 @@ export interface ArgSpec {
  * literals are kept as values for introspection.
  */
 export function readParameters(fn: Function): ArgSpec[] {
-  const source = Function.prototype.toString.call(fn);
+  const source = stripComments(Function.prototype.toString.call(fn));
   const list = parameterSource(source);
   if (list === undefined) return [];
   return splitTopLevel(list)
@@ -51,6 +51,31 @@ function parameterSource(source: string): string | undefined {
   return undefined;
 }
 
+// Comments may hold commas, parentheses or whole words (`a, // the first`):
+// replace each with a space before looking for parameters.
+function stripComments(source: string): string {
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '"' || ch === "'" || ch === '`') {
+      const end = skipString(source, i);
+      out += source.slice(i, end + 1);
+      i = end;
+    } else if (ch === '/' && source[i + 1] === '*') {
+      const close = source.indexOf('*/', i + 2);
+      i = close < 0 ? source.length : close + 1;
+      out += ' ';
+    } else if (ch === '/' && source[i + 1] === '/') {
+      const close = source.indexOf('\n', i);
+      i = close < 0 ? source.length : close - 1;
+      out += ' ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 function skipString(source: string, start: number): number {
   const quote = source[start];
   for (let i = start + 1; i < source.length; i++) {
@@ -79,7 +104,7 @@ function splitTopLevel(list: string): string[] {
 }
 
 function toArgSpec(part: string, index: number): ArgSpec {
-  const cleaned = part.replace(/\/\*[\s\S]*?\*\//g, '').trim();
+  const cleaned = part.trim();
   if (cleaned.startsWith('...')) {
     const name = cleaned.slice(3).trim();
     return { name: /^[\w$]+$/.test(name) ? name : `arg${index}`, rest: true };
@@ -108,10 +133,20 @@ function topLevelEquals(part: string): number {
 
 function parseLiteral(text: string): { known: boolean; value?: unknown } {
   if (text === 'undefined') return { known: true, value: null };
-  const json = /^'(?:[^'\\"]|\\.)*'$/.test(text) ? `"${text.slice(1, -1)}"` : text;
+  const json = /^'(?:[^'\\]|\\.)*'$/.test(text) ? singleToDoubleQuoted(text) : text;
   try {
     return { known: true, value: JSON.parse(json) };
   } catch {
     return { known: false };
   }
+}
+
+/** `'it\\'s "x"'` → `"it's \\"x\\""`, so that JSON can read a single-quoted literal. */
+function singleToDoubleQuoted(text: string): string {
+  const body = text
+    .slice(1, -1)
+    .replace(/\\(.)|"/g, (match, escaped) =>
+      escaped === undefined ? '\\"' : escaped === "'" ? "'" : match,
+    );
+  return `"${body}"`;
 }

@@ -75,7 +75,9 @@ describe('malformed events are ProtocolErrors', () => {
     ['bin', new Uint8Array([1, 2])],
     ['an integer', 7],
   ])('header not a map: %s', (_label, header) => {
-    expect(protocolErrorOf(encodeValue([header, 'add', []])).message).toMatch(/header is not a map/);
+    expect(protocolErrorOf(encodeValue([header, 'add', []])).message).toMatch(
+      /header is not a map/,
+    );
   });
 
   it.each([
@@ -84,7 +86,9 @@ describe('malformed events are ProtocolErrors', () => {
     ['bin', new Uint8Array(Buffer.from('add'))],
     ['an array', ['add']],
   ])('name not a string: %s', (_label, name) => {
-    expect(protocolErrorOf(encodeValue([HEADER, name, []])).message).toMatch(/name is not a string/);
+    expect(protocolErrorOf(encodeValue([HEADER, name, []])).message).toMatch(
+      /name is not a string/,
+    );
   });
 
   it.each([
@@ -115,8 +119,14 @@ describe('malformed events are ProtocolErrors', () => {
       return [
         [`name, ${what}`, withBytesFor(marker, invalid, [HEADER, marker, []])],
         [`args, ${what}`, withBytesFor(marker, invalid, [HEADER, 'echo', [1, [marker]]])],
-        [`a header key, ${what}`, withBytesFor(marker, invalid, [{ ...HEADER, [marker]: 1 }, 'x', []])],
-        [`a long header key, ${what}`, withBytesFor(long.slice(40), invalid, [{ ...HEADER, [long]: 1 }, 'x', []])],
+        [
+          `a header key, ${what}`,
+          withBytesFor(marker, invalid, [{ ...HEADER, [marker]: 1 }, 'x', []]),
+        ],
+        [
+          `a long header key, ${what}`,
+          withBytesFor(long.slice(40), invalid, [{ ...HEADER, [long]: 1 }, 'x', []]),
+        ],
         [`a str id, ${what}`, withBytesFor(marker, invalid, [{ message_id: marker }, 'x', []])],
       ] as const;
     });
@@ -126,7 +136,7 @@ describe('malformed events are ProtocolErrors', () => {
     });
 
     it('valid multi-byte text still decodes', () => {
-      const event = { header: HEADER, name: 'héllo ☃', args: ['wörld 🎉', { 'ключ': 'значение' }] };
+      const event = { header: HEADER, name: 'héllo ☃', args: ['wörld 🎉', { ключ: 'значение' }] };
       expect(decodeEvent(encodeEvent(event))).toStrictEqual(event);
     });
   });
@@ -188,7 +198,7 @@ describe('malformed events are ProtocolErrors', () => {
     const PROTO = JSON.parse('{"__proto__": {"polluted": 1}}');
     const CONSTRUCTOR = { constructor: { prototype: { polluted: 1 } } };
     const untouched = () => {
-      expect(({}) as object).not.toHaveProperty('polluted');
+      expect({} as object).not.toHaveProperty('polluted');
       expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false);
       expect({}.constructor).toBe(Object);
       expect(Object.prototype.constructor).toBe(Object);
@@ -274,7 +284,10 @@ describe('mutated recorded frames', () => {
     truncation: (frame) => frame.subarray(0, random(frame.length)),
     splice: (frame) => {
       const other = Buffer.from(pick(payloads));
-      return Buffer.concat([frame.subarray(0, random(frame.length)), other.subarray(random(other.length))]);
+      return Buffer.concat([
+        frame.subarray(0, random(frame.length)),
+        other.subarray(random(other.length)),
+      ]);
     },
     duplication: (frame) => {
       const from = random(frame.length);
@@ -286,7 +299,11 @@ describe('mutated recorded frames', () => {
     randomLength: (frame) => {
       // Overwrite a spot with a length-bearing header claiming a random length.
       const tag = pick([0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]);
-      const sizeBytes = [0xc4, 0xd9].includes(tag) ? 1 : [0xc5, 0xda, 0xdc, 0xde].includes(tag) ? 2 : 4;
+      const sizeBytes = [0xc4, 0xd9].includes(tag)
+        ? 1
+        : [0xc5, 0xda, 0xdc, 0xde].includes(tag)
+          ? 2
+          : 4;
       const claim = Buffer.alloc(1 + sizeBytes);
       claim[0] = tag;
       for (let i = 1; i <= sizeBytes; i++) claim[i] = random(2) ? random(256) : random(4);
@@ -305,7 +322,7 @@ describe('mutated recorded frames', () => {
     const outcomes = { value: 0, protocolError: 0 };
     const perMutation = Object.fromEntries(names.map((n) => [n, { value: 0, protocolError: 0 }]));
     for (let round = 0; round < 20_000; round++) {
-      let frame = Buffer.from(pick(payloads));
+      let frame: Buffer = Buffer.from(pick(payloads));
       const applied = Array.from({ length: 1 + random(2) }, () => pick(names));
       for (const name of applied) frame = MUTATIONS[name]!(frame);
       const tally = perMutation[applied[0]!]!;

@@ -117,12 +117,15 @@ describe('64-bit integers', () => {
     ['2**40', 2 ** 40, u64(2n ** 40n)],
     ['-(2**31) - 1', -(2 ** 31) - 1, i64(-(2n ** 31n) - 1n)],
     ['-(2**40)', -(2 ** 40), i64(-(2n ** 40n))],
-  ])('the safe integer %s is encoded as a 64-bit int, not a float, and decodes to a number', (_label, value, wire) => {
-    expect(hex(encodeValue(value))).toBe(wire);
-    const back = decodeValue(bytes(wire));
-    expect(typeof back).toBe('number');
-    expect(back).toBe(value);
-  });
+  ])(
+    'the safe integer %s is encoded as a 64-bit int, not a float, and decodes to a number',
+    (_label, value, wire) => {
+      expect(hex(encodeValue(value))).toBe(wire);
+      const back = decodeValue(bytes(wire));
+      expect(typeof back).toBe('number');
+      expect(back).toBe(value);
+    },
+  );
 
   it.each([
     [0, '00'],
@@ -151,12 +154,15 @@ describe('64-bit integers', () => {
     ['2**64', 2n ** 64n],
     ['-(2**63) - 1', -(2n ** 63n) - 1n],
     ['2**100', 2n ** 100n],
-  ])('a bigint beyond 64 bits (%s) is an encode error, and the encoder stays usable', (_l, value) => {
-    const event: ZEvent = { header: { message_id: 'x', v: 3 }, name: 'echo', args: [value] };
-    expect(() => encodeEvent(event)).toThrow(/does not fit in a 64-bit integer/);
-    expect(() => encodeValue(value)).toThrow(RangeError);
-    expect(hex(encodeValue([1, 2n ** 63n]))).toBe(`92 01 ${u64(2n ** 63n)}`.replaceAll(' ', ''));
-  });
+  ])(
+    'a bigint beyond 64 bits (%s) is an encode error, and the encoder stays usable',
+    (_l, value) => {
+      const event: ZEvent = { header: { message_id: 'x', v: 3 }, name: 'echo', args: [value] };
+      expect(() => encodeEvent(event)).toThrow(/does not fit in a 64-bit integer/);
+      expect(() => encodeValue(value)).toThrow(RangeError);
+      expect(hex(encodeValue([1, 2n ** 63n]))).toBe(`92 01 ${u64(2n ** 63n)}`.replaceAll(' ', ''));
+    },
+  );
 });
 
 describe('message ids and response_to', () => {
@@ -231,12 +237,15 @@ describe('message ids and response_to', () => {
 
   it('messageIdKey compares bins by bytes, wherever they sit in memory', () => {
     const frame = Buffer.from('xxabcdyy');
-    expect(messageIdKey(frame.subarray(2, 6))).toBe(messageIdKey(new Uint8Array(Buffer.from('abcd'))));
+    expect(messageIdKey(frame.subarray(2, 6))).toBe(
+      messageIdKey(new Uint8Array(Buffer.from('abcd'))),
+    );
     expect(messageIdKey(frame.subarray(2, 6))).not.toBe(messageIdKey(frame.subarray(2, 7)));
     expect(messageIdKey(Buffer.from([0xff, 0x00]))).not.toBe(messageIdKey(Buffer.from([0xff])));
   });
 
   it('messageIdKey has no key for values that cannot be ids', () => {
-    for (const value of [undefined, null, 42, 2n, {}, []]) expect(messageIdKey(value)).toBeUndefined();
+    for (const value of [undefined, null, 42, 2n, {}, []])
+      expect(messageIdKey(value)).toBeUndefined();
   });
 });

@@ -1,9 +1,4 @@
-import {
-  loadVectors,
-  type RecordedEvent,
-  type Scenario,
-  type VectorFileName,
-} from '@zrpc/testkit';
+import { loadVectors, type RecordedEvent, type Scenario, type VectorFileName } from '@zrpc/testkit';
 
 export const VECTOR_FILES: readonly VectorFileName[] = [
   'zerorpc-python-server.json',
