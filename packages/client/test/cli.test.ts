@@ -1,0 +1,212 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Server } from '@zrpc/server';
+import { loadVectors } from '@zrpc/testkit';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ReplayServer } from './helpers/replay-server.js';
+import { startServer } from './helpers/server.js';
+
+// The CLI as users run it: the built bin in a child process.
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function zrpc(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` in packages/client`);
+});
+
+describe.concurrent('zrpc against a @zrpc/server', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    ({ server, endpoint } = await startServer());
+  });
+  afterAll(() => server.close({ graceMs: 0 }));
+
+  test('lists the methods with their arguments and docs', async () => {
+    const { code, stdout } = await zrpc(endpoint);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('[provider]');
+    expect(lines).toContain('add(a, b)');
+    expect(lines).toContain('ticks(n, gapMs, firstMs=0)');
+    expect(lines.find((l) => l.startsWith('greet('))).toMatch(
+      /^greet\(name, punctuation="!"\)\s+Say hello\.$/,
+    );
+    // Sorted by name, built-ins not listed.
+    const names = lines.slice(1).map((l) => l.split('(')[0]);
+    expect(names).toEqual([...names].sort());
+    expect(names).not.toContain('_zerorpc_ping');
+  });
+
+  test('calls a method; arguments are JSON when they parse, strings otherwise', async () => {
+    const runs = await Promise.all([
+      zrpc(endpoint, 'add', '1', '2'),
+      zrpc(endpoint, 'add', '-1', '-2'),
+      zrpc(endpoint, 'greet', 'world', '?'),
+      zrpc(endpoint, 'greet', '"42"'),
+      zrpc(endpoint, 'add', '[1]', '[2]'),
+      // host:port means tcp://host:port.
+      zrpc(endpoint.replace('tcp://', ''), 'pair'),
+    ]);
+    expect(runs[0]).toEqual({ code: 0, stdout: '3\n', stderr: '' });
+    expect(runs.slice(1).map((r) => r.stdout)).toEqual([
+      '-3\n',
+      "'Hello, world?'\n",
+      "'Hello, 42!'\n",
+      "'12'\n",
+      "[ 1, 'two' ]\n",
+    ]);
+  });
+
+  test('prints bytes and big integers exactly, in both output modes', async () => {
+    const runs = await Promise.all([
+      zrpc(endpoint, 'big'),
+      zrpc(endpoint, '--json', 'big'),
+      zrpc(endpoint, 'blob', '5'),
+      zrpc(endpoint, 'blob', '4', '--json'),
+      zrpc('--json', endpoint, 'pair'),
+    ]);
+    expect(runs.map((r) => r.stdout)).toEqual([
+      '9223372036854775808\n',
+      '9223372036854775808\n',
+      "b'\\x00\\x01\\xfe\\xff\\x00'\n",
+      '{"$bin":"0001feff"}\n',
+      '[1,"two"]\n',
+    ]);
+  });
+
+  test('prints a stream one item per line', async () => {
+    expect(await zrpc(endpoint, 'count', '3')).toEqual({
+      code: 0,
+      stdout: '0\n1\n2\n',
+      stderr: '',
+    });
+    expect((await zrpc(endpoint, '--json', 'words', 'a b')).stdout).toBe('"a"\n"b"\n');
+  });
+
+  test('a remote error goes to stderr as `Name: message`, with exit code 1', async () => {
+    expect(await zrpc(endpoint, 'fail', 'oops')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'ValueError: oops\n',
+    });
+    expect((await zrpc(endpoint, 'nope')).stderr).toBe('NameError: nope\n');
+  });
+
+  test('--timeout and --heartbeat take seconds', async () => {
+    const run = await zrpc(endpoint, 'slow', '3000', '--timeout', '0.2', '--heartbeat=2');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('TimeoutError: timeout after 0.2s, when calling remote method slow\n');
+  });
+});
+
+describe.concurrent('zrpc usage', () => {
+  test.each([
+    [[], 'an endpoint is required'],
+    [['--bogus', 'tcp://127.0.0.1:1'], 'unknown option --bogus'],
+    [
+      ['--timeout', 'soon', 'tcp://127.0.0.1:1'],
+      '--timeout takes a positive number of seconds, not "soon"',
+    ],
+    [['tcp://127.0.0.1:1', '--heartbeat'], '--heartbeat needs a value'],
+    [['localhost'], '"localhost" is not a valid endpoint: use tcp://host:port or host:port'],
+  ])('bad usage %j: the reason and the usage on stderr, exit code 2', async (args, reason) => {
+    const run = await zrpc(...args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`zrpc: ${reason}\n`);
+    expect(run.stderr).toContain('usage: zrpc [options] <endpoint>');
+  });
+
+  test('--help prints the usage on stdout', async () => {
+    const run = await zrpc('--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^usage: zrpc/);
+  });
+});
+
+describe.concurrent('zrpc against the recorded zerorpc-python server', () => {
+  const vectors = loadVectors('zerorpc-python-server.json');
+  let replay: ReplayServer;
+  beforeAll(async () => {
+    replay = await ReplayServer.start(vectors.scenarios);
+  });
+  afterAll(() => replay.close());
+
+  test('lists the methods from its recorded _zerorpc_inspect reply', async () => {
+    const { code, stdout } = await zrpc(replay.endpoint);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('[Peer]');
+    // zerorpc-python lists `self`, which is no RPC argument.
+    expect(lines[1]).toMatch(/^add\(a, b\)\s+Return a \+ b\.$/);
+    expect(lines).toContain('slow_stream(n, secs)');
+    expect(lines).toHaveLength(13);
+  });
+
+  test('calls its methods', async () => {
+    const runs = await Promise.all([
+      zrpc(replay.endpoint, 'add', '1', '2'),
+      zrpc(replay.endpoint, 'hello', 'wörld ☃'),
+      zrpc(replay.endpoint, 'echo_args', '1', 'a', '[2]'),
+      zrpc(replay.endpoint, 'blob', '64', '--json'),
+    ]);
+    expect(runs.map((r) => r.stdout)).toEqual([
+      '3\n',
+      "'Hello, wörld ☃'\n",
+      "[ 1, 'a', [ 2 ] ]\n",
+      `{"$bin":"${'0001feff'.repeat(16)}"}\n`,
+    ]);
+  });
+
+  test('streams from it, granting credit as the reference client does', async () => {
+    const run = await zrpc(replay.endpoint, 'count', '250');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(Array.from({ length: 250 }, (_, i) => `${i}\n`).join(''));
+  });
+
+  test('reports its errors', async () => {
+    expect(await zrpc(replay.endpoint, 'boom')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'ValueError: bad thing\n',
+    });
+    const stream = await zrpc(replay.endpoint, 'count_then_fail', '2');
+    expect([stream.code, stream.stdout, stream.stderr]).toEqual([
+      1,
+      '0\n1\n',
+      "KeyError: 'after 2'\n",
+    ]);
+  });
+
+  test('falls back to _zerorpc_list when _zerorpc_inspect gets no answer', async () => {
+    // A server that only knows `list` and `name`: inspect goes unanswered
+    // (as with zerorpc-node), the heartbeat declares it lost, then list.
+    const quiet = await ReplayServer.start(
+      vectors.scenarios.filter((s) => s.name === 'list' || s.name === 'name'),
+    );
+    try {
+      const run = await zrpc('--heartbeat', '0.2', quiet.endpoint);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').slice(0, 3)).toEqual(['[Peer]', 'add', 'blob']);
+      expect(quiet.unmatched.map((e) => e.name)).toEqual(['_zerorpc_inspect']);
+    } finally {
+      quiet.close();
+    }
+  });
+});
