@@ -7,6 +7,7 @@ import {
   type ZEvent,
 } from '@zrpc/core';
 import { Dealer } from 'zeromq';
+import { ClientClosedError } from './errors.js';
 
 /** The receiving end of one channel, as the connection sees it. */
 export interface Route {
@@ -83,6 +84,7 @@ export class Connection {
   }
 
   open(id: Uint8Array, route: Route): void {
+    if (this.isClosed) throw new ClientClosedError();
     this.routes.set(messageIdKey(id)!, route);
   }
 

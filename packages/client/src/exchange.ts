@@ -65,10 +65,10 @@ export class Exchange implements Route, ChannelSink {
   start(): Promise<unknown> {
     for (const signal of this.spec.signals) signal.throwIfAborted();
     const payload = this.encodeRequest();
+    this.connection.open(this.id, this);
     const reply = new Promise((resolve, reject) => {
       this.reply = { resolve, reject };
     });
-    this.connection.open(this.id, this);
     this.timeout = setTimeout(this.timedOut, this.spec.timeoutMs);
     for (const signal of this.spec.signals) signal.addEventListener('abort', this.aborted);
     this.connection.send({

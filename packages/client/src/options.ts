@@ -48,9 +48,12 @@ export function callSettings(
   };
 }
 
-/** A duration option must be a positive finite number of ms. */
+// Node's timers take at most this many ms (longer ones would fire at once).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration option must be a positive number of ms that a timer can wait. */
 export function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
     throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
   }
   return value;

@@ -146,6 +146,8 @@ test('task context cannot override the protocol header keys', async () => {
 
 test('bad options are refused with a RangeError', async () => {
   expect(() => new Client({ timeoutMs: 0 })).toThrow(RangeError);
+  // Longer than a Node timer can wait (it would fire at once).
+  expect(() => new Client({ timeoutMs: 2 ** 31 })).toThrow(RangeError);
   expect(() => new Client({ heartbeatMs: Number.NaN })).toThrow(
     'heartbeatMs must be a positive number of milliseconds, got NaN',
   );

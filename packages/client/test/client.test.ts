@@ -289,6 +289,23 @@ describe('close', () => {
     expect(await rejection(short.add(1, 2))).toBeInstanceOf(ClientClosedError);
     expect(() => short.connect(endpoint)).toThrow(ClientClosedError);
   });
+
+  test('a client closed while a middleware is still before next() fails that call too', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const waiting: ClientMiddleware = async (_ctx, next) => {
+      await gate;
+      await next();
+    };
+    const gated = new Client<Api>({ endpoints: endpoint, middleware: [waiting] });
+    const pending = rejection(gated.add(1, 2));
+    await gated.close();
+    release();
+    expect(await pending).toBeInstanceOf(ClientClosedError);
+    expect(gated.openChannels).toBe(0);
+  });
 });
 
 describe('middleware and task context', () => {
