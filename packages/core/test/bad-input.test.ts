@@ -155,16 +155,29 @@ describe('malformed events are ProtocolErrors', () => {
       }),
     );
 
+    const memory = () => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external + m.arrayBuffers;
+    };
+
     it.each(cases)('%s, alone and as an argument', (_label, claim) => {
-      const memory = () => {
-        const m = process.memoryUsage();
-        return m.heapUsed + m.external + m.arrayBuffers;
-      };
       const before = memory();
       for (let i = 0; i < 20; i++) {
         expect(() => decodeValue(claim)).toThrow(ProtocolError);
         protocolErrorOf(arrayOf(encodeValue(HEADER), encodeValue('echo'), arrayOf(claim)));
       }
+      expect(memory() - before).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    // Each claim alone is small, but a decoder that believed them would
+    // preallocate every level: 250 nested claims would cost 130-200 MB.
+    it.each([
+      ['array16 of 65535', [0xdc, 0xff, 0xff]],
+      ['array32 of 100000', [0xdd, 0x00, 0x01, 0x86, 0xa0]],
+    ])('250 nested claims of an %s each', (_label, claim) => {
+      const payload = new Uint8Array(Array.from({ length: 250 }, () => claim).flat());
+      const before = memory();
+      expect(() => decodeValue(payload)).toThrow(/declared length/);
       expect(memory() - before).toBeLessThan(32 * 1024 * 1024);
     });
   });

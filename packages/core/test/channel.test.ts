@@ -328,6 +328,9 @@ describe('Channel, unit by unit', () => {
       expect(h.channel.canSend).toBe(false);
       expect(h.writable).toEqual([]);
       expect(h.delivered).toEqual([]);
+      // The credit is untouched: one valid grant of 1 makes it writable again.
+      h.receive(event(MORE, [1]), 2);
+      expect(h.writable).toEqual([2]);
     });
   });
 
