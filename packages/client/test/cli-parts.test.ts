@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import { HELP, normalizeEndpoint, parseArg, parseCommand, UsageError } from '../src/cli/args.js';
+import { bytesLiteral, pretty, toJson } from '../src/cli/format.js';
+
+// The CLI's parts, in process (cli.test.ts runs the built bin).
+
+describe('parseCommand', () => {
+  test('endpoint, method and arguments; options anywhere', () => {
+    expect(parseCommand(['127.0.0.1:4242', 'add', '1', '-2', '--json', '--timeout=1.5'])).toEqual({
+      endpoint: 'tcp://127.0.0.1:4242',
+      method: 'add',
+      args: [1, -2],
+      json: true,
+      timeoutMs: 1500,
+      heartbeatMs: 5000,
+    });
+    expect(parseCommand(['--heartbeat', '0.5', 'ipc:///tmp/x'])).toEqual({
+      endpoint: 'ipc:///tmp/x',
+      args: [],
+      json: false,
+      timeoutMs: 30_000,
+      heartbeatMs: 500,
+    });
+    expect(parseCommand(['tcp://h:1', 'echo', '--', '--json'])).toMatchObject({
+      args: ['--json'],
+      json: false,
+    });
+    expect(parseCommand(['x', '-h'])).toBe(HELP);
+  });
+
+  test.each([
+    [[], 'an endpoint is required'],
+    [['--bogus', 'tcp://h:1'], 'unknown option --bogus'],
+    [['-x', 'tcp://h:1'], 'unknown option -x'],
+    [
+      ['--timeout', 'soon', 'tcp://h:1'],
+      '--timeout takes a positive number of seconds, not "soon"',
+    ],
+    [['--timeout=0', 'tcp://h:1'], '--timeout takes a positive number of seconds, not "0"'],
+    [['tcp://h:1', '--heartbeat'], '--heartbeat needs a value'],
+    [['localhost'], '"localhost" is not a valid endpoint: use tcp://host:port or host:port'],
+  ])('bad usage %j', (argv, reason) => {
+    expect(() => parseCommand(argv)).toThrow(new UsageError(reason));
+  });
+
+  test('endpoints: any transport as is; host:port means tcp', () => {
+    expect(normalizeEndpoint('tcp://127.0.0.1:1')).toBe('tcp://127.0.0.1:1');
+    expect(normalizeEndpoint('localhost:4242')).toBe('tcp://localhost:4242');
+    expect(normalizeEndpoint('[::1]:4242')).toBe('tcp://[::1]:4242');
+    expect(() => normalizeEndpoint('4242')).toThrow(UsageError);
+  });
+});
+
+test('arguments: JSON when valid (long integers exact), else the text', () => {
+  expect(parseArg('1')).toBe(1);
+  expect(parseArg('2.5')).toBe(2.5);
+  expect(parseArg('"1"')).toBe('1');
+  expect(parseArg('abc')).toBe('abc');
+  expect(parseArg('null')).toBeNull();
+  expect(parseArg('{"a": [true, null]}')).toEqual({ a: [true, null] });
+  expect(parseArg('9223372036854775808')).toBe(2n ** 63n);
+  expect(parseArg('-9223372036854775808')).toBe(-(2n ** 63n));
+  expect(parseArg('[1234567890123456789, "9999999999999999999", 0.12345678901234567]')).toEqual([
+    1234567890123456789n,
+    '9999999999999999999',
+    Number('0.12345678901234567'),
+  ]);
+  expect(parseArg('1000000000000000')).toBe(1e15);
+  expect(parseArg('{"a": 1')).toBe('{"a": 1');
+});
+
+test('pretty output: bytes like Python, big integers in full, nothing cut short', () => {
+  expect(bytesLiteral(new Uint8Array([0, 1, 0x41, 0x27, 0x5c, 0x0a, 0xff]))).toBe(
+    "b'\\x00\\x01A\\'\\\\\\n\\xff'",
+  );
+  expect(pretty({ big: 2n ** 63n, b: new Uint8Array([104, 105]), s: 'x' })).toBe(
+    "{ big: 9223372036854775808, b: b'hi', s: 'x' }",
+  );
+  expect(pretty(Array.from({ length: 150 }, (_, i) => i))).not.toContain('more items');
+});
+
+test('JSON output: one line, integers exact, bytes as {"$bin": hex}', () => {
+  expect(toJson({ a: [1, 2.5, null, true], big: 2n ** 63n, b: new Uint8Array([0, 255]) })).toBe(
+    '{"a":[1,2.5,null,true],"big":9223372036854775808,"b":{"$bin":"00ff"}}',
+  );
+  expect(toJson('line\nbreak')).toBe('"line\\nbreak"');
+  expect(toJson(Number.NaN)).toBe('null');
+});
