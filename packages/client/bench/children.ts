@@ -12,16 +12,21 @@ const START_TIMEOUT_MS = 30_000;
 
 const children = new Set<ChildProcess>();
 
+/** A server child, once it listens. */
+export interface ServerChild {
+  endpoint: string;
+  pid: number;
+}
+
 /**
- * Start `servers/<name>.ts` in a child process and resolve with the endpoint
- * it bound. Every child is killed when this process exits, however it exits.
+ * Start `servers/<name>.ts` in a child process and resolve once it listens.
+ * Every child is killed when this process exits, however it exits.
  */
-export function startServer(name: string): Promise<string> {
+export function startServer(name: string): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
-  const child = fork(file, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  // The child inherits this process's node flags: `--import tsx` to run
+  // TypeScript, and `--cpu-prof` too when the bench is being profiled.
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -30,7 +35,7 @@ export function startServer(name: string): Promise<string> {
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve(message.endpoint);
+      resolve({ endpoint: message.endpoint, pid: child.pid! });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

@@ -57,7 +57,11 @@ async function rounds(stacks: Stack[]): Promise<Map<Load, Samples>> {
 async function main(): Promise<void> {
   const started = performance.now();
   const [zrpc, floor, grpc] = await Promise.all(['zrpc', 'floor', 'grpc'].map(startServer));
-  const stacks = [zrpcStack(zrpc!), floorStack(floor!), grpcStack(grpc!)];
+  const stacks = [
+    zrpcStack(zrpc!.endpoint),
+    floorStack(floor!.endpoint),
+    grpcStack(grpc!.endpoint),
+  ];
   console.log(`warming up (${STACK_NAMES.join(', ')})...`);
   for (const load of LOADS) for (const stack of stacks) await measure(load, stack, load.warmUpSize);
   const results: LoadResult[] = [...(await rounds(stacks))].map(([load, s]) => summarize(load, s));
