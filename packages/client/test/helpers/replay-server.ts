@@ -12,10 +12,13 @@ import {
 import { fromRendered, type Scenario } from '@zrpc/testkit';
 import { Router } from 'zeromq';
 
-/** One client event as the fake server received it, `at` ms after the request. */
+/** One client event as the fake server received it. */
 export interface Received {
   event: ZEvent;
+  /** ms after the request. */
   at: number;
+  /** How many s2c events the server had sent on the channel by then. */
+  afterSent: number;
 }
 
 /** One conversation the fake server replayed. */
@@ -119,12 +122,13 @@ export class ReplayServer {
       if (recorded.dir === 'c2s') {
         const count = (counts.get(name) ?? 0) + 1;
         counts.set(name, count);
-        await Promise.race([state.sent(name, count), this.settledSignal]);
+        await Promise.race([state.received(name, count), this.settledSignal]);
         continue;
       }
       const wait = state.start + recorded.t_ms - monotonicNow();
       if (!this.settled && wait > 0) await Promise.race([sleep(wait), this.settledSignal]);
       if (this.settled) state.session.sentAfterSettle++;
+      state.sent++;
       const event = decodeEvent(recorded.frames.at(-1)!);
       event.header.response_to = state.session.request.header.message_id as MessageId;
       const frames = [
@@ -141,6 +145,8 @@ export class ReplayServer {
 
 class SessionState {
   readonly start = monotonicNow();
+  /** s2c events sent so far. */
+  sent = 0;
   readonly session: Session;
   private waiters: Array<() => void> = [];
 
@@ -155,12 +161,12 @@ class SessionState {
   }
 
   receive(event: ZEvent): void {
-    this.session.events.push({ event, at: monotonicNow() - this.start });
+    this.session.events.push({ event, at: monotonicNow() - this.start, afterSent: this.sent });
     for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Resolves once the client has sent `count` events named `name` on this channel. */
-  async sent(name: string, count: number): Promise<void> {
+  async received(name: string, count: number): Promise<void> {
     while (this.session.events.filter((r) => r.event.name === name).length < count) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
