@@ -1,7 +1,9 @@
 /**
  * Runs one load on one stack a few times and prints, besides the rate, the
  * CPU time each call (or stream item) costs the client and the server: on
- * a busy machine that is steadier than the rate. Under a profiler,
+ * a busy machine that is steadier than the rate. Each figure is split into
+ * the main (JavaScript) thread and the process's other threads (ZeroMQ's
+ * I/O thread, V8's GC and compiler threads). Under a profiler,
  *   node --cpu-prof --cpu-prof-dir=/tmp/zrpc-prof --import tsx bench/profile.ts inFlight64 zrpc
  * profiles this process (the client) and the server child alike (children
  * inherit the node flags).
@@ -24,11 +26,14 @@ const REPEATS = 5;
 /** Linux counts a process's CPU time in clock ticks of 10 ms (`getconf CLK_TCK` = 100). */
 const TICK_US = 10_000;
 
-/** CPU time (user + system) of process `pid` so far, in µs, from /proc. */
-function cpuOf(pid: number): number {
-  // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+/** CPU time (user + system) so far of process `pid` and of its main thread, in µs, from /proc. */
+function cpuOf(pid: number): { all: number; main: number } {
+  const read = (stat: string) => {
+    // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  };
+  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
 }
 
 const [loadKey = 'inFlight64', stackName = 'zrpc'] = process.argv.slice(2);
@@ -41,19 +46,19 @@ if (load === undefined || chosen === undefined) {
 }
 const server = await startServer(chosen.server);
 const stack = chosen.connect(server.endpoint);
+console.log(`${stack.name}, ${load.title}: CPU µs per operation, main thread + other threads`);
 for (let i = 0; i < REPEATS; i++) {
-  const [clientBefore, serverBefore, started] = [
-    process.cpuUsage(),
-    cpuOf(server.pid),
-    performance.now(),
-  ];
+  const before = [cpuOf(process.pid), cpuOf(server.pid)];
+  const started = performance.now();
   const rate = await load.run(stack, load.size);
   const operations = (rate * (performance.now() - started)) / 1000;
-  const { user, system } = process.cpuUsage(clientBefore);
-  const perOperation = (us: number) => (us / operations).toFixed(1).padStart(6);
-  console.log(
-    `${stack.name} ${load.title}: ${Math.round(rate)} ${load.unit}, CPU µs each: client ${perOperation(user + system)}, server ${perOperation(cpuOf(server.pid) - serverBefore)}`,
-  );
+  const [client, serverSide] = [cpuOf(process.pid), cpuOf(server.pid)].map((after, side) => {
+    const main = (after.main - before[side]!.main) / operations;
+    const others = (after.all - before[side]!.all) / operations - main;
+    return `${main.toFixed(1).padStart(6)} + ${others.toFixed(1).padStart(5)}`;
+  });
+  const figure = Math.round(rate).toString().padStart(8);
+  console.log(`${figure} ${load.unit}   client ${client}   server ${serverSide}`);
 }
 await stack.close();
 await stopServers();
