@@ -13,15 +13,20 @@ async function main(argv: readonly string[]): Promise<number> {
     command = parseCommand(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`zrpc: ${error.message}\n\n${USAGE}`);
-    return 2;
+    return badUsage(error.message);
   }
   if (command === HELP) {
     process.stdout.write(USAGE);
     return 0;
   }
   const { endpoint, method, args, json, timeoutMs, heartbeatMs } = command;
-  const client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs });
+  let client: Client;
+  try {
+    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs });
+  } catch (error) {
+    // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
+    return badUsage((error as Error).message);
+  }
   const print = (value: unknown) =>
     process.stdout.write(`${json ? toJson(value) : pretty(value)}\n`);
   try {
@@ -39,6 +44,11 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+function badUsage(reason: string): number {
+  process.stderr.write(`zrpc: ${reason}\n\n${USAGE}`);
+  return 2;
 }
 
 function describeError(error: unknown): string {

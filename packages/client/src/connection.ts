@@ -66,7 +66,13 @@ export class Connection {
   }
 
   connect(endpoint: string): void {
-    this.socket.connect(endpoint);
+    try {
+      this.socket.connect(endpoint);
+    } catch (error) {
+      throw new TypeError(`invalid endpoint "${endpoint}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.endpoints.push(endpoint);
   }
 

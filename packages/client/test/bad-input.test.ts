@@ -154,5 +154,7 @@ test('bad options are refused with a RangeError', async () => {
   const error = await rejection(client.withOptions({ timeoutMs: -5 }).call('add', 1, 2));
   expect(error).toBeInstanceOf(RangeError);
   expect(client.openChannels).toBe(0);
-  expect(() => new Client({ endpoints: 'not an endpoint' })).toThrow();
+  expect(() => new Client({ endpoints: 'tcp://nowhere' })).toThrow(
+    new TypeError('invalid endpoint "tcp://nowhere": Invalid argument'),
+  );
 });
