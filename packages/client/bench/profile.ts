@@ -6,7 +6,11 @@
  * I/O thread, V8's GC and compiler threads). Under a profiler,
  *   node --cpu-prof --cpu-prof-dir=/tmp/zrpc-prof --import tsx bench/profile.ts inFlight64 zrpc
  * profiles this process (the client) and the server child alike (children
- * inherit the node flags).
+ * inherit the node flags). A third argument pairs the client with another
+ * stack's server: `profile.ts inFlight64 zrpc floor` drives the floor's bare
+ * ROUTER with @zrpc/client, `profile.ts inFlight64 floor zrpc` drives
+ * @zrpc/server with the floor's bare DEALER, which tells the client's cost
+ * from the server's (echo loads only: the floor server streams without credit).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -36,17 +40,20 @@ function cpuOf(pid: number): { all: number; main: number } {
   return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
 }
 
-const [loadKey = 'inFlight64', stackName = 'zrpc'] = process.argv.slice(2);
+const [loadKey = 'inFlight64', clientName = 'zrpc', serverName = clientName] =
+  process.argv.slice(2);
 const load = LOADS.find((l) => l.key === loadKey);
-const chosen = STACKS[stackName];
-if (load === undefined || chosen === undefined) {
-  const usage = `<${LOADS.map((l) => l.key).join('|')}> <${Object.keys(STACKS).join('|')}>`;
-  console.error(`usage: profile.ts ${usage}`);
+const [chosen, serving] = [STACKS[clientName], STACKS[serverName]];
+if (load === undefined || chosen === undefined || serving === undefined) {
+  const stacks = Object.keys(STACKS).join('|');
+  console.error(`usage: profile.ts <${LOADS.map((l) => l.key).join('|')}> <${stacks}> [${stacks}]`);
   process.exit(2);
 }
-const server = await startServer(chosen.server);
+const server = await startServer(serving.server);
 const stack = chosen.connect(server.endpoint);
-console.log(`${stack.name}, ${load.title}: CPU µs per operation, main thread + other threads`);
+console.log(
+  `${stack.name} client, ${serverName} server, ${load.title}: CPU µs per operation, main thread + other threads`,
+);
 for (let i = 0; i < REPEATS; i++) {
   const before = [cpuOf(process.pid), cpuOf(server.pid)];
   const started = performance.now();
