@@ -108,6 +108,12 @@ encoderProto.encodeNumber = function (this: any, value: number) {
     }
     return;
   }
+  // The stock encoder takes -0 for the integer 0; keep it the float it was.
+  if (value === 0 && 1 / value < 0) {
+    this.writeU8(0xcb);
+    this.writeF64(value);
+    return;
+  }
   baseEncoder.encodeNumber.call(this, value);
 };
 encoderProto.encodeBigInt64 = function (this: any, value: bigint) {

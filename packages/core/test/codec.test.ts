@@ -144,8 +144,11 @@ describe('64-bit integers', () => {
     expect(decodeValue(bytes(i64(-1n)))).toBe(-1);
   });
 
-  it('floats stay float64, including numbers beyond the safe range', () => {
+  it('floats stay float64, including numbers beyond the safe range and -0', () => {
     expect(hex(encodeValue(2.5))).toBe('cb4004000000000000');
+    expect(hex(encodeValue(-0))).toBe('cb8000000000000000');
+    expect(Object.is(decodeValue(encodeValue(-0)), -0)).toBe(true);
+    expect(hex(encodeValue(0))).toBe('00');
     expect(encodeValue(2 ** 64)[0]).toBe(0xcb);
     expect(decodeValue(encodeValue(2 ** 64))).toBe(2 ** 64);
   });
