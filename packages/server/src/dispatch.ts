@@ -16,11 +16,10 @@ import {
   runInCall,
   type SendQueue,
   type ServerCallContext,
-  taskContextOf,
   type ZEvent,
 } from '@zrpc/core';
-import { raceAbort } from './abort.js';
-import { errArgs, NameError, ServerBusyError } from './errors.js';
+import { CallContext } from './call-context.js';
+import { errArgs, NameError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { ServerCounters } from './stats.js';
 
@@ -50,21 +49,32 @@ export interface CallHost {
 
 type Reply = [name: 'OK' | 'STREAM_DONE' | 'ERR', args: unknown];
 
+/** Settled, shared: what a call's inner step returns when there is nothing to wait for. */
+const DONE = Promise.resolve();
+
 /**
  * One request, from its arrival to its final event: method lookup, arity,
  * a slot from the limiter, the middleware chain around the handler, the
  * reply or the stream pumped under `_zpc_more` credit, and the channel
  * (heartbeats, lost client) for as long as the call lives.
+ *
+ * Thousands of these can be open at once, so a call allocates little: a
+ * synchronous handler or generator costs no promise of ours, and waits are
+ * interrupted through one hook instead of a listener per await.
  */
 export class ServerCall implements ChannelSink {
   readonly channel: Channel;
   private readonly timer: ChannelTimer;
-  private readonly controller = new AbortController();
   private readonly method: ResolvedMethod | undefined;
-  private readonly ctx: ServerCallContext;
-  /** The user code (handler, generator) still running; a slot is held until it settles. */
-  private userCode: Promise<unknown> = Promise.resolve();
+  private readonly ctx: CallContext;
+  /** Rejects the wait in progress, if any, when the call is aborted. */
+  private interrupt: ((reason: unknown) => void) | undefined;
   private wakeWriter: (() => void) | undefined;
+  /** Whether the call holds a limiter slot: given back once the chain is done and no user code runs. */
+  private holdsSlot = false;
+  private chainDone = false;
+  /** Promises of user code (handler, generator) not settled yet. */
+  private userPending = 0;
   private over = false;
 
   constructor(
@@ -75,19 +85,7 @@ export class ServerCall implements ChannelSink {
     private readonly request: ZEvent,
   ) {
     this.method = host.resolve(request.name);
-    this.ctx = {
-      side: 'server',
-      method: request.name,
-      args: Array.isArray(request.args) ? request.args : [],
-      taskContext: taskContextOf(request.header),
-      signal: this.controller.signal,
-      state: new Map(),
-      header: request.header,
-      replyHeader: {},
-      peer,
-      stream: this.method?.spec.stream ?? false,
-      tracebacks: host.tracebacks,
-    };
+    this.ctx = new CallContext(request, peer, this.method?.spec.stream ?? false, host.tracebacks);
     this.channel = new Channel(request.header.message_id, this, {
       heartbeatMs: host.heartbeatMs,
       now: monotonicNow(),
@@ -95,24 +93,48 @@ export class ServerCall implements ChannelSink {
     this.timer = new ChannelTimer(this.channel);
   }
 
-  private get signal(): AbortSignal {
-    return this.controller.signal;
+  private get aborted(): boolean {
+    return this.ctx.abortReason !== undefined;
+  }
+
+  private throwIfAborted(): void {
+    if (this.ctx.abortReason !== undefined) throw this.ctx.abortReason;
   }
 
   /** Answer the request. Never rejects. */
   async run(): Promise<void> {
     let reply: Reply;
     try {
-      reply = await this.execute();
+      const spec = this.checkedMethod();
+      if (this.method!.builtin) {
+        reply = ['OK', [spec.fn(...this.ctx.args) ?? null]];
+      } else {
+        const slot = this.takeSlot();
+        if (slot !== true) await slot;
+        this.holdsSlot = true;
+        try {
+          await runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
+        } finally {
+          this.chainDone = true;
+          this.giveSlotBack();
+        }
+        reply = spec.stream ? ['STREAM_DONE', null] : ['OK', [this.ctx.result ?? null]];
+      }
     } catch (error) {
       reply = ['ERR', error];
     }
-    await this.sendFinal(reply);
+    // The final event needs credit like any other.
+    if (!this.channel.canSend && !this.aborted) await this.credit().catch(() => {});
+    this.sendFinal(reply);
   }
 
   /** Cancel the call: its signal fires, and the middleware chain and a stream stop. */
   abort(reason: Error): void {
-    if (!this.signal.aborted) this.controller.abort(reason);
+    if (this.aborted) return;
+    this.ctx.abort(reason);
+    const interrupt = this.interrupt;
+    this.interrupt = undefined;
+    interrupt?.(reason);
   }
 
   /** Close the channel and forget the call; nothing more is sent. */
@@ -155,68 +177,82 @@ export class ServerCall implements ChannelSink {
 
   // --- the call ---
 
-  private async execute(): Promise<Reply> {
+  /** The method to run, once the request names one and passes it the right number of arguments. */
+  private checkedMethod(): MethodSpec {
     const { name, args } = this.request;
-    const method = this.method;
-    if (method === undefined) throw new NameError(name);
+    if (this.method === undefined) throw new NameError(name);
     if (!Array.isArray(args)) {
       throw new TypeError(`${name}() takes its arguments as an array, not ${typeof args}`);
     }
-    const arity = arityError(method.spec, args.length);
+    const arity = arityError(this.method.spec, args.length);
     if (arity !== undefined) throw new TypeError(arity);
-    if (method.builtin) return ['OK', [method.spec.fn(...args) ?? null]];
+    return this.method.spec;
+  }
 
-    const release = await this.host.limiter.acquire(this.signal).catch((error) => {
-      if (error instanceof ServerBusyError) this.host.counters.rejectedBusy++;
-      throw error;
-    });
-    const { spec } = method;
-    const inner = () => (spec.stream ? this.pump(spec, args) : this.invoke(spec, args));
+  private takeSlot(): true | Promise<void> {
     try {
-      await runInCall(this.ctx, () => this.host.middleware(this.ctx, inner));
-    } finally {
-      void this.userCode.then(release, release);
+      return this.host.limiter.acquire(this.ctx);
+    } catch (error) {
+      this.host.counters.rejectedBusy++;
+      throw error;
     }
-    return spec.stream ? ['STREAM_DONE', null] : ['OK', [this.ctx.result ?? null]];
   }
 
-  private async invoke(spec: MethodSpec, args: unknown[]): Promise<void> {
-    const pending = new Promise<unknown>((resolve) => resolve(spec.fn(...args)));
-    this.userCode = pending;
-    this.ctx.result = await raceAbort(pending, this.signal);
+  private giveSlotBack(): void {
+    if (!this.holdsSlot || !this.chainDone || this.userPending > 0) return;
+    this.holdsSlot = false;
+    this.host.limiter.release();
   }
+
+  /** The innermost step of the middleware chain. */
+  private readonly inner = (): Promise<void> => {
+    const spec = this.method!.spec;
+    const produced = spec.fn(...this.ctx.args);
+    if (spec.stream) return this.pump(produced);
+    if (!isPromiseLike(produced)) {
+      this.ctx.result = produced;
+      return DONE;
+    }
+    // The value is kept as ctx.result; the chain itself resolves to nothing.
+    return this.userCode(produced as PromiseLike<void>, true);
+  };
 
   /**
    * Send the items of a stream method one by one, pulling the next item only
    * when the client has granted room for it and the send queue has room: a
    * slow reader slows the producer, nothing is drained into memory.
    */
-  private async pump(spec: MethodSpec, args: unknown[]): Promise<void> {
-    const produced = new Promise<unknown>((resolve) => resolve(spec.fn(...args)));
-    this.userCode = produced;
-    const iterator = openIterator(await raceAbort(produced, this.signal), spec.name);
+  private async pump(produced: unknown): Promise<void> {
+    const source = isPromiseLike(produced) ? await this.userCode(produced) : produced;
+    const iterator = openIterator(source, this.request.name);
     let finished = false;
     try {
       for (;;) {
-        await this.whenWritable();
-        const step = await raceAbort(Promise.resolve(iterator.next()), this.signal);
+        if (!this.canWrite()) await this.whenWritable();
+        const next = iterator.next();
+        const step = isPromiseLike(next) ? await this.userCode(next) : next;
         if (step.done) {
           finished = true;
           return;
         }
-        this.signal.throwIfAborted();
+        this.throwIfAborted();
         this.sendItem(step.value);
       }
     } finally {
-      if (!finished) {
-        // An aborted generator may be stuck in an await: let it finish on its
-        // own (its signal has fired) instead of waiting for it here.
-        const closing = Promise.resolve().then(() => iterator.return?.());
-        this.userCode = closing;
-        if (this.signal.aborted) closing.catch(() => {});
-        else await closing;
-      }
+      if (!finished) await this.closeIterator(iterator);
     }
+  }
+
+  /**
+   * Stop a generator early (its `finally` runs). One aborted in the middle of
+   * an await finishes on its own, its signal having fired: it is not waited
+   * for here, only counted as running user code.
+   */
+  private closeIterator(iterator: AnyIterator): Promise<unknown> | undefined {
+    const closing = Promise.resolve().then(() => iterator.return?.());
+    if (!this.aborted) return closing;
+    this.userCode(closing).catch(() => {});
+    return undefined;
   }
 
   private sendItem(item: unknown): void {
@@ -230,46 +266,91 @@ export class ServerCall implements ChannelSink {
     }
   }
 
+  private canWrite(): boolean {
+    const queue = this.host.sendQueue;
+    return this.channel.canSend && queue.size < queue.highWater;
+  }
+
   /** Resolves once the client can take one more event and the send queue has room. */
   private async whenWritable(): Promise<void> {
-    const queue = this.host.sendQueue;
     for (;;) {
-      this.signal.throwIfAborted();
-      if (!this.channel.canSend) {
-        await raceAbort(new Promise<void>((wake) => (this.wakeWriter = wake)), this.signal);
-      } else if (queue.size >= queue.highWater) {
-        await raceAbort(queue.room(), this.signal);
-      } else {
-        return;
-      }
+      this.throwIfAborted();
+      if (!this.channel.canSend) await this.credit();
+      else if (!this.canWrite()) {
+        await this.interruptible((resolve, reject) => {
+          this.host.sendQueue.room().then(resolve, reject);
+        });
+      } else return;
     }
   }
 
   /**
-   * Send OK, STREAM_DONE or ERR, then close. The final event needs credit like
-   * any other; a client lost (or a call cancelled) meanwhile gets nothing.
+   * Wait for a promise of user code (a handler's, a generator's), its value
+   * becoming the call's result if `isResult`; reject at once if the call is
+   * aborted meanwhile. The slot stays taken until it settles, even after an abort.
    */
-  private async sendFinal([name, args]: Reply): Promise<void> {
-    const lost = this.signal.aborted && this.signal.reason instanceof LostRemoteError;
-    if (!lost && !this.channel.canSend && !this.signal.aborted) {
-      await raceAbort(new Promise<void>((wake) => (this.wakeWriter = wake)), this.signal).catch(
-        () => {},
+  private userCode<T>(promise: PromiseLike<T>, isResult = false): Promise<T> {
+    this.userPending++;
+    return this.interruptible<T>((resolve, reject) => {
+      promise.then(
+        (value) => {
+          this.userSettled();
+          if (isResult) this.ctx.result = value;
+          resolve(value);
+        },
+        (error) => {
+          this.userSettled();
+          reject(error);
+        },
       );
-    }
-    if (!lost && this.channel.canSend) {
-      if (name !== 'ERR') {
+    });
+  }
+
+  private userSettled(): void {
+    this.userPending--;
+    this.giveSlotBack();
+  }
+
+  /** Like `new Promise(executor)`, but rejected at once with the abort reason when the call is aborted. */
+  private interruptible<T>(
+    executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // Still run the executor when already aborted: user code it waits
+      // for must be seen to settle.
+      if (this.aborted) reject(this.ctx.abortReason);
+      else this.interrupt = reject;
+      executor(resolve, reject);
+    });
+  }
+
+  /** Resolves when the client grants credit, or rejects when the call is aborted. */
+  private credit(): Promise<void> {
+    return this.interruptible((wake) => {
+      this.wakeWriter = wake;
+    });
+  }
+
+  /** Send OK, STREAM_DONE or ERR if the client is still there and has credit, then close. */
+  private sendFinal([name, args]: Reply): void {
+    if (!(this.ctx.abortReason instanceof LostRemoteError) && this.channel.canSend) {
+      let failed = name === 'ERR';
+      let error = args;
+      if (!failed) {
         try {
           this.channel.send(name, args);
-          return this.close();
-        } catch (error) {
-          args = new TypeError(
-            `cannot encode the reply of ${this.request.name}() as msgpack: ${messageOf(error)}`,
-            { cause: error },
+        } catch (cause) {
+          failed = true;
+          error = new TypeError(
+            `cannot encode the reply of ${this.request.name}() as msgpack: ${messageOf(cause)}`,
+            { cause },
           );
         }
       }
-      this.channel.send('ERR', errArgs(args, this.ctx.tracebacks));
-      this.host.counters.errors++;
+      if (failed) {
+        this.channel.send('ERR', errArgs(error, this.ctx.tracebacks));
+        this.host.counters.errors++;
+      }
     }
     this.close();
   }
@@ -305,4 +386,12 @@ function openIterator(source: unknown, method: string): AnyIterator {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }

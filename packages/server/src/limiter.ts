@@ -1,19 +1,17 @@
 import { ServerBusyError } from './errors.js';
 
-/** Gives back a slot; calling it more than once is harmless. */
-export type Release = () => void;
-
 interface Waiter {
-  grant: (release: Release) => void;
+  grant: () => void;
   signal: AbortSignal;
   onAbort: () => void;
 }
 
 /**
- * At most `concurrency` holders at once (the gevent pool of the reference
- * server); up to `queueLimit` more wait their turn in FIFO order. A waiter
- * whose signal aborts leaves the queue; one that finds the queue full is
- * refused at once with a `ServerBusyError`.
+ * At most `concurrency` slots taken at once (the gevent pool of the
+ * reference server); up to `queueLimit` more callers wait their turn in FIFO
+ * order. A waiter whose signal aborts leaves the queue; one that finds the
+ * queue full is refused at once with a `ServerBusyError`. Each slot taken
+ * must be given back with `release()` exactly once.
  */
 export class Limiter {
   private active = 0;
@@ -33,20 +31,26 @@ export class Limiter {
     return this.waiters.size;
   }
 
-  acquire(signal: AbortSignal): Promise<Release> {
-    if (signal.aborted) return Promise.reject(signal.reason);
+  /**
+   * Take a slot: `true` at once when one is free (the common case, no
+   * promise), else a place in the queue that resolves with the slot. Throws
+   * `ServerBusyError` when the queue is full; the queued promise rejects with
+   * the signal's reason if it aborts first (the signal is read only then: a
+   * call makes its signal on demand).
+   */
+  acquire(call: { readonly signal: AbortSignal }): true | Promise<void> {
     if (this.active < this.concurrency) {
       this.active++;
-      return Promise.resolve(this.releaser());
+      return true;
     }
     if (this.waiters.size >= this.queueLimit) {
-      return Promise.reject(
-        new ServerBusyError(
-          `server busy: ${this.active} calls running and ${this.waiters.size} waiting ` +
-            `(concurrency ${this.concurrency}, queueLimit ${this.queueLimit})`,
-        ),
+      throw new ServerBusyError(
+        `server busy: ${this.active} calls running and ${this.waiters.size} waiting ` +
+          `(concurrency ${this.concurrency}, queueLimit ${this.queueLimit})`,
       );
     }
+    const signal = call.signal;
+    if (signal.aborted) throw signal.reason;
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         grant: resolve,
@@ -61,23 +65,16 @@ export class Limiter {
     });
   }
 
-  private releaser(): Release {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active--;
-      this.wakeNext();
-    };
-  }
-
-  private wakeNext(): void {
+  /** Give a slot back: the longest waiter, if any, takes it. */
+  release(): void {
     const next = this.waiters.values().next();
-    if (next.done) return;
+    if (next.done) {
+      this.active--;
+      return;
+    }
     const waiter = next.value;
     this.waiters.delete(waiter);
     waiter.signal.removeEventListener('abort', waiter.onAbort);
-    this.active++;
-    waiter.grant(this.releaser());
+    waiter.grant();
   }
 }

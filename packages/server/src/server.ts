@@ -124,7 +124,7 @@ export class Server {
   async bind(endpoint: string): Promise<void> {
     this.prepare(endpoint);
     await this.socket.bind(endpoint);
-    this.bound.push(this.socket.lastEndpoint ?? endpoint);
+    this.bound.push(unmapped(this.socket.lastEndpoint ?? endpoint));
     this.startReceiving();
   }
 
@@ -281,4 +281,13 @@ export class Server {
     await this.receiving;
     this.badInput.flush();
   }
+}
+
+/**
+ * With the ipv6 option on, ZeroMQ reports an IPv4 bind as an IPv4-mapped
+ * IPv6 address (`tcp://[::ffff:127.0.0.1]:4242`); give it back as plain IPv4,
+ * which every client can connect to.
+ */
+function unmapped(endpoint: string): string {
+  return endpoint.replace(/^tcp:\/\/\[::ffff:(\d+\.\d+\.\d+\.\d+)\]/, 'tcp://$1');
 }

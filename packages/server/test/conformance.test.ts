@@ -143,7 +143,7 @@ function checkAnswers(scenario: Scenario, answers: Received[]): void {
   const expected = replies(recorded.map(recordedEvent)).map((e) => expectedReply(scenario, e));
   const got = replies(answers.map((a) => a.event)).map((e) => ({ name: e.name, args: e.args }));
   expect(got).toHaveLength(expected.length);
-  got.forEach((event, i) => compareReply(scenario.name, event, expected[i]!));
+  for (const [i, event] of got.entries()) compareReply(scenario.name, event, expected[i]!);
 
   const beats = (events: Array<{ name: string }>) => events.filter((e) => isHeartbeat(e.name));
   const recordedBeats = beats(recorded.map(recordedEvent)).length;

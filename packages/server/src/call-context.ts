@@ -1,0 +1,56 @@
+import { type EventHeader, type ServerCallContext, taskContextOf, type ZEvent } from '@zrpc/core';
+
+/**
+ * The `ServerCallContext` of one call. What most calls never touch (the
+ * AbortSignal, the state map, the task context) is made on first use: a
+ * server holding ten thousand calls open pays for them only where asked.
+ */
+export class CallContext implements ServerCallContext {
+  readonly side = 'server';
+  readonly method: string;
+  readonly args: readonly unknown[];
+  readonly header: Readonly<EventHeader>;
+  readonly replyHeader: Record<string, unknown> = {};
+  result?: unknown;
+  /** Why the call was cancelled, once it is. */
+  abortReason: Error | undefined;
+  private controller: AbortController | undefined;
+  private stateMap: Map<unknown, unknown> | undefined;
+  private taskContextMap: Record<string, unknown> | undefined;
+
+  constructor(
+    request: ZEvent,
+    readonly peer: string,
+    readonly stream: boolean,
+    public tracebacks: boolean,
+  ) {
+    this.method = request.name;
+    this.args = Array.isArray(request.args) ? request.args : [];
+    this.header = request.header;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get state(): Map<unknown, unknown> {
+    this.stateMap ??= new Map();
+    return this.stateMap;
+  }
+
+  get taskContext(): Record<string, unknown> {
+    this.taskContextMap ??= taskContextOf(this.header);
+    return this.taskContextMap;
+  }
+
+  /** Fire the signal (if anyone holds it); only the first reason counts. */
+  abort(reason: Error): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}
