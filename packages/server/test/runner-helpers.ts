@@ -127,13 +127,13 @@ export interface Reply {
   heartbeats: number;
 }
 
-/** How often `callRaw` heart-beats, like a live client: well inside any heartbeat a test uses. */
+/** How often `callRaw` heart-beats: well inside any server heartbeat a test uses. */
 const CLIENT_HEARTBEAT_MS = 50;
 
 /**
  * Call `method` over a raw ZeroMQ DEALER and return the last reply event.
- * It heart-beats and grants stream credit the way a reference client does,
- * so slow calls and streams of up to 100 items work. Aborting `signal`
+ * It heart-beats and grants stream credit like a live client, so slow calls
+ * and streams of up to 100 items work. Aborting `signal`
  * closes the socket and rejects.
  */
 export async function callRaw(
@@ -162,10 +162,9 @@ export async function callRaw(
     sending = sending.then(() => dealer.send(['', encodeEvent(event)])).catch(() => {});
   };
   queue({ message_id: channel }, method, args);
-  const beat = setInterval(
-    () => queue({ response_to: channel }, '_zpc_hb', [0]),
-    CLIENT_HEARTBEAT_MS,
-  );
+  // Heart-beat once the server does: a call shorter than its heartbeat sends
+  // none, so no heartbeat of ours crosses the reply and reaches a closed channel.
+  let beat: NodeJS.Timeout | undefined;
   const close = () => dealer.close();
   signal?.addEventListener('abort', close);
   try {
@@ -176,6 +175,10 @@ export async function callRaw(
       const event = decodeEvent(frames[frames.length - 1]!);
       if (event.name === '_zpc_hb') {
         heartbeats++;
+        beat ??= setInterval(
+          () => queue({ response_to: channel }, '_zpc_hb', [0]),
+          CLIENT_HEARTBEAT_MS,
+        );
       } else if (event.name === 'STREAM') {
         if (items.push(event.args) === 1) queue({ response_to: channel }, '_zpc_more', [100]);
       } else {
