@@ -118,7 +118,7 @@ describe('autodiscovery', () => {
 });
 
 describe('the hello example', () => {
-  it('runs from the repository root as `npm start` runs it, and answers', async () => {
+  it('runs from the repository root as its README shows, and answers', async () => {
     const root = fileURLToPath(new URL('../../../', import.meta.url));
     const cli = startCli(['--app', 'examples/hello', '127.0.0.1:0'], root);
     const endpoint = await cli.endpoint();
