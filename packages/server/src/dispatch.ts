@@ -19,7 +19,7 @@ import {
   type ZEvent,
 } from '@zrpc/core';
 import { CallContext } from './call-context.js';
-import { errArgs, NameError } from './errors.js';
+import { errArgs, NameError, ServerBusyError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { ServerCounters } from './stats.js';
 
@@ -113,6 +113,7 @@ export class ServerCall implements ChannelSink {
         if (slot !== true) await slot;
         this.holdsSlot = true;
         try {
+          this.throwIfAborted(); // lost while its slot was being handed over
           await runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
         } finally {
           this.chainDone = true;
@@ -193,7 +194,7 @@ export class ServerCall implements ChannelSink {
     try {
       return this.host.limiter.acquire(this.ctx);
     } catch (error) {
-      this.host.counters.rejectedBusy++;
+      if (error instanceof ServerBusyError) this.host.counters.rejectedBusy++;
       throw error;
     }
   }

@@ -196,8 +196,14 @@ export class Server {
       return;
     }
     const call = this.calls.get(peer, messageIdKey(responseTo)!);
-    if (call === undefined) this.bad('unroutable', `a ${event.name} event for no open channel`);
-    else call.channel.receive(event, monotonicNow());
+    if (call !== undefined) {
+      call.channel.receive(event, monotonicNow());
+    } else if (event.name.startsWith('_zpc_')) {
+      // A heartbeat or a grant crossing the final reply is normal: counted, not logged.
+      this.counters.unroutable++;
+    } else {
+      this.bad('unroutable', `a ${event.name} event for no open channel`);
+    }
   }
 
   /** A request: a new channel, unless it is a stray control event or must be refused. */

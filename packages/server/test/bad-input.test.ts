@@ -112,3 +112,16 @@ test('bad input is logged once, then summed up, never once per frame', async () 
   expect(logger.lines).toHaveLength(2);
   expect(logger.lines[1]!.args[0]).toMatch(/ignored bad input: 499 badFrames/);
 });
+
+test('a heartbeat crossing the final reply is counted, not logged; a stray application event is logged', async () => {
+  const id = client.request('add', [1, 2]);
+  await client.nextReply();
+  client.onChannel(id, '_zpc_hb', [0]);
+  await client.until(() => server.stats.unroutable === 1, 5000, 'the late heartbeat');
+  expect(logger.lines).toHaveLength(0);
+
+  client.onChannel(id, 'STREAM', 'what?');
+  await client.until(() => server.stats.unroutable === 2, 5000, 'the stray event');
+  expect(logger.lines).toHaveLength(1);
+  expect(logger.lines[0]!.args[0]).toMatch(/1 unroutable \(last: a STREAM event for no open channel\)/);
+});
