@@ -3,16 +3,8 @@ export type {
   ServerMiddleware,
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
-export type { ErrArgs } from './errors.js';
-export {
-  errArgs,
-  NameError,
-  ServerBusyError,
-  ServerClosingError,
-  TooManyChannelsError,
-} from './errors.js';
+export { ServerBusyError, ServerClosingError, TooManyChannelsError } from './errors.js';
 export type { Logger, ServerOptions } from './options.js';
-export { defaultServerName } from './options.js';
 export * from './runner/index.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';

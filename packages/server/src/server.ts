@@ -9,7 +9,6 @@ import {
   monotonicNow,
   openEnvelope,
   PROTOCOL_VERSION,
-  type Registry,
   SendQueue,
   type ZEvent,
 } from '@zrpc/core';
@@ -63,9 +62,8 @@ export class Server {
   private readonly counters = newCounters();
   private readonly limiter: Limiter;
   private readonly badInput: BadInputLog;
-  private readonly builtins: Registry;
   private readonly host: CallHost;
-  private readonly bound: string[] = [];
+  private readonly endpointList: string[] = [];
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -76,7 +74,6 @@ export class Server {
     this.name = this.options.name;
     this.limiter = new Limiter(this.options.concurrency, this.options.queueLimit);
     this.badInput = new BadInputLog(logger);
-    this.builtins = builtinMethods(registry, this.name);
     this.queue = new SendQueue<Frames>(
       (frames) => this.socket.send(frames),
       (error) => {
@@ -84,7 +81,7 @@ export class Server {
         this.badInput.note('sendErrors', `send failed: ${(error as Error).message}`);
       },
     );
-    const builtins = this.builtins;
+    const builtins = builtinMethods(registry, this.name);
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
       tracebacks: this.options.tracebacks,
@@ -107,7 +104,7 @@ export class Server {
 
   /** Every endpoint bound (port `0`/`*` resolved) or connected. */
   get endpoints(): string[] {
-    return [...this.bound];
+    return [...this.endpointList];
   }
 
   /** Counters since start and the current load. */
@@ -124,15 +121,15 @@ export class Server {
   async bind(endpoint: string): Promise<void> {
     this.prepare(endpoint);
     await this.socket.bind(endpoint);
-    this.bound.push(unmapped(this.socket.lastEndpoint ?? endpoint));
+    this.endpointList.push(unmapped(this.socket.lastEndpoint ?? endpoint));
     this.startReceiving();
   }
 
-  /** Connect to `endpoint`, for a server that dials out to a broker or a client's ROUTER-facing bind. */
+  /** Connect out to `endpoint`: a peer that binds, such as a broker. */
   async connect(endpoint: string): Promise<void> {
     this.prepare(endpoint);
     this.socket.connect(endpoint);
-    this.bound.push(endpoint);
+    this.endpointList.push(endpoint);
     this.startReceiving();
   }
 

@@ -1,6 +1,7 @@
 import { Registry } from '@zrpc/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { defaultServerName, Server } from '../src/index.js';
+import { Server } from '../src/index.js';
+import { defaultServerName } from '../src/options.js';
 import { RawClient, startServer } from './helpers.js';
 
 let server: Server;
