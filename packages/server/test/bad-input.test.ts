@@ -123,5 +123,7 @@ test('a heartbeat crossing the final reply is counted, not logged; a stray appli
   client.onChannel(id, 'STREAM', 'what?');
   await client.until(() => server.stats.unroutable === 2, 5000, 'the stray event');
   expect(logger.lines).toHaveLength(1);
-  expect(logger.lines[0]!.args[0]).toMatch(/1 unroutable \(last: a STREAM event for no open channel\)/);
+  expect(logger.lines[0]!.args[0]).toMatch(
+    /1 unroutable \(last: a STREAM event for no open channel\)/,
+  );
 });
