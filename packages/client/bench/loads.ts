@@ -62,7 +62,7 @@ async function streamItems(stack: Stack, items: number): Promise<number> {
   return items / ((performance.now() - start) / 1000);
 }
 
-const CALL_MS = 1000;
+const CALL_MS = 600;
 const WARM_UP_MS = 300;
 
 export const LOADS: Load[] = [

@@ -13,6 +13,11 @@ export interface LoadResult {
   median: Record<StackName, number>;
   /** zrpc's median over the other stack's. */
   ratio: { floor: number; 'grpc-js': number };
+  /**
+   * The lowest and highest zrpc/floor ratio of a single round (the two were
+   * measured seconds apart): how much the machine's noise moves the ratio.
+   */
+  floorRatioRange: [number, number];
   targets: Array<Target & { met: boolean }>;
   samples: Samples;
 }
@@ -26,12 +31,14 @@ function median(values: readonly number[]): number {
 export function summarize(load: Load, samples: Samples): LoadResult {
   const med = (name: StackName) => median(samples[name]);
   const ratio = { floor: med('zrpc') / med('floor'), 'grpc-js': med('zrpc') / med('grpc-js') };
+  const perRound = samples.zrpc.map((zrpc, round) => zrpc / samples.floor[round]!);
   return {
     key: load.key,
     title: load.title,
     unit: load.unit,
     median: { zrpc: med('zrpc'), floor: med('floor'), 'grpc-js': med('grpc-js') },
     ratio,
+    floorRatioRange: [Math.min(...perRound), Math.max(...perRound)],
     targets: load.targets.map((t) => ({ ...t, met: ratio[t.against] >= t.atLeast })),
     samples,
   };
@@ -42,12 +49,13 @@ const times = (value: number) => `${value.toFixed(2)}x`;
 
 /** The medians and ratios as a plain-text table, one row per load. */
 export function table(results: readonly LoadResult[]): string {
-  const header = ['load', 'unit', ...STACK_NAMES, 'zrpc/floor', 'zrpc/grpc', 'target'];
+  const header = ['load', 'unit', ...STACK_NAMES, 'zrpc/floor', '(rounds)', 'zrpc/grpc', 'target'];
   const rows = results.map((r) => [
     r.title,
     r.unit,
     ...STACK_NAMES.map((name) => rate(r.median[name])),
     times(r.ratio.floor),
+    r.floorRatioRange.map((x) => x.toFixed(2)).join('-'),
     times(r.ratio['grpc-js']),
     r.targets.map((t) => `>= ${t.atLeast} ${t.against}: ${t.met ? 'met' : 'MISSED'}`).join('; ') ||
       '-',
