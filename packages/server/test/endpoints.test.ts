@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '@zrpc/core';
@@ -10,10 +10,12 @@ import { quietLogger, RawClient } from './helpers.js';
 
 const servers: Server[] = [];
 const clients: RawClient[] = [];
+const socketFiles: string[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close({ graceMs: 0 })));
+  for (const file of socketFiles.splice(0)) rmSync(file, { force: true });
 });
 
 function newServer(): Server {
@@ -36,6 +38,7 @@ async function callThrough(endpoint: string, tag: string, ipv6 = false): Promise
 test('one server on tcp v4, tcp v6, ipc and inproc at once, answering on each', async () => {
   const server = newServer();
   const ipcPath = join(tmpdir(), `zrpc-test-${randomUUID()}.sock`);
+  socketFiles.push(ipcPath);
   const inproc = `inproc://zrpc-test-${randomUUID()}`;
   await server.bind('tcp://127.0.0.1:*');
   await server.bind('tcp://[::1]:*');
