@@ -32,11 +32,21 @@ export type ErrArgs = [name: string, message: string, traceback: string];
  * `name` is known by its constructor's name (`class ValueError extends
  * Error {}` goes out as `ValueError`). Other thrown values keep whatever
  * name and message they carry, or become a plain `Error` describing them.
+ * Never throws, whatever was thrown.
  */
 export function errArgs(error: unknown, tracebacks: boolean): ErrArgs {
+  try {
+    return describe(error, tracebacks);
+  } catch {
+    // A thrown value whose name, message or stack throws when read.
+    return ['Error', 'an error that could not be read', ''];
+  }
+}
+
+function describe(error: unknown, tracebacks: boolean): ErrArgs {
   if (error instanceof Error) {
     const name = errorName(error);
-    return [name, error.message, tracebacks ? traceback(error, name) : ''];
+    return [name, String(error.message), tracebacks ? traceback(error, name) : ''];
   }
   if (typeof error === 'object' && error !== null) {
     const { name, message } = error as { name?: unknown; message?: unknown };
@@ -47,14 +57,14 @@ export function errArgs(error: unknown, tracebacks: boolean): ErrArgs {
 }
 
 function errorName(error: Error): string {
-  if (error.name && error.name !== 'Error') return error.name;
+  if (typeof error.name === 'string' && error.name && error.name !== 'Error') return error.name;
   const ctor = error.constructor?.name;
   return ctor && ctor !== 'Object' ? ctor : 'Error';
 }
 
 /** The stack, its first line naming the error as the ERR does (`ValueError: ...`, not `Error: ...`). */
 function traceback(error: Error, name: string): string {
-  const stack = error.stack ?? '';
+  const stack = String(error.stack ?? '');
   return name !== error.name && stack.startsWith(`${error.name}:`)
     ? name + stack.slice(error.name.length)
     : stack;

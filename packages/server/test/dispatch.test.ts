@@ -44,6 +44,16 @@ function dispatchRegistry(): Registry {
   registry.register(function throwsNumber() {
     throw 42;
   });
+  registry.register(function throwsUnreadable() {
+    throw new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('cannot read me');
+        },
+      },
+    );
+  });
   registry.register(async function rejects() {
     await sleep(1);
     throw new TypeError('async failure');
@@ -204,6 +214,11 @@ describe('errors', () => {
     expect(await callError('throwsString')).toEqual(['Error', 'just a string', '']);
     expect(await callError('throwsObject')).toEqual(['Plain', 'an error-like object', '']);
     expect(await callError('throwsNumber')).toEqual(['Error', '42', '']);
+    expect(await callError('throwsUnreadable')).toEqual([
+      'Error',
+      'an error that could not be read',
+      '',
+    ]);
   });
 
   test('a result msgpack cannot encode is a TypeError, not a crash or a hang', async () => {
