@@ -20,6 +20,14 @@ const ROUNDS = 7;
 const MEASUREMENT_TIMEOUT_MS = 60_000;
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
 
+/** Rates as whole numbers, ratios to three decimals: the JSON stays readable. */
+const readable = (_key: string, value: unknown) =>
+  typeof value !== 'number'
+    ? value
+    : Math.abs(value) >= 100
+      ? Math.round(value)
+      : +value.toFixed(3);
+
 async function measure(load: Load, stack: Stack, size: number): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
@@ -67,10 +75,10 @@ async function main(): Promise<void> {
   const results: LoadResult[] = [...(await rounds(stacks))].map(([load, s]) => summarize(load, s));
   console.log(`\nmedians of ${ROUNDS} rounds (higher is better)\n`);
   console.log(table(results));
-  console.log('(rounds): the lowest and highest zrpc/floor ratio of a single round');
+  console.log('per round: the lowest, median and highest zrpc/floor ratio of a single round');
   const seconds = Math.round((performance.now() - started) / 1000);
   const machine = { node: process.version, cpus: availableParallelism(), rounds: ROUNDS, seconds };
-  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results }, null, 2)}\n`);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results }, readable, 2)}\n`);
   console.log(`\n${seconds} s in all; written to ${RESULTS_FILE.pathname}`);
   await Promise.all(stacks.map((stack) => stack.close()));
   await stopServers();

@@ -14,10 +14,11 @@ export interface LoadResult {
   /** zrpc's median over the other stack's. */
   ratio: { floor: number; 'grpc-js': number };
   /**
-   * The lowest and highest zrpc/floor ratio of a single round (the two were
-   * measured seconds apart): how much the machine's noise moves the ratio.
+   * The zrpc/floor ratio of each round taken alone (the two were measured
+   * seconds apart), lowest, median and highest: how much the machine's
+   * noise moves the ratio.
    */
-  floorRatioRange: [number, number];
+  floorRatioPerRound: { min: number; median: number; max: number };
   targets: Array<Target & { met: boolean }>;
   samples: Samples;
 }
@@ -38,7 +39,11 @@ export function summarize(load: Load, samples: Samples): LoadResult {
     unit: load.unit,
     median: { zrpc: med('zrpc'), floor: med('floor'), 'grpc-js': med('grpc-js') },
     ratio,
-    floorRatioRange: [Math.min(...perRound), Math.max(...perRound)],
+    floorRatioPerRound: {
+      min: Math.min(...perRound),
+      median: median(perRound),
+      max: Math.max(...perRound),
+    },
     targets: load.targets.map((t) => ({ ...t, met: ratio[t.against] >= t.atLeast })),
     samples,
   };
@@ -49,13 +54,15 @@ const times = (value: number) => `${value.toFixed(2)}x`;
 
 /** The medians and ratios as a plain-text table, one row per load. */
 export function table(results: readonly LoadResult[]): string {
-  const header = ['load', 'unit', ...STACK_NAMES, 'zrpc/floor', '(rounds)', 'zrpc/grpc', 'target'];
+  const header = ['load', 'unit', ...STACK_NAMES, 'zrpc/floor', 'per round', 'zrpc/grpc', 'target'];
   const rows = results.map((r) => [
     r.title,
     r.unit,
     ...STACK_NAMES.map((name) => rate(r.median[name])),
     times(r.ratio.floor),
-    r.floorRatioRange.map((x) => x.toFixed(2)).join('-'),
+    [r.floorRatioPerRound.min, r.floorRatioPerRound.median, r.floorRatioPerRound.max]
+      .map((x) => x.toFixed(2))
+      .join(' '),
     times(r.ratio['grpc-js']),
     r.targets.map((t) => `>= ${t.atLeast} ${t.against}: ${t.met ? 'met' : 'MISSED'}`).join('; ') ||
       '-',
