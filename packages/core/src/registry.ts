@@ -102,8 +102,14 @@ export class Registry {
   }
 }
 
-/** The default registry, filled by `rpc.register` in each app's `rpcs` module. */
-export const rpc = new Registry();
+/**
+ * The default registry, filled by `rpc.register` in each app's `rpcs` module.
+ * It is one per process, even when an app ends up with another copy of
+ * @zrpc/core than the runner (a second install, or TypeScript compiled to
+ * CommonJS on the fly): the runner serves what every app registered.
+ */
+export const rpc: Registry = ((globalThis as any)[Symbol.for('@zrpc/core/default-registry')] ??=
+  new Registry());
 
 /**
  * A Python-style arity message naming the method and its arguments, or

@@ -1,8 +1,16 @@
 // The runner's programmatic API, in this process: no child process needed
 // to see what discoverApps and runServer return.
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rpc } from '@zrpc/core';
 import { describe, expect, it } from 'vitest';
@@ -89,24 +97,43 @@ describe('discoverApps', () => {
     expect(apps.map((app) => app.methods.length)).toEqual([3]);
   });
 
-  it('refuses, before importing it, an app that would register into another copy of @zrpc/core', async () => {
-    const project = mkdtempSync(join(tmpdir(), 'zrpc-runner-other-core-'));
+  // A project outside this workspace: its own node_modules, linked to the
+  // packages an app needs (resolution never reaches the workspace from /tmp).
+  function project(prefix: string, packageJson: object, links: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(packageJson));
+    for (const [name, target] of Object.entries(links)) {
+      mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+      symlinkSync(target, join(dir, 'node_modules', name), 'dir');
+    }
+    mkdirSync(join(dir, 'app'));
+    return dir;
+  }
+  const workspaceCore = realpathSync(fileURLToPath(new URL('../../core', import.meta.url)));
+  const msgpack = realpathSync(join(workspaceCore, 'node_modules', '@msgpack', 'msgpack'));
+
+  it('serves what an app registers into another copy of @zrpc/core', async () => {
+    // A second install of core: a real copy of its files, a distinct module.
+    const dir = project(
+      'zrpc-runner-other-core-',
+      { type: 'module' },
+      {
+        '@msgpack/msgpack': msgpack,
+      },
+    );
     try {
-      const otherCore = join(project, 'node_modules', '@zrpc', 'core');
-      mkdirSync(otherCore, { recursive: true });
-      writeFileSync(join(otherCore, 'package.json'), '{ "name": "@zrpc/core", "type": "module" }');
-      mkdirSync(join(project, 'app'));
-      writeFileSync(join(project, 'app', 'rpcs.js'), 'throw new Error("must not be imported");');
-      const runnerCore = realpathSync(fileURLToPath(new URL('../../core', import.meta.url)));
-      await expect(discoverApps(['app'], { cwd: project })).rejects.toThrow(
-        new RunnerError(
-          `app "app" imports @zrpc/core from ${realpathSync(otherCore)} but the runner uses ${runnerCore}: ` +
-            'the methods it registers would not be served. Install one copy of @zrpc/core ' +
-            "(run the zrpc-server installed in the app's project).",
-        ),
+      const otherCore = join(dir, 'node_modules', '@zrpc', 'core');
+      cpSync(join(workspaceCore, 'dist'), join(otherCore, 'dist'), { recursive: true });
+      cpSync(join(workspaceCore, 'package.json'), join(otherCore, 'package.json'));
+      writeFileSync(
+        join(dir, 'app', 'rpcs.js'),
+        "import { rpc } from '@zrpc/core';\nrpc.register(function fromOtherCopy() { return 1; });\n",
       );
+      const [app] = await discoverApps(['app'], { cwd: dir });
+      expect(app?.methods.map((m) => m.name)).toEqual(['fromOtherCopy']);
+      expect(rpc.get('fromOtherCopy')).toBeDefined();
     } finally {
-      rmSync(project, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

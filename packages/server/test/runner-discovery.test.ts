@@ -1,6 +1,7 @@
 // Autodiscovery through the built command: node dist/cli.js in a child
 // process, serving the fixture apps on an ephemeral port, called over ZeroMQ.
-import { hostname } from 'node:os';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,30 @@ const project = projectWithPackageApp();
 afterAll(() => project.remove());
 
 describe('autodiscovery', () => {
+  it('serves a TypeScript app of a project without "type": "module", outside the workspace', async () => {
+    // To Node a .ts file there is CommonJS; the runner must still load its ESM syntax.
+    const dir = mkdtempSync(join(tmpdir(), 'zrpc-runner-cjs-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{ "name": "cjs-project" }');
+      mkdirSync(join(dir, 'node_modules', '@zrpc'), { recursive: true });
+      const core = realpathSync(fileURLToPath(new URL('../../core', import.meta.url)));
+      symlinkSync(core, join(dir, 'node_modules', '@zrpc', 'core'), 'dir');
+      mkdirSync(join(dir, 'app'));
+      writeFileSync(
+        join(dir, 'app', 'rpcs.ts'),
+        "import { rpc } from '@zrpc/core';\n" +
+          'export function twice(x: number): number { return 2 * x; }\n' +
+          'rpc.register(twice);\n',
+      );
+      const cli = startCli(['--app', 'app', '127.0.0.1:0'], dir);
+      const endpoint = await cli.endpoint();
+      expect(cli.stdout).toContain('app "app": 1 method from app/rpcs.ts');
+      expect(await callRaw(endpoint, 'twice', [21])).toMatchObject({ name: 'OK', args: [42] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('serves a TypeScript app, a JavaScript app and an rpcs/index.ts app', async () => {
     const cli = startCli([
       '--app',

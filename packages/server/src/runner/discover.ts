@@ -1,5 +1,4 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type MethodSpec, rpc } from '@zrpc/core';
 import { AppImportError, MethodConflictError, RunnerError } from './errors.js';
@@ -57,7 +56,6 @@ export async function discoverApps(
 ): Promise<DiscoveredApp[]> {
   const cwd = options.cwd ?? process.cwd();
   const located = uniqueByDir(apps.map((name) => locateApp(name, cwd)));
-  for (const app of located) checkSameCore(app);
 
   const loadedBefore = registeredNames();
   const owners = new Map<string, string>();
@@ -133,26 +131,6 @@ function uniqueByDir(apps: LocatedApp[]): LocatedApp[] {
 
 function registeredNames(): Set<string> {
   return new Set(rpc.list().map((spec) => spec.name));
-}
-
-const runnerCoreDir = realpathSync(
-  dirname(createRequire(import.meta.url).resolve('@zrpc/core/package.json')),
-);
-
-/**
- * Apps register into the `rpc` of the `@zrpc/core` they import. If that is
- * another copy than the runner's, their methods would silently be missing:
- * say so before importing anything.
- */
-function checkSameCore(app: LocatedApp): void {
-  if (app.rpcs === undefined) return;
-  const appCoreDir = findPackageDir('@zrpc/core', dirname(app.rpcs));
-  if (appCoreDir === undefined || appCoreDir === runnerCoreDir) return;
-  throw new RunnerError(
-    `app "${app.name}" imports @zrpc/core from ${appCoreDir} but the runner uses ${runnerCoreDir}: ` +
-      'the methods it registers would not be served. Install one copy of @zrpc/core ' +
-      "(run the zrpc-server installed in the app's project).",
-  );
 }
 
 /** A duplicate registration becomes a conflict naming both apps; anything else an import error. */
