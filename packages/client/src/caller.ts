@@ -3,6 +3,7 @@ import { withRemoteMethods } from './proxy.js';
 import { RemoteStream } from './stream.js';
 import type {
   Args,
+  CallResult,
   ItemOf,
   MethodName,
   RemoteMethods,
@@ -33,10 +34,11 @@ export abstract class Caller<Api = UntypedApi> {
    * `for await (const x of client.call('count', 3))`.
    */
   call<K extends MethodName<Api>>(method: K, ...args: Args<Api, K>): ReplyOf<Api, K> {
-    const reply = this[invoke](method, args as unknown[], this.callOptions);
-    return Object.assign(reply, {
-      [Symbol.asyncIterator]: () => new StreamHandle(() => reply, method),
-    }) as unknown as ReplyOf<Api, K>;
+    const reply = this[invoke](method, args as unknown[], this.callOptions) as CallResult;
+    // A plain property store: Object.assign with a fresh object literal
+    // costs about ten times as much, on every call.
+    reply[Symbol.asyncIterator] = () => new StreamHandle(() => reply, method);
+    return reply as ReplyOf<Api, K>;
   }
 
   /**
