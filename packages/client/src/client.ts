@@ -5,6 +5,7 @@ import {
   currentCall,
   LostRemoteError,
 } from '@zrpc/core';
+import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
 import { Connection } from './connection.js';
 import { ClientClosedError } from './errors.js';
@@ -21,13 +22,16 @@ import {
 import { withRemoteMethods } from './proxy.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
+const NO_TASK_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /**
  * A zerorpc client over one DEALER socket: any number of calls in flight
  * at once, each on its own channel.
  */
 class ClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly connection = new Connection();
-  private readonly middleware: ComposedMiddleware<ClientCallContext>;
+  /** Undefined without middleware: calls then take the direct path (no context, no wrappers). */
+  private readonly middleware: ComposedMiddleware<ClientCallContext> | undefined;
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private lostRemote = false;
 
@@ -37,7 +41,8 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
       timeoutMs: positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
     };
-    this.middleware = compose(options.middleware ?? []);
+    const middleware = options.middleware ?? [];
+    this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     for (const endpoint of endpointList(options.endpoints)) this.connect(endpoint);
     // biome-ignore lint/correctness/noConstructorReturn: the proxy is the client (`client.add(1, 2)`)
     return withRemoteMethods(this);
@@ -73,35 +78,44 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
     this.connection.close(new ClientClosedError());
   }
 
-  async [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    if (this.connection.closed) throw new ClientClosedError();
-    const { timeoutMs, heartbeatMs, signal } = callSettings(this.defaults, options);
-    // Inside a server handler the call carries on the handler's task
-    // context (trace ids) and is cancelled with it.
-    const serverCall = currentCall();
-    const abandoned = new AbortController();
-    const ctx: ClientCallContext = {
-      side: 'client',
-      method,
-      args,
-      taskContext: { ...serverCall?.taskContext },
-      signal: abandoned.signal,
-      state: new Map(),
-      timeoutMs,
-      heartbeatMs,
-    };
-    const signals = [signal, serverCall?.signal].filter((s) => s !== undefined);
-    await this.middleware(ctx, async () => {
-      const spec = { method, args, context: ctx.taskContext, timeoutMs, heartbeatMs, signals };
-      const exchange = new Exchange(this.connection, spec, (error) => {
-        if (error === undefined) return;
-        if (error instanceof LostRemoteError) this.lostRemote = true;
-        abandoned.abort(error);
-      });
-      ctx.result = await exchange.start();
-    });
-    return ctx.result;
+  [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    try {
+      if (this.connection.closed) throw new ClientClosedError();
+      const { timeoutMs, heartbeatMs, signal } = callSettings(this.defaults, options);
+      // Inside a server handler the call carries on the handler's task
+      // context (trace ids) and is cancelled with it.
+      const serverCall = currentCall();
+      const signals: AbortSignal[] = [];
+      if (signal !== undefined) signals.push(signal);
+      if (serverCall !== undefined) signals.push(serverCall.signal);
+      if (this.middleware === undefined) {
+        const context = serverCall?.taskContext ?? NO_TASK_CONTEXT;
+        const spec = { method, args, context, timeoutMs, heartbeatMs, signals };
+        return new Exchange(this.connection, spec, this.callEnded).start();
+      }
+      const ctx = new ClientCall(
+        method,
+        args,
+        { ...serverCall?.taskContext },
+        timeoutMs,
+        heartbeatMs,
+      );
+      return this.middleware(ctx, async () => {
+        const spec = { method, args, context: ctx.taskContext, timeoutMs, heartbeatMs, signals };
+        const exchange = new Exchange(this.connection, spec, (error) => {
+          this.callEnded(error);
+          if (error !== undefined) ctx.abandon(error);
+        });
+        ctx.result = await exchange.start();
+      }).then(() => ctx.result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
+
+  private readonly callEnded = (error?: unknown): void => {
+    if (error instanceof LostRemoteError) this.lostRemote = true;
+  };
 }
 
 /** A client whose remote methods are typed from `Api` (see `RemoteMethods`). */

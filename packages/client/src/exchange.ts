@@ -39,9 +39,8 @@ const INPUT_QUEUE_SIZE = 100;
  */
 export class Exchange implements Route, ChannelSink {
   readonly id: Uint8Array;
-  /** Resolves when the call has ended, however it ended. */
-  readonly ended: Promise<void>;
-  private markEnded!: () => void;
+  /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
+  private markEnded: (() => void) | undefined;
   private done = false;
   private channel: Channel | undefined;
   private timer: ChannelTimer | undefined;
@@ -56,9 +55,6 @@ export class Exchange implements Route, ChannelSink {
     private readonly onEnd: (error?: unknown) => void,
   ) {
     this.id = connection.nextId();
-    this.ended = new Promise((resolve) => {
-      this.markEnded = resolve;
-    });
   }
 
   /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */
@@ -129,7 +125,9 @@ export class Exchange implements Route, ChannelSink {
         this.stream = new RemoteStream(
           { pull: () => this.channel?.pull(), close: () => this.end() },
           event,
-          this.ended,
+          new Promise((resolve) => {
+            this.markEnded = resolve;
+          }),
         );
         this.reply.resolve(this.stream);
         return;
@@ -205,7 +203,7 @@ export class Exchange implements Route, ChannelSink {
     this.channel?.close();
     this.connection.remove(this.id);
     for (const signal of this.spec.signals) signal.removeEventListener('abort', this.aborted);
-    this.markEnded();
+    this.markEnded?.();
     this.onEnd(error);
     return true;
   }
