@@ -22,7 +22,11 @@ export class ChannelTimer {
   }
 
   private arm(): void {
-    const delay = Math.max(0, this.channel.deadline - monotonicNow());
+    // Whole milliseconds: Node keeps one timer list per distinct delay, so
+    // fractional delays would cost every channel a list of its own, while
+    // whole ones (mostly the heartbeat itself) share one. Rounding up never
+    // fires before the deadline.
+    const delay = Math.max(0, Math.ceil(this.channel.deadline - monotonicNow()));
     this.timer = setTimeout(this.fire, delay);
   }
 
