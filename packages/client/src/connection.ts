@@ -89,13 +89,16 @@ export class Connection {
     return this.ids.next();
   }
 
-  open(id: Uint8Array, route: Route): void {
+  /** Route the replies to `id` to `route`; answers the key that `remove` takes. */
+  open(id: Uint8Array, route: Route): string {
     if (this.isClosed) throw new ClientClosedError();
-    this.routes.set(messageIdKey(id)!, route);
+    const key = messageIdKey(id)!;
+    this.routes.set(key, route);
+    return key;
   }
 
-  remove(id: Uint8Array): void {
-    this.routes.delete(messageIdKey(id)!);
+  remove(key: string): void {
+    this.routes.delete(key);
   }
 
   /** Queue an encoded event for the socket. */

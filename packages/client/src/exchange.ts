@@ -39,6 +39,8 @@ const INPUT_QUEUE_SIZE = 100;
  */
 export class Exchange implements Route, ChannelSink {
   readonly id: Uint8Array;
+  /** The connection's key for this call's route, once open. */
+  private routeKey: string | undefined;
   /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
   private markEnded: (() => void) | undefined;
   private done = false;
@@ -61,7 +63,7 @@ export class Exchange implements Route, ChannelSink {
   start(): Promise<unknown> {
     for (const signal of this.spec.signals) signal.throwIfAborted();
     const payload = this.encodeRequest();
-    this.connection.open(this.id, this);
+    this.routeKey = this.connection.open(this.id, this);
     const reply = new Promise((resolve, reject) => {
       this.reply = { resolve, reject };
     });
@@ -201,7 +203,7 @@ export class Exchange implements Route, ChannelSink {
     clearTimeout(this.timeout);
     this.timer?.stop();
     this.channel?.close();
-    this.connection.remove(this.id);
+    if (this.routeKey !== undefined) this.connection.remove(this.routeKey);
     for (const signal of this.spec.signals) signal.removeEventListener('abort', this.aborted);
     this.markEnded?.();
     this.onEnd(error);
