@@ -61,10 +61,13 @@ export abstract class Caller<Api = UntypedApi> {
    * given here override the client's defaults and any enclosing view's.
    */
   withOptions(options: CallOptions): Caller<Api> & RemoteMethods<Api> {
-    const view = new OptionsView(this, { ...this.callOptions, ...options });
-    return withRemoteMethods(view) as Caller<Api> & RemoteMethods<Api>;
+    return new OptionsView(this, { ...this.callOptions, ...options }) as Caller<Api> &
+      RemoteMethods<Api>;
   }
 }
+
+// Clients, pools and views alike: `client.add(1, 2)` calls the remote `add`.
+withRemoteMethods(Caller.prototype);
 
 class OptionsView<Api> extends Caller<Api> {
   constructor(

@@ -19,7 +19,6 @@ import {
   endpointList,
   positive,
 } from './options.js';
-import { withRemoteMethods } from './proxy.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
 const NO_TASK_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -44,8 +43,6 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     for (const endpoint of endpointList(options.endpoints)) this.connect(endpoint);
-    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the client (`client.add(1, 2)`)
-    return withRemoteMethods(this);
   }
 
   /** Connect to one more server; calls are spread over the connected servers. */

@@ -9,7 +9,6 @@ import {
   DEFAULT_TIMEOUT_MS,
   positive,
 } from './options.js';
-import { withRemoteMethods } from './proxy.js';
 import { RemoteStream } from './stream.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
@@ -82,8 +81,6 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
         numTestsPerEvictionRun: max,
       },
     );
-    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the pool (`pool.add(1, 2)`)
-    return withRemoteMethods(this);
   }
 
   get stats(): PoolStats {

@@ -5,18 +5,24 @@ interface Callable {
 
 /**
  * The original zerorpc style: `client.get_ticket()` calls the remote
- * `get_ticket`. Unknown string properties become remote methods; the real
- * members win; `then` is never proxied so that a client is not a thenable
+ * `get_ticket`. A Proxy is put at the far end of `prototype`'s chain, so
+ * that only a property no real member answers (own, inherited, or from
+ * Object.prototype) reaches it and becomes a remote method. Real members are
+ * found before it at no extra cost, whereas a Proxy around each instance
+ * would trap every read, `this.x` in the client's own methods included.
+ * `then` is never a remote method, so that a client is not a thenable
  * (awaiting it, or returning it from an async function, must not call the
  * server).
  */
-export function withRemoteMethods<T extends Callable>(target: T): T {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      if (typeof property !== 'string' || property in object || property === 'then') {
-        return Reflect.get(object, property, receiver);
+export function withRemoteMethods(prototype: Callable): void {
+  const parent = Object.getPrototypeOf(prototype) as object;
+  const fallback = new Proxy(parent, {
+    get(target, property, receiver: Callable) {
+      if (typeof property !== 'string' || property in target || property === 'then') {
+        return Reflect.get(target, property, receiver);
       }
-      return (...args: unknown[]) => object.call(property, ...args);
+      return (...args: unknown[]) => receiver.call(property, ...args);
     },
   });
+  Object.setPrototypeOf(prototype, fallback);
 }
