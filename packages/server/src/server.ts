@@ -186,7 +186,7 @@ export class Server {
       this.bad('badFrames', (error as Error).message);
       return;
     }
-    const peer = envelope.identity.map((frame) => frame.toString('hex')).join('.');
+    const peer = peerOf(envelope.identity);
     const responseTo = event.header.response_to;
     if (responseTo === undefined) {
       this.open(peer, envelope.identity, event);
@@ -284,6 +284,13 @@ export class Server {
     await this.receiving;
     this.badInput.flush();
   }
+}
+
+/** A peer's routing identity as hex, frames joined with dots. */
+function peerOf(identity: readonly Buffer[]): string {
+  // One frame is the rule (a direct DEALER): spare it the array and the join.
+  if (identity.length === 1) return identity[0]!.toString('hex');
+  return identity.map((frame) => frame.toString('hex')).join('.');
 }
 
 /**
