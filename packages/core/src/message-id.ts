@@ -4,6 +4,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 export type MessageId = Uint8Array | string;
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Byte -> its value as a lowercase hex digit, -1 for any other byte. */
+const HEX_VALUES = new Int8Array(256).fill(-1);
+for (const [value, byte] of HEX_DIGITS.entries()) HEX_VALUES[byte] = value;
 
 /**
  * Makes message ids shaped like zerorpc-python's: 32 ASCII hex bytes sent as
@@ -31,6 +34,26 @@ export class MessageIdGenerator {
     }
     this.counter = (this.counter + 1) >>> 0;
     return id;
+  }
+
+  /**
+   * The counter of `id` if this generator made it (bin, its suffix, lowercase
+   * hex digits), else undefined. Two of its ids have the same bytes exactly
+   * when their counters are equal, so a caller routing replies to its own
+   * requests can key them by this number instead of by `messageIdKey`: a Map
+   * of numbers is much cheaper than one of 33-character strings made per
+   * lookup.
+   */
+  counterOf(id: unknown): number | undefined {
+    if (!(id instanceof Uint8Array) || id.length !== 32) return undefined;
+    for (let i = 8; i < 32; i++) if (id[i] !== this.template[i]) return undefined;
+    let counter = 0;
+    for (let i = 0; i < 8; i++) {
+      const digit = HEX_VALUES[id[i]!]!;
+      if (digit < 0) return undefined;
+      counter = counter * 16 + digit;
+    }
+    return counter;
   }
 }
 

@@ -200,6 +200,25 @@ describe('message ids and response_to', () => {
     expect(ascii(gen.next()).slice(0, 8)).toBe('00000000');
   });
 
+  it("counterOf answers the counter of the generator's own ids only", () => {
+    const gen = new MessageIdGenerator();
+    (gen as unknown as { counter: number }).counter = 0xfffffffe;
+    const [a, b] = [gen.next(), gen.next()];
+    expect(gen.counterOf(a)).toBe(0xfffffffe);
+    expect(gen.counterOf(b)).toBe(0xffffffff);
+    // The same bytes elsewhere in memory (a view of a received frame).
+    const frame = Buffer.concat([Buffer.from('xx'), a]);
+    expect(gen.counterOf(frame.subarray(2))).toBe(0xfffffffe);
+    const upper = new Uint8Array(
+      Buffer.from(ascii(a).slice(0, 8).toUpperCase() + ascii(a).slice(8)),
+    );
+    expect(gen.counterOf(upper)).toBeUndefined();
+    expect(gen.counterOf(new MessageIdGenerator().next())).toBeUndefined();
+    expect(gen.counterOf(ascii(a))).toBeUndefined();
+    expect(gen.counterOf(a.subarray(0, 31))).toBeUndefined();
+    expect(gen.counterOf(undefined)).toBeUndefined();
+  });
+
   it('are encoded as msgpack bin (0xc4), in a header too', () => {
     const id = new MessageIdGenerator().next();
     expect(hex(encodeValue(id)).slice(0, 4)).toBe('c420');
