@@ -1,11 +1,4 @@
-import {
-  decodeEvent,
-  MessageIdGenerator,
-  messageIdKey,
-  openEnvelope,
-  SendQueue,
-  type ZEvent,
-} from '@zrpc/core';
+import { decodeEvent, MessageIdGenerator, openEnvelope, SendQueue, type ZEvent } from '@zrpc/core';
 import { Dealer } from 'zeromq';
 import { ClientClosedError } from './errors.js';
 
@@ -49,7 +42,8 @@ export class Connection {
   private isClosed = false;
   private readonly socket: Dealer;
   private readonly queue: SendQueue<Outgoing>;
-  private readonly routes = new Map<string, Route>();
+  /** Open calls by the counter of their message id (see `MessageIdGenerator.counterOf`). */
+  private readonly routes = new Map<number, Route>();
   private readonly ids = new MessageIdGenerator();
 
   constructor() {
@@ -89,15 +83,15 @@ export class Connection {
     return this.ids.next();
   }
 
-  /** Route the replies to `id` to `route`; answers the key that `remove` takes. */
-  open(id: Uint8Array, route: Route): string {
+  /** Route the replies to `id` (one of `nextId`'s) to `route`; answers the key that `remove` takes. */
+  open(id: Uint8Array, route: Route): number {
     if (this.isClosed) throw new ClientClosedError();
-    const key = messageIdKey(id)!;
+    const key = this.ids.counterOf(id)!;
     this.routes.set(key, route);
     return key;
   }
 
-  remove(key: string): void {
+  remove(key: number): void {
     this.routes.delete(key);
   }
 
@@ -152,7 +146,7 @@ export class Connection {
       this.droppedEvents++;
       return;
     }
-    const key = messageIdKey(event.header.response_to);
+    const key = this.ids.counterOf(event.header.response_to);
     const route = key === undefined ? undefined : this.routes.get(key);
     if (route === undefined) this.droppedEvents++;
     else route.receive(event);

@@ -40,7 +40,7 @@ const INPUT_QUEUE_SIZE = 100;
 export class Exchange implements Route, ChannelSink {
   readonly id: Uint8Array;
   /** The connection's key for this call's route, once open. */
-  private routeKey: string | undefined;
+  private routeKey: number | undefined;
   /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
   private markEnded: (() => void) | undefined;
   private done = false;
