@@ -46,7 +46,8 @@ export class Exchange implements Route, ChannelSink {
   private done = false;
   private channel: Channel | undefined;
   private timer: ChannelTimer | undefined;
-  private timeout: NodeJS.Timeout | undefined;
+  /** When the wait for the first reply times out; undefined once a stream has begun. */
+  private replyDue: number | undefined;
   private stream: RemoteStream | undefined;
   private reply!: { resolve(value: unknown): void; reject(error: unknown): void };
 
@@ -67,7 +68,9 @@ export class Exchange implements Route, ChannelSink {
     const reply = new Promise((resolve, reject) => {
       this.reply = { resolve, reject };
     });
-    this.timeout = setTimeout(this.timedOut, this.spec.timeoutMs);
+    this.replyDue = monotonicNow() + this.spec.timeoutMs;
+    // One timer per call, for the call timeout and the channel alike (see `tick`).
+    this.timer = new ChannelTimer(this);
     for (const signal of this.spec.signals) signal.addEventListener('abort', this.aborted);
     this.connection.send({
       payload,
@@ -123,7 +126,7 @@ export class Exchange implements Route, ChannelSink {
       case STREAM:
       case STREAM_DONE:
         // The call timeout covers the wait for the first reply only.
-        clearTimeout(this.timeout);
+        this.replyDue = undefined;
         this.stream = new RemoteStream(
           { pull: () => this.channel?.pull(), close: () => this.end() },
           event,
@@ -140,6 +143,24 @@ export class Exchange implements Route, ChannelSink {
 
   lost(error: LostRemoteError): void {
     this.fail(error, false);
+  }
+
+  // What the call's ChannelTimer drives: the call timeout, then the channel.
+
+  get deadline(): number {
+    // Until the request has left there is no channel: look again a
+    // heartbeat from now, since a channel opened meanwhile is due no earlier.
+    const channelDue = this.channel?.deadline ?? monotonicNow() + this.spec.heartbeatMs;
+    return this.replyDue === undefined ? channelDue : Math.min(this.replyDue, channelDue);
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+
+  tick(now: number): void {
+    if (this.replyDue !== undefined && now >= this.replyDue) this.timedOut();
+    else this.channel?.tick(now);
   }
 
   private encodeRequest(): Uint8Array {
@@ -171,10 +192,9 @@ export class Exchange implements Route, ChannelSink {
     });
     // The first reply is the first event this side asks for.
     this.channel.pull();
-    this.timer = new ChannelTimer(this.channel);
   }
 
-  private readonly timedOut = (): void => {
+  private timedOut(): void {
     const { timeoutMs, method } = this.spec;
     this.fail(
       this.channel === undefined
@@ -182,7 +202,7 @@ export class Exchange implements Route, ChannelSink {
         : new TimeoutError(timeoutMs, method),
       true,
     );
-  };
+  }
 
   private readonly aborted = (): void => {
     const signal = this.spec.signals.find((s) => s.aborted);
@@ -200,7 +220,6 @@ export class Exchange implements Route, ChannelSink {
   private end(error?: unknown): boolean {
     if (this.done) return false;
     this.done = true;
-    clearTimeout(this.timeout);
     this.timer?.stop();
     this.channel?.close();
     if (this.routeKey !== undefined) this.connection.remove(this.routeKey);

@@ -5,6 +5,12 @@ import type { Channel } from './channel.js';
 export const monotonicNow = (): number => performance.now();
 
 /**
+ * What a ChannelTimer drives: a Channel, or the owner of one that adds a
+ * deadline of its own (a call timeout), so that one timer serves both.
+ */
+export type Ticking = Pick<Channel, 'deadline' | 'closed' | 'tick'>;
+
+/**
  * Drives one channel with a real timer: wakes at `channel.deadline`, ticks,
  * re-arms, and stops by itself once the channel is closed. One timer per
  * open channel; `stop()` when the conversation ends.
@@ -12,7 +18,7 @@ export const monotonicNow = (): number => performance.now();
 export class ChannelTimer {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly channel: Channel) {
+  constructor(private readonly channel: Ticking) {
     this.arm();
   }
 
