@@ -49,7 +49,8 @@ export class Exchange implements Route, ChannelSink {
   /** When the wait for the first reply times out; undefined once a stream has begun. */
   private replyDue: number | undefined;
   private stream: RemoteStream | undefined;
-  private reply!: { resolve(value: unknown): void; reject(error: unknown): void };
+  private resolveReply!: (value: unknown) => void;
+  private rejectReply!: (error: unknown) => void;
 
   constructor(
     private readonly connection: Connection,
@@ -66,12 +67,13 @@ export class Exchange implements Route, ChannelSink {
     const payload = this.encodeRequest();
     this.routeKey = this.connection.open(this.id, this);
     const reply = new Promise((resolve, reject) => {
-      this.reply = { resolve, reject };
+      this.resolveReply = resolve;
+      this.rejectReply = reject;
     });
     this.replyDue = monotonicNow() + this.spec.timeoutMs;
     // One timer per call, for the call timeout and the channel alike (see `tick`).
     this.timer = new ChannelTimer(this);
-    for (const signal of this.spec.signals) signal.addEventListener('abort', this.aborted);
+    for (const signal of this.spec.signals) signal.addEventListener('abort', this);
     this.connection.send({
       payload,
       wanted: () => !this.done,
@@ -117,11 +119,11 @@ export class Exchange implements Route, ChannelSink {
     switch (event.name) {
       case OK:
         this.end();
-        this.reply.resolve(okValue(event.args));
+        this.resolveReply(okValue(event.args));
         return;
       case ERR:
         this.end();
-        this.reply.reject(remoteErrorOf(event.args));
+        this.rejectReply(remoteErrorOf(event.args));
         return;
       case STREAM:
       case STREAM_DONE:
@@ -134,7 +136,7 @@ export class Exchange implements Route, ChannelSink {
             this.markEnded = resolve;
           }),
         );
-        this.reply.resolve(this.stream);
+        this.resolveReply(this.stream);
         return;
       default:
         this.fail(new ProtocolError(`unexpected ${event.name} reply to ${this.spec.method}`), true);
@@ -204,16 +206,17 @@ export class Exchange implements Route, ChannelSink {
     );
   }
 
-  private readonly aborted = (): void => {
+  /** One of the call's signals aborted (the Exchange is their listener: no closure per call). */
+  handleEvent(): void {
     const signal = this.spec.signals.find((s) => s.aborted);
     this.fail(signal?.reason, true);
-  };
+  }
 
   /** End abnormally; a stream's consumer sees `error` (after what it already received, unless `discard`). */
   private fail(error: unknown, discard: boolean): void {
     if (!this.end(error)) return;
     if (this.stream !== undefined) this.stream.fail(error, discard);
-    else this.reply.reject(error);
+    else this.rejectReply(error);
   }
 
   /** Release everything the call holds; false if it had already ended. */
@@ -223,7 +226,7 @@ export class Exchange implements Route, ChannelSink {
     this.timer?.stop();
     this.channel?.close();
     if (this.routeKey !== undefined) this.connection.remove(this.routeKey);
-    for (const signal of this.spec.signals) signal.removeEventListener('abort', this.aborted);
+    for (const signal of this.spec.signals) signal.removeEventListener('abort', this);
     this.markEnded?.();
     this.onEnd(error);
     return true;
