@@ -64,7 +64,8 @@ const DONE = Promise.resolve();
  */
 export class ServerCall implements ChannelSink {
   readonly channel: Channel;
-  private readonly timer: ChannelTimer;
+  /** Made once the call outlives the turn it arrived in (see `run`). */
+  private timer: ChannelTimer | undefined;
   private readonly method: ResolvedMethod | undefined;
   private readonly ctx: CallContext;
   /** Rejects the wait in progress, if any, when the call is aborted. */
@@ -90,7 +91,6 @@ export class ServerCall implements ChannelSink {
       heartbeatMs: host.heartbeatMs,
       now: monotonicNow(),
     });
-    this.timer = new ChannelTimer(this.channel);
   }
 
   private get aborted(): boolean {
@@ -101,33 +101,77 @@ export class ServerCall implements ChannelSink {
     if (this.ctx.abortReason !== undefined) throw this.ctx.abortReason;
   }
 
-  /** Answer the request. Never rejects. */
-  async run(): Promise<void> {
-    let reply: Reply;
+  /**
+   * Answer the request. A method that returns a plain value with no
+   * middleware around it is answered before `run` returns (most calls): no
+   * promise, no timer, no routing entry. Any other call goes on
+   * asynchronously; `finished` tells which. Never throws.
+   */
+  run(): void {
+    let reply: Reply | Promise<Reply>;
     try {
-      const spec = this.checkedMethod();
-      if (this.method!.builtin) {
-        reply = ['OK', [spec.fn(...this.ctx.args) ?? null]];
-      } else {
-        const slot = this.takeSlot();
-        if (slot !== true) await slot;
-        this.holdsSlot = true;
-        try {
-          this.throwIfAborted(); // lost while its slot was being handed over
-          await runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
-        } finally {
-          this.chainDone = true;
-          this.giveSlotBack();
-        }
-        reply = spec.stream ? ['STREAM_DONE', null] : ['OK', [this.ctx.result ?? null]];
-      }
+      reply = this.answer();
     } catch (error) {
       reply = ['ERR', error];
     }
+    if (!(reply instanceof Promise)) {
+      this.sendFinal(reply);
+      return;
+    }
+    // From here on the call lives past this turn: it heartbeats and watches the client.
+    this.timer = new ChannelTimer(this.channel);
+    reply.then(this.finish, (error) => this.finish(['ERR', error]));
+  }
+
+  /** Whether the call is over (answered, lost or closed). */
+  get finished(): boolean {
+    return this.over;
+  }
+
+  /** The reply, or a promise of it when a slot, the middleware or the method must be waited for. */
+  private answer(): Reply | Promise<Reply> {
+    const spec = this.checkedMethod();
+    if (this.method!.builtin) return ['OK', [spec.fn(...this.ctx.args) ?? null]];
+    const slot = this.takeSlot();
+    if (slot === true) return this.runChain(spec);
+    return slot.then(() => this.runChain(spec));
+  }
+
+  /** Run the middleware chain around the method, in the slot just taken. */
+  private runChain(spec: MethodSpec): Reply | Promise<Reply> {
+    this.holdsSlot = true;
+    let chain: Promise<void>;
+    try {
+      this.throwIfAborted(); // lost while its slot was being handed over
+      chain = runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
+    } catch (error) {
+      this.chainEnded();
+      throw error;
+    }
+    // `inner` answers DONE for a plain value; no middleware passes it through.
+    if (chain === DONE) return this.chainEnded(spec);
+    return chain.then(
+      () => this.chainEnded(spec),
+      (error) => {
+        this.chainEnded();
+        throw error;
+      },
+    );
+  }
+
+  /** The chain is over: the slot can go back (once no user code runs); answers the reply. */
+  private chainEnded(spec?: MethodSpec): Reply {
+    this.chainDone = true;
+    this.giveSlotBack();
+    return spec?.stream ? ['STREAM_DONE', null] : ['OK', [this.ctx.result ?? null]];
+  }
+
+  /** Send the final reply once the client can take it. */
+  private readonly finish = async (reply: Reply): Promise<void> => {
     // The final event needs credit like any other.
     if (!this.channel.canSend && !this.aborted) await this.credit().catch(() => {});
     this.sendFinal(reply);
-  }
+  };
 
   /** Cancel the call: its signal fires, and the middleware chain and a stream stop. */
   abort(reason: Error): void {
@@ -143,7 +187,7 @@ export class ServerCall implements ChannelSink {
     if (this.over) return;
     this.over = true;
     this.channel.close();
-    this.timer.stop();
+    this.timer?.stop();
     this.host.closed(this);
   }
 

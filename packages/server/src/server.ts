@@ -223,9 +223,10 @@ export class Server {
       this.refuse(identity, request, error);
     } else {
       const call = new ServerCall(this.host, peer, key, identity, request);
-      this.calls.add(peer, key, call);
       this.counters.calls++;
-      void call.run();
+      call.run();
+      // Only a call still going needs routing (heartbeats, credit, cancel).
+      if (!call.finished) this.calls.add(peer, key, call);
     }
   }
 
