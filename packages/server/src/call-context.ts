@@ -1,8 +1,9 @@
 import { type EventHeader, type ServerCallContext, taskContextOf, type ZEvent } from '@zrpc/core';
+import { identityHex } from './multiplexer.js';
 
 /**
  * The `ServerCallContext` of one call. What most calls never touch (the
- * AbortSignal, the state map, the task context) is made on first use: a
+ * AbortSignal, the state map, the task context, the peer as hex) is made on first use: a
  * server holding ten thousand calls open pays for them only where asked.
  */
 export class CallContext implements ServerCallContext {
@@ -17,16 +18,22 @@ export class CallContext implements ServerCallContext {
   private controller: AbortController | undefined;
   private stateMap: Map<unknown, unknown> | undefined;
   private taskContextMap: Record<string, unknown> | undefined;
+  private peerHex: string | undefined;
 
   constructor(
     request: ZEvent,
-    readonly peer: string,
+    private readonly identity: readonly Buffer[],
     readonly stream: boolean,
     public tracebacks: boolean,
   ) {
     this.method = request.name;
     this.args = Array.isArray(request.args) ? request.args : [];
     this.header = request.header;
+  }
+
+  get peer(): string {
+    this.peerHex ??= identityHex(this.identity);
+    return this.peerHex;
   }
 
   get signal(): AbortSignal {

@@ -10,6 +10,7 @@ import {
   type MessageId,
   type MethodSpec,
   MORE,
+  messageIdKey,
   monotonicNow,
   PROTOCOL_HEADER_KEYS,
   PROTOCOL_VERSION,
@@ -21,6 +22,7 @@ import {
 import { CallContext } from './call-context.js';
 import { errArgs, NameError, ServerBusyError } from './errors.js';
 import type { Limiter } from './limiter.js';
+import type { PeerKey } from './multiplexer.js';
 import type { ServerCounters } from './stats.js';
 
 /** A method as dispatch finds it. Built-ins skip the limiter and the middleware. */
@@ -43,7 +45,7 @@ export interface CallHost {
   send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): void;
   /** The network sent something that makes no sense here. */
   badInput(kind: 'badEvents', detail: string): void;
-  /** The call is over: forget its channel. */
+  /** A call that outlived its first turn (and so was routed) is over: forget its channel. */
   closed(call: ServerCall): void;
 }
 
@@ -78,15 +80,18 @@ export class ServerCall implements ChannelSink {
   private userPending = 0;
   private over = false;
 
+  private idKey: string | undefined;
+
   constructor(
     private readonly host: CallHost,
-    readonly peer: string,
-    readonly key: string,
+    /** The caller, as `PeerChannels` keys it. */
+    readonly peer: PeerKey,
     private readonly identity: readonly Buffer[],
     private readonly request: ZEvent,
   ) {
     this.method = host.resolve(request.name);
-    this.ctx = new CallContext(request, peer, this.method?.spec.stream ?? false, host.tracebacks);
+    const stream = this.method?.spec.stream ?? false;
+    this.ctx = new CallContext(request, identity, stream, host.tracebacks);
     this.channel = new Channel(request.header.message_id, this, {
       heartbeatMs: host.heartbeatMs,
       now: monotonicNow(),
@@ -120,12 +125,21 @@ export class ServerCall implements ChannelSink {
     }
     // From here on the call lives past this turn: it heartbeats and watches the client.
     this.timer = new ChannelTimer(this.channel);
-    reply.then(this.finish, (error) => this.finish(['ERR', error]));
+    reply.then(
+      (value) => this.finish(value),
+      (error) => this.finish(['ERR', error]),
+    );
   }
 
   /** Whether the call is over (answered, lost or closed). */
   get finished(): boolean {
     return this.over;
+  }
+
+  /** The call's channel id as `PeerChannels` keys it: made only for a call that needs routing. */
+  get key(): string {
+    this.idKey ??= messageIdKey(this.request.header.message_id)!;
+    return this.idKey;
   }
 
   /** The reply, or a promise of it when a slot, the middleware or the method must be waited for. */
@@ -167,11 +181,11 @@ export class ServerCall implements ChannelSink {
   }
 
   /** Send the final reply once the client can take it. */
-  private readonly finish = async (reply: Reply): Promise<void> => {
+  private async finish(reply: Reply): Promise<void> {
     // The final event needs credit like any other.
     if (!this.channel.canSend && !this.aborted) await this.credit().catch(() => {});
     this.sendFinal(reply);
-  };
+  }
 
   /** Cancel the call: its signal fires, and the middleware chain and a stream stop. */
   abort(reason: Error): void {
@@ -187,7 +201,9 @@ export class ServerCall implements ChannelSink {
     if (this.over) return;
     this.over = true;
     this.channel.close();
-    this.timer?.stop();
+    // Only a call that outlived its first turn has a timer and a routing entry.
+    if (this.timer === undefined) return;
+    this.timer.stop();
     this.host.closed(this);
   }
 

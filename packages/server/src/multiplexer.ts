@@ -1,31 +1,51 @@
 /**
+ * A peer's routing identity as a Map key: a number for the ids ZeroMQ
+ * makes itself (5 bytes, the first 0: nearly every peer), else hex. No
+ * string is made per message for the common case.
+ */
+export type PeerKey = number | string;
+
+export function peerKeyOf(identity: readonly Buffer[]): PeerKey {
+  const frame = identity[0];
+  if (identity.length === 1 && frame!.length === 5 && frame![0] === 0)
+    return frame!.readUInt32BE(1);
+  return identityHex(identity);
+}
+
+/** A routing identity as hex, frames joined with dots (how logs and `ctx.peer` show it). */
+export function identityHex(identity: readonly Buffer[]): string {
+  if (identity.length === 1) return identity[0]!.toString('hex');
+  return identity.map((frame) => frame.toString('hex')).join('.');
+}
+
+/**
  * The open channels, keyed by (peer, channel id) as PROTOCOL.md §3 wants:
  * two peers may use the same id. Keeps a count per peer for the flood guard.
  */
 export class PeerChannels<T> {
-  private readonly peers = new Map<string, Map<string, T>>();
+  private readonly peers = new Map<PeerKey, Map<string, T>>();
   private total = 0;
 
   get size(): number {
     return this.total;
   }
 
-  countOf(peer: string): number {
+  countOf(peer: PeerKey): number {
     return this.peers.get(peer)?.size ?? 0;
   }
 
-  get(peer: string, id: string): T | undefined {
+  get(peer: PeerKey, id: string): T | undefined {
     return this.peers.get(peer)?.get(id);
   }
 
-  add(peer: string, id: string, value: T): void {
+  add(peer: PeerKey, id: string, value: T): void {
     let channels = this.peers.get(peer);
     if (channels === undefined) this.peers.set(peer, (channels = new Map()));
     if (!channels.has(id)) this.total++;
     channels.set(id, value);
   }
 
-  delete(peer: string, id: string): void {
+  delete(peer: PeerKey, id: string): void {
     const channels = this.peers.get(peer);
     if (!channels?.delete(id)) return;
     this.total--;

@@ -18,7 +18,7 @@ import { builtinMethods } from './builtins.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './dispatch.js';
 import { errArgs, ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
-import { PeerChannels } from './multiplexer.js';
+import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
 import { newCounters, type ServerStats } from './stats.js';
 
@@ -186,7 +186,7 @@ export class Server {
       this.bad('badFrames', (error as Error).message);
       return;
     }
-    const peer = peerOf(envelope.identity);
+    const peer = peerKeyOf(envelope.identity);
     const responseTo = event.header.response_to;
     if (responseTo === undefined) {
       this.open(peer, envelope.identity, event);
@@ -204,29 +204,30 @@ export class Server {
   }
 
   /** A request: a new channel, unless it is a stray control event or must be refused. */
-  private open(peer: string, identity: Buffer[], request: ZEvent): void {
-    const key = messageIdKey(request.header.message_id)!;
+  private open(peer: PeerKey, identity: Buffer[], request: ZEvent): void {
     const limit = this.options.maxChannelsPerPeer;
+    const held = this.calls.countOf(peer);
     if (request.name.startsWith('_zpc_')) {
       this.bad('badEvents', `${request.name} outside any channel`);
-    } else if (this.calls.get(peer, key) !== undefined) {
+    } else if (held > 0 && this.calls.get(peer, messageIdKey(request.header.message_id)!)) {
       this.bad('badEvents', 'a request reusing the id of an open channel');
     } else if (this.closing) {
       this.counters.rejectedClosing++;
       this.refuse(identity, request, new ServerClosingError('the server is shutting down'));
-    } else if (this.calls.countOf(peer) >= limit) {
+    } else if (held >= limit) {
       this.counters.rejectedPeerLimit++;
-      this.badInput.note('rejectedPeerLimit', `peer ${peer} holds ${limit} channels`);
+      const hex = identityHex(identity);
+      this.badInput.note('rejectedPeerLimit', `peer ${hex} holds ${limit} channels`);
       const error = new TooManyChannelsError(
         `too many open calls from one client (limit ${limit})`,
       );
       this.refuse(identity, request, error);
     } else {
-      const call = new ServerCall(this.host, peer, key, identity, request);
+      const call = new ServerCall(this.host, peer, identity, request);
       this.counters.calls++;
       call.run();
       // Only a call still going needs routing (heartbeats, credit, cancel).
-      if (!call.finished) this.calls.add(peer, key, call);
+      if (!call.finished) this.calls.add(peer, call.key, call);
     }
   }
 
@@ -285,13 +286,6 @@ export class Server {
     await this.receiving;
     this.badInput.flush();
   }
-}
-
-/** A peer's routing identity as hex, frames joined with dots. */
-function peerOf(identity: readonly Buffer[]): string {
-  // One frame is the rule (a direct DEALER): spare it the array and the join.
-  if (identity.length === 1) return identity[0]!.toString('hex');
-  return identity.map((frame) => frame.toString('hex')).join('.');
 }
 
 /**
