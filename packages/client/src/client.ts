@@ -82,9 +82,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
       // Inside a server handler the call carries on the handler's task
       // context (trace ids) and is cancelled with it.
       const serverCall = currentCall();
-      const signals: AbortSignal[] = [];
-      if (signal !== undefined) signals.push(signal);
-      if (serverCall !== undefined) signals.push(serverCall.signal);
+      const signals = signalsOf(signal, serverCall?.signal);
       if (this.middleware === undefined) {
         const context = serverCall?.taskContext ?? NO_TASK_CONTEXT;
         const spec = { method, args, context, timeoutMs, heartbeatMs, signals };
@@ -113,6 +111,14 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly callEnded = (error?: unknown): void => {
     if (error instanceof LostRemoteError) this.lostRemote = true;
   };
+}
+
+const NO_SIGNALS: readonly AbortSignal[] = Object.freeze([]);
+
+/** The signals that cancel a call (most calls have none: no array is made for them). */
+function signalsOf(a?: AbortSignal, b?: AbortSignal): readonly AbortSignal[] {
+  if (a === undefined) return b === undefined ? NO_SIGNALS : [b];
+  return b === undefined ? [a] : [a, b];
 }
 
 /** A client whose remote methods are typed from `Api` (see `RemoteMethods`). */

@@ -11,7 +11,7 @@ import {
   TimeoutError,
   type ZEvent,
 } from '@zrpc/core';
-import type { Connection, Route } from './connection.js';
+import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
 import { ERR, OK, okValue, remoteErrorOf, STREAM, STREAM_DONE } from './replies.js';
 import { RemoteStream } from './stream.js';
@@ -27,6 +27,20 @@ export interface ExchangeSpec {
   signals: readonly AbortSignal[];
 }
 
+const NOTHING = new Uint8Array(0);
+
+/** A heartbeat or a credit grant: dropped, not sent, if its call ended while it waited. */
+class ControlEvent implements Outgoing {
+  constructor(
+    readonly payload: Uint8Array,
+    private readonly exchange: Exchange,
+  ) {}
+
+  wanted(): boolean {
+    return !this.exchange.closed;
+  }
+}
+
 /** The reference client buffers this many events per channel and fails past it. */
 const INPUT_QUEUE_SIZE = 100;
 
@@ -37,8 +51,10 @@ const INPUT_QUEUE_SIZE = 100;
  * remote, close) goes through `end`, which leaves no route, channel, timer
  * or listener behind.
  */
-export class Exchange implements Route, ChannelSink {
+export class Exchange implements Route, ChannelSink, Outgoing {
   readonly id: Uint8Array;
+  /** The encoded request, until the socket takes it. */
+  payload: Uint8Array = NOTHING;
   /** The connection's key for this call's route, once open. */
   private routeKey: number | undefined;
   /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
@@ -64,7 +80,7 @@ export class Exchange implements Route, ChannelSink {
   /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */
   start(): Promise<unknown> {
     for (const signal of this.spec.signals) signal.throwIfAborted();
-    const payload = this.encodeRequest();
+    this.payload = this.encodeRequest();
     this.routeKey = this.connection.open(this.id, this);
     const reply = new Promise((resolve, reject) => {
       this.resolveReply = resolve;
@@ -74,13 +90,24 @@ export class Exchange implements Route, ChannelSink {
     // One timer per call, for the call timeout and the channel alike (see `tick`).
     this.timer = new ChannelTimer(this);
     for (const signal of this.spec.signals) signal.addEventListener('abort', this);
-    this.connection.send({
-      payload,
-      wanted: () => !this.done,
-      sent: () => this.openChannel(),
-      failed: (error) => this.fail(error, true),
-    });
+    // The exchange is its request's Outgoing: no message object, no closures.
+    this.connection.send(this);
     return reply;
+  }
+
+  // Outgoing: the request
+
+  wanted(): boolean {
+    return !this.done;
+  }
+
+  sent(): void {
+    this.payload = NOTHING;
+    this.openChannel();
+  }
+
+  failed(error: unknown): void {
+    this.fail(error, true);
   }
 
   // Route
@@ -102,10 +129,7 @@ export class Exchange implements Route, ChannelSink {
       v: PROTOCOL_VERSION,
       response_to: this.id,
     };
-    this.connection.send({
-      payload: encodeEvent({ header, name, args }),
-      wanted: () => !this.done,
-    });
+    this.connection.send(new ControlEvent(encodeEvent({ header, name, args }), this));
   }
 
   deliver(event: ZEvent): void {
@@ -167,14 +191,15 @@ export class Exchange implements Route, ChannelSink {
 
   private encodeRequest(): Uint8Array {
     const header: Record<string, unknown> = { message_id: this.id, v: PROTOCOL_VERSION };
-    for (const [key, value] of Object.entries(this.spec.context)) {
-      if (!PROTOCOL_HEADER_KEYS.has(key)) header[key] = value;
+    const context = this.spec.context;
+    for (const key in context) {
+      if (Object.hasOwn(context, key) && !PROTOCOL_HEADER_KEYS.has(key)) header[key] = context[key];
     }
     try {
       return encodeEvent({
         header: header as ZEvent['header'],
         name: this.spec.method,
-        args: [...this.spec.args],
+        args: this.spec.args,
       });
     } catch (error) {
       throw new TypeError(

@@ -1,7 +1,7 @@
 export { callSignal, currentCall, runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
 export { Channel, HEARTBEAT, MORE } from './channel.js';
-export { ChannelTimer, monotonicNow } from './channel-timer.js';
+export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
 export type { EventHeader, ZEvent } from './codec.js';
 export {
   decodeEvent,
