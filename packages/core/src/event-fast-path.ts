@@ -1,0 +1,161 @@
+import { copyOf } from './byte-pool.js';
+import type { EventHeader, ZEvent } from './codec.js';
+import { type EncoderInternals, readFrom, type ZrpcDecoder } from './msgpack.js';
+
+/*
+ * encodeEvent and decodeEvent for the events zrpc sends and receives all the
+ * time: a fixarray of three, a plain header map of a few keys, a str name.
+ * What these functions write or read by hand (the array and map headers, the
+ * known header keys, bin ids) is what the generic path costs most for per
+ * event; the values and the args go through the same encoder and decoder as
+ * the generic path. Anything else makes them answer undefined, before any
+ * effect, and the caller takes the generic path, which has the final word
+ * on every error.
+ */
+
+/** The header keys that nearly every event has, as msgpack fixstr bytes. */
+const KNOWN_KEYS = ['message_id', 'v', 'response_to'].map((key) => ({
+  key,
+  bytes: Uint8Array.from([0xa0 | key.length, ...Buffer.from(key, 'latin1')]),
+}));
+const [MESSAGE_ID, V, RESPONSE_TO] = KNOWN_KEYS.map((known) => known.bytes) as [
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+];
+const FIXARRAY_3 = 0x93;
+const FIXMAP = 0x80;
+const MAP16 = 0xde;
+const BIN8 = 0xc4;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * The bytes the generic `encoder.encode([header, name, args])` would make,
+ * without its per-object extension lookup, its UTF-8 encoding of the known
+ * keys, and its fresh ArrayBuffer per event.
+ */
+export function writeEvent(
+  enc: EncoderInternals,
+  header: unknown,
+  name: unknown,
+  args: unknown,
+): Uint8Array | undefined {
+  // A nested encode (a getter that encodes) gets a fresh encoder from the
+  // generic path; headers of 16 keys or more are too rare to matter.
+  if (enc.entered || typeof name !== 'string' || !isPlainObject(header)) return undefined;
+  const keys = Object.keys(header);
+  if (keys.length >= 16) return undefined;
+  enc.entered = true;
+  try {
+    enc.pos = 0;
+    enc.writeU8(FIXARRAY_3);
+    enc.writeU8(FIXMAP | keys.length);
+    for (const key of keys) {
+      const value = header[key];
+      if (key === 'message_id') writeSmall(enc, MESSAGE_ID);
+      else if (key === 'v') writeSmall(enc, V);
+      else if (key === 'response_to') writeSmall(enc, RESPONSE_TO);
+      else enc.encodeString(key);
+      // Depths as the generic path counts them: event 1, header 2, its values 3.
+      if (value instanceof Uint8Array && value.byteLength < 0x100) {
+        enc.writeU8(BIN8);
+        enc.writeU8(value.byteLength);
+        writeSmall(enc, value);
+      } else {
+        enc.doEncode(value, 3);
+      }
+    }
+    enc.encodeString(name);
+    enc.doEncode(args, 2);
+    return copyOf(enc.bytes, enc.pos);
+  } finally {
+    enc.entered = false;
+  }
+}
+
+/** `enc.writeU8a` for a few bytes: a loop costs less than `Uint8Array#set`. */
+function writeSmall(enc: EncoderInternals, bytes: Uint8Array): void {
+  const length = bytes.length;
+  enc.ensureBufferSizeToWrite(length);
+  const target = enc.bytes;
+  const pos = enc.pos;
+  for (let i = 0; i < length; i++) target[pos + i] = bytes[i]!;
+  enc.pos = pos + length;
+}
+
+/** The known key whose fixstr starts at `pos`, if any. */
+function knownKeyAt(bytes: Uint8Array, pos: number): string | undefined {
+  next: for (const { key, bytes: wanted } of KNOWN_KEYS) {
+    if (bytes[pos] !== wanted[0]) continue;
+    for (let i = 1; i < wanted.length; i++) if (bytes[pos + i] !== wanted[i]) continue next;
+    return key;
+  }
+  return undefined;
+}
+
+/**
+ * What the generic path (`decoder.decode` and the event checks) would
+ * answer for a well-formed event, or undefined: for a malformed one, or one
+ * shaped unlike the usual.
+ */
+export function readEvent(dec: ZrpcDecoder, bytes: Uint8Array): ZEvent | undefined {
+  if (bytes[0] !== FIXARRAY_3) return undefined;
+  const mapHead = bytes[1]!;
+  let size: number;
+  if (mapHead >= FIXMAP && mapHead < FIXMAP + 16) {
+    size = mapHead - FIXMAP;
+    readFrom(dec, bytes, 2);
+  } else if (mapHead === MAP16 && bytes.length > 4) {
+    size = (bytes[2]! << 8) | bytes[3]!;
+    readFrom(dec, bytes, 4);
+  } else {
+    return undefined;
+  }
+  // From here on `dec.pos` is the cursor, whether the decoder reads or this function.
+  try {
+    const header: Record<string, unknown> = {};
+    dec.enclosingDepth = 2; // the event array and the header map
+    for (let i = 0; i < size; i++) {
+      let key = knownKeyAt(bytes, dec.pos);
+      if (key === undefined) {
+        const other = dec.doDecodeSync();
+        if (typeof other !== 'string' || other === '__proto__') return undefined;
+        key = other;
+      } else {
+        dec.pos += key.length + 1;
+      }
+      header[key] = readHeaderValue(dec, bytes);
+    }
+    const name = dec.doDecodeSync();
+    if (typeof name !== 'string') return undefined;
+    dec.enclosingDepth = 1; // the event array
+    const args = dec.doDecodeSync();
+    if (dec.pos !== bytes.length || !isId(header.message_id)) return undefined;
+    if (header.response_to !== undefined && !isId(header.response_to)) return undefined;
+    return { header: header as EventHeader, name, args };
+  } catch {
+    return undefined;
+  } finally {
+    dec.enclosingDepth = 0;
+  }
+}
+
+/** A header value: bin ids and small ints by hand, anything else by the decoder. */
+function readHeaderValue(dec: ZrpcDecoder, bytes: Uint8Array): unknown {
+  const pos = dec.pos;
+  const head = bytes[pos]!;
+  if (head < 0x80) {
+    dec.pos = pos + 1;
+    return head; // positive fixint
+  }
+  const binEnd = pos + 2 + bytes[pos + 1]!;
+  if (head === BIN8 && binEnd <= bytes.length) {
+    dec.pos = binEnd;
+    return bytes.subarray(pos + 2, binEnd);
+  }
+  return dec.doDecodeSync();
+}
+
+const isId = (value: unknown): boolean => typeof value === 'string' || value instanceof Uint8Array;
