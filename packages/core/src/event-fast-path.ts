@@ -23,7 +23,7 @@ const [MESSAGE_ID, V, RESPONSE_TO] = KNOWN_KEYS.map((known) => known.bytes) as [
   Uint8Array,
   Uint8Array,
 ];
-const FIXARRAY_3 = 0x93;
+const FIXARRAY = 0x90;
 const FIXMAP = 0x80;
 const MAP16 = 0xde;
 const BIN8 = 0xc4;
@@ -33,8 +33,9 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * The bytes the generic `encoder.encode([header, name, args])` would make,
- * without its per-object extension lookup, its UTF-8 encoding of the known
- * keys, and its fresh ArrayBuffer per event.
+ * without its per-object extension lookup (the default codec only ever
+ * matches a Date), its UTF-8 encoding of the known keys, and its fresh
+ * ArrayBuffer per event.
  */
 export function writeEvent(
   enc: EncoderInternals,
@@ -50,35 +51,78 @@ export function writeEvent(
   enc.entered = true;
   try {
     enc.pos = 0;
-    enc.writeU8(FIXARRAY_3);
-    enc.writeU8(FIXMAP | keys.length);
+    writeByte(enc, FIXARRAY | 3);
+    writeByte(enc, FIXMAP | keys.length);
     for (const key of keys) {
       const value = header[key];
-      if (key === 'message_id') writeSmall(enc, MESSAGE_ID);
-      else if (key === 'v') writeSmall(enc, V);
-      else if (key === 'response_to') writeSmall(enc, RESPONSE_TO);
-      else enc.encodeString(key);
+      if (key === 'message_id') writeBytes(enc, MESSAGE_ID);
+      else if (key === 'v') writeBytes(enc, V);
+      else if (key === 'response_to') writeBytes(enc, RESPONSE_TO);
+      else writeString(enc, key);
       // Depths as the generic path counts them: event 1, header 2, its values 3.
       if (value instanceof Uint8Array && value.byteLength < 0x100) {
-        enc.writeU8(BIN8);
-        enc.writeU8(value.byteLength);
-        writeSmall(enc, value);
+        writeByte(enc, BIN8);
+        writeByte(enc, value.byteLength);
+        writeBytes(enc, value);
+      } else if (
+        typeof value === 'number' &&
+        value > 0 &&
+        value < 0x80 &&
+        Number.isInteger(value)
+      ) {
+        writeByte(enc, value); // positive fixint, like v: 3
       } else {
         enc.doEncode(value, 3);
       }
     }
-    enc.encodeString(name);
-    enc.doEncode(args, 2);
+    writeString(enc, name);
+    if (Array.isArray(args) && args.length < 16) {
+      writeByte(enc, FIXARRAY | args.length);
+      for (const arg of args) {
+        if (typeof arg === 'string') writeString(enc, arg);
+        else enc.doEncode(arg, 3);
+      }
+    } else {
+      enc.doEncode(args, 2);
+    }
     return copyOf(enc.bytes, enc.pos);
   } finally {
     enc.entered = false;
   }
 }
 
-/** `enc.writeU8a` for a few bytes: a loop costs less than `Uint8Array#set`. */
-function writeSmall(enc: EncoderInternals, bytes: Uint8Array): void {
+// The encoder's own writeU8 and writeU8a go through a DataView and
+// Uint8Array#set, which cost more than these for a byte or a few.
+function writeByte(enc: EncoderInternals, byte: number): void {
+  if (enc.pos >= enc.bytes.length) enc.ensureBufferSizeToWrite(1);
+  enc.bytes[enc.pos++] = byte;
+}
+
+/** `enc.encodeString`, quicker for short ASCII text. */
+function writeString(enc: EncoderInternals, text: string): void {
+  const length = text.length;
+  if (length < 32) {
+    if (enc.pos + length + 1 > enc.bytes.length) enc.ensureBufferSizeToWrite(length + 1);
+    const target = enc.bytes;
+    const start = enc.pos + 1;
+    let i = 0;
+    for (; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) break;
+      target[start + i] = code;
+    }
+    if (i === length) {
+      target[start - 1] = 0xa0 | length; // fixstr
+      enc.pos = start + length;
+      return;
+    }
+  }
+  enc.encodeString(text);
+}
+
+function writeBytes(enc: EncoderInternals, bytes: Uint8Array): void {
   const length = bytes.length;
-  enc.ensureBufferSizeToWrite(length);
+  if (enc.pos + length > enc.bytes.length) enc.ensureBufferSizeToWrite(length);
   const target = enc.bytes;
   const pos = enc.pos;
   for (let i = 0; i < length; i++) target[pos + i] = bytes[i]!;
@@ -101,7 +145,7 @@ function knownKeyAt(bytes: Uint8Array, pos: number): string | undefined {
  * shaped unlike the usual.
  */
 export function readEvent(dec: ZrpcDecoder, bytes: Uint8Array): ZEvent | undefined {
-  if (bytes[0] !== FIXARRAY_3) return undefined;
+  if (bytes[0] !== (FIXARRAY | 3)) return undefined;
   const mapHead = bytes[1]!;
   let size: number;
   if (mapHead >= FIXMAP && mapHead < FIXMAP + 16) {
