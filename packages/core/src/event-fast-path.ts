@@ -27,6 +27,9 @@ const FIXARRAY = 0x90;
 const FIXMAP = 0x80;
 const MAP16 = 0xde;
 const BIN8 = 0xc4;
+const FIXSTR = 0xa0;
+/** The longest text the decoder's key cache keeps. */
+const MAX_CACHED_NAME = 16;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
@@ -172,7 +175,7 @@ export function readEvent(dec: ZrpcDecoder, bytes: Uint8Array): ZEvent | undefin
       }
       header[key] = readHeaderValue(dec, bytes);
     }
-    const name = dec.doDecodeSync();
+    const name = readName(dec, bytes);
     if (typeof name !== 'string') return undefined;
     dec.enclosingDepth = 1; // the event array
     const args = dec.doDecodeSync();
@@ -184,6 +187,25 @@ export function readEvent(dec: ZrpcDecoder, bytes: Uint8Array): ZEvent | undefin
   } finally {
     dec.enclosingDepth = 0;
   }
+}
+
+/**
+ * The event name. Names repeat (method names, OK, _zpc_hb): a short ASCII
+ * one comes from the decoder's cache of map keys rather than being decoded
+ * anew.
+ */
+function readName(dec: ZrpcDecoder, bytes: Uint8Array): unknown {
+  const pos = dec.pos;
+  const length = bytes[pos]! - FIXSTR;
+  if (length >= 1 && length <= MAX_CACHED_NAME && pos + 1 + length <= bytes.length) {
+    let i = pos + 1;
+    while (i <= pos + length && bytes[i]! < 0x80) i++;
+    if (i > pos + length) {
+      dec.pos = i;
+      return dec.keyDecoder.decode(bytes, pos + 1, length);
+    }
+  }
+  return dec.doDecodeSync();
 }
 
 /** A header value: bin ids and small ints by hand, anything else by the decoder. */

@@ -45,6 +45,8 @@ export interface DecoderInternals {
   stack: { length: number; reset(): void };
   /** Reads one whole value at `pos` and leaves `pos` after it. */
   doDecodeSync(): unknown;
+  /** The process-wide cache of short map keys: text for bytes (no UTF-8 check). */
+  keyDecoder: { decode(bytes: Uint8Array, start: number, byteLength: number): string };
 }
 
 class EventDecoder extends Decoder {

@@ -302,6 +302,23 @@ describe('encodeEvent', () => {
     expect('error' in outcome).toBe(depth > 98);
   });
 
+  it('events that end right at the end of the encoder buffer, or just past it', () => {
+    // The encoder grows its buffer only when a write needs it: events a byte
+    // longer each cross its end, the last write first (here the args array
+    // header), until one makes it grow. The generic path, which reserves
+    // room differently, encodes them only after.
+    const room = encoderInternals.bytes.length;
+    const encoded: [ZEvent, Uint8Array][] = [];
+    for (let size = room - 80; encoderInternals.bytes.length === room; size++) {
+      const event: ZEvent = { header: { trace: 'x'.repeat(size), ...base() }, name: 'x', args: [] };
+      encoded.push([event, encodeEvent(event)]);
+    }
+    expect(encoded.length).toBeLessThan(80);
+    for (const [event, payload] of encoded) {
+      expect(hex(payload)).toBe(hex(encodeValue([event.header, event.name, event.args])));
+    }
+  });
+
   it('an encode from inside an encode (a getter) gets its own encoder', () => {
     const inner = { header: base(), name: 'inner', args: [2n ** 63n] };
     const args = {
