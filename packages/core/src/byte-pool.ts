@@ -6,7 +6,10 @@
  * Buffers, so that what is decoded from them is the same either way.
  */
 const SLAB_SIZE = 8 * 1024;
-/** Larger copies get an ArrayBuffer of their own: they would use slabs up fast, and beside their encoding its cost is small. */
+/**
+ * Larger copies get an ArrayBuffer of their own: they would use slabs up
+ * fast, and beside the cost of encoding them, an allocation is small.
+ */
 const MAX_POOLED = SLAB_SIZE / 4;
 
 let slab = new Uint8Array(SLAB_SIZE);

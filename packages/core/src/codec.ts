@@ -55,7 +55,10 @@ export function decodeEvent(bytes: Uint8Array): ZEvent {
   );
 }
 
-/** The generic path of `decodeEvent`: checks a decoded value and names what is wrong. */
+/**
+ * The generic path of `decodeEvent` after `decodeValue`: checks a decoded
+ * value and names what is wrong with it.
+ */
 export function eventOf(value: unknown): ZEvent {
   if (!Array.isArray(value)) throw new ProtocolError('event is not an array');
   if (value.length !== 3) {

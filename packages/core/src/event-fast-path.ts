@@ -5,12 +5,13 @@ import { type EncoderInternals, readFrom, type ZrpcDecoder } from './msgpack.js'
 /*
  * encodeEvent and decodeEvent for the events zrpc sends and receives all the
  * time: a fixarray of three, a plain header map of a few keys, a str name.
- * What these functions write or read by hand (the array and map headers, the
- * known header keys, bin ids) is what the generic path costs most for per
- * event; the values and the args go through the same encoder and decoder as
- * the generic path. Anything else makes them answer undefined, before any
- * effect, and the caller takes the generic path, which has the final word
- * on every error.
+ * What the generic path costs most for per event (the envelope, the known
+ * header keys, bin ids, short ASCII strings, a fresh ArrayBuffer per
+ * encoded event, a DataView per decoded one) is done here by hand; the
+ * other values go through the same encoder and decoder as the generic path.
+ * For anything else these functions answer undefined (writeEvent before
+ * writing anything) and the caller takes the generic path, which also has
+ * the final word on every error.
  */
 
 /** The header keys that nearly every event has, as msgpack fixstr bytes. */
@@ -33,6 +34,10 @@ const MAX_CACHED_NAME = 16;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/** A number msgpack writes as one byte; not 0, which may be -0, a float. */
+const isPositiveFixint = (value: unknown): value is number =>
+  typeof value === 'number' && value > 0 && value < 0x80 && Number.isInteger(value);
 
 /**
  * The bytes the generic `encoder.encode([header, name, args])` would make,
@@ -67,13 +72,8 @@ export function writeEvent(
         writeByte(enc, BIN8);
         writeByte(enc, value.byteLength);
         writeBytes(enc, value);
-      } else if (
-        typeof value === 'number' &&
-        value > 0 &&
-        value < 0x80 &&
-        Number.isInteger(value)
-      ) {
-        writeByte(enc, value); // positive fixint, like v: 3
+      } else if (isPositiveFixint(value)) {
+        writeByte(enc, value); // like v: 3
       } else {
         enc.doEncode(value, 3);
       }

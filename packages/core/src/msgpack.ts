@@ -25,9 +25,8 @@ export interface EncoderInternals {
   bytes: Uint8Array;
   /** Set while an encode runs: a nested encode must use a fresh encoder. */
   entered: boolean;
+  /** Makes room for `size` more bytes at `pos`, growing `bytes` (a new array) if need be. */
   ensureBufferSizeToWrite(size: number): void;
-  writeU8(byte: number): void;
-  writeU8a(bytes: Uint8Array): void;
   encodeString(value: string): void;
   /** Encodes any value at `pos`; `depth` counts the containers around it, the top value being 1. */
   doEncode(value: unknown, depth: number): void;
