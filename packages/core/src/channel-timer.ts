@@ -11,47 +11,47 @@ export const monotonicNow = (): number => performance.now();
 export type Ticking = Pick<Channel, 'deadline' | 'closed' | 'tick'>;
 
 /**
- * Timers made in one turn of the event loop, waiting under one Node timer
- * for the earliest of their deadlines. Most of them stop long before (a
- * call answered in a millisecond, against deadlines a heartbeat or a call
- * timeout away): the group's timer is cleared when its last member stops,
- * so those calls never pay for a setTimeout and a clearTimeout each.
+ * Timers waiting under one Node timer for the group's deadline, the
+ * earliest of theirs. Most of them stop long before it (a call answered in
+ * a millisecond, against deadlines a heartbeat or a call timeout away), so
+ * a call costs a Set entry, not a setTimeout and a clearTimeout. Members
+ * still there when the group is due get timers of their own.
  */
 class TimerGroup {
   readonly members = new Set<ChannelTimer>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
 
-  /** Wait for the earliest deadline of the members. */
-  start(): void {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const member of this.members) earliest = Math.min(earliest, member.deadline);
-    this.timer = setTimeout(groupDue, delayUntil(earliest), this);
+  constructor(readonly due: number) {
+    this.timer = setTimeout(groupDue, delayUntil(due), this);
+  }
+
+  join(member: ChannelTimer): void {
+    // An empty group keeps no process alive (see leave).
+    if (this.members.size === 0) this.timer.ref();
+    this.members.add(member);
   }
 
   leave(member: ChannelTimer): void {
     this.members.delete(member);
-    if (this.members.size === 0) clearTimeout(this.timer);
+    // Kept rather than cleared, for the next calls to join: unref'd, it
+    // holds no process open, and firing empty costs nothing.
+    if (this.members.size === 0) this.timer.unref();
   }
 
-  /** A member is due: each member still there now waits for its own deadline alone. */
-  due(): void {
+  /** Each member still there now waits for its own deadline alone; the group takes no one else. */
+  fire(): void {
+    if (joinable === this) joinable = undefined;
     for (const member of this.members) member.arm();
     this.members.clear();
   }
 }
 
 // Timer callbacks that take their object as an argument: no closure per timer.
-const groupDue = (group: TimerGroup): void => group.due();
+const groupDue = (group: TimerGroup): void => group.fire();
 const timerDue = (timer: ChannelTimer): void => timer.fire();
 
-/** The group of the timers made in the current turn; it starts at the end of the turn. */
-let forming: TimerGroup | undefined;
-
-function startForming(): void {
-  const group = forming!;
-  forming = undefined;
-  if (group.members.size > 0) group.start();
-}
+/** The group new timers join, unless they are due before it. */
+let joinable: TimerGroup | undefined;
 
 /** Whole milliseconds until `deadline`, rounded up (never early), at least 0. */
 function delayUntil(deadline: number): number {
@@ -65,27 +65,19 @@ function delayUntil(deadline: number): number {
  * re-arms, and stops by itself once the channel is closed. One timer per
  * open channel; `stop()` when the conversation ends.
  *
- * A new timer first waits in the group of its event-loop turn (see
- * `TimerGroup`); only a channel that lives to its first deadline gets a Node
- * timer of its own. A call answered within the turn that made it (most
- * calls a server answers) costs no Node timer at all. The first tick may
- * come up to one timer hop late, against deadlines a heartbeat away.
+ * A new timer first waits in a `TimerGroup` due no later than its own
+ * deadline; only a channel that lives until then gets a Node timer of its
+ * own. The first tick may come one timer hop after the deadline.
  */
 export class ChannelTimer {
   private timer: NodeJS.Timeout | undefined;
   private group: TimerGroup | undefined;
 
   constructor(private readonly channel: Ticking) {
-    if (forming === undefined) {
-      forming = new TimerGroup();
-      setImmediate(startForming);
-    }
-    this.group = forming;
-    forming.members.add(this);
-  }
-
-  get deadline(): number {
-    return this.channel.deadline;
+    const deadline = channel.deadline;
+    if (joinable === undefined || deadline < joinable.due) joinable = new TimerGroup(deadline);
+    this.group = joinable;
+    joinable.join(this);
   }
 
   stop(): void {

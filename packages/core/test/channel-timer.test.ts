@@ -25,7 +25,7 @@ async function ticked(channel: DueOnce): Promise<number> {
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('ChannelTimer', () => {
-  it('ticks each channel of one turn at its own deadline, never before', async () => {
+  it('ticks each channel at its own deadline, never before', async () => {
     const start = monotonicNow();
     const soon = new DueOnce(start + 30);
     const later = new DueOnce(start + 120);
@@ -36,7 +36,7 @@ describe('ChannelTimer', () => {
     for (const timer of timers) timer.stop();
   });
 
-  it('a timer stopped in the turn that made it never ticks and leaves no Node timer', async () => {
+  it('a timer stopped before its deadline never ticks and keeps no Node timer alive', async () => {
     const before = timeouts();
     const channels = Array.from({ length: 50 }, () => new DueOnce(monotonicNow() + 10));
     const timers = channels.map((channel) => new ChannelTimer(channel));
@@ -47,7 +47,7 @@ describe('ChannelTimer', () => {
     expect(channels.every((channel) => channel.tickedAt === undefined)).toBe(true);
   });
 
-  it('once every timer of a turn has stopped, their shared Node timer is gone too', async () => {
+  it('timers started together share one Node timer, which stops holding the process once they have all stopped', async () => {
     const before = timeouts();
     const timers = [1000, 2000, 3000].map(
       (ms) => new ChannelTimer(new DueOnce(monotonicNow() + ms)),
@@ -58,7 +58,7 @@ describe('ChannelTimer', () => {
     expect(timeouts()).toBe(before);
   });
 
-  it('a timer stopped after its turn, before its deadline, never ticks', async () => {
+  it('a timer stopped after others started, before its deadline, never ticks', async () => {
     const kept = new DueOnce(monotonicNow() + 40);
     const stopped = new DueOnce(monotonicNow() + 40);
     const timers = [new ChannelTimer(kept), new ChannelTimer(stopped)];
@@ -68,5 +68,14 @@ describe('ChannelTimer', () => {
     await sleep(50);
     expect(stopped.tickedAt).toBeUndefined();
     timers[0]!.stop();
+  });
+
+  it('a timer due before the others started earlier is not held back by them', async () => {
+    const late = new DueOnce(monotonicNow() + 3000);
+    const early = new DueOnce(monotonicNow() + 30);
+    const timers = [new ChannelTimer(late), new ChannelTimer(early)];
+    expect(await ticked(early)).toBeGreaterThanOrEqual(early.deadline);
+    expect(late.tickedAt).toBeUndefined();
+    for (const timer of timers) timer.stop();
   });
 });
