@@ -15,7 +15,7 @@ import { grpcStack } from './stacks/grpc.js';
 import type { Stack } from './stacks/stack.js';
 import { zrpcStack } from './stacks/zrpc.js';
 
-const ROUNDS = 7;
+const ROUNDS = 9;
 /** A measurement that takes longer than this is a hang, not a slow stack. */
 const MEASUREMENT_TIMEOUT_MS = 60_000;
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
@@ -75,7 +75,10 @@ async function main(): Promise<void> {
   const results: LoadResult[] = [...(await rounds(stacks))].map(([load, s]) => summarize(load, s));
   console.log(`\nmedians of ${ROUNDS} rounds (higher is better)\n`);
   console.log(table(results));
-  console.log('per round: the lowest, median and highest zrpc/floor ratio of a single round');
+  console.log(
+    "ratios: the median of the rounds' ratios (each round measures the stacks seconds apart);\n" +
+      'rounds: the lowest and highest zrpc/floor ratio of a single round',
+  );
   const seconds = Math.round((performance.now() - started) / 1000);
   const machine = { node: process.version, cpus: availableParallelism(), rounds: ROUNDS, seconds };
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results }, readable, 2)}\n`);
