@@ -9,6 +9,7 @@ import {
   ProtocolError,
   taskContextOf,
 } from '../src/index.js';
+import { prng } from './support/prng.js';
 import { allRecorded, bytes, hex, payloadOf } from './support/vectors.js';
 
 const HEADER = { message_id: 'id-1', v: 3 };
@@ -258,18 +259,6 @@ describe('garbage envelopes', () => {
     expect(openEnvelope([id, Buffer.alloc(0), payload])).toEqual({ identity: [id], payload });
   });
 });
-
-/** mulberry32: a small seeded PRNG, so every run mutates the same way. */
-function prng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 describe('mutated recorded frames', () => {
   const random = prng(0x5eed_2026);

@@ -12,6 +12,7 @@ import {
   type ZEvent,
 } from '../src/index.js';
 import { decoderInternals, encoderInternals } from '../src/msgpack.js';
+import { prng } from './support/prng.js';
 import { allRecorded, bytes, hex, payloadOf } from './support/vectors.js';
 
 /*
@@ -64,18 +65,6 @@ function expectSameEncoding(event: ZEvent): Outcome {
   const reference = outcomeOf(() => hex(encodeValue([event.header, event.name, event.args])));
   expect(outcomeOf(() => hex(encodeEvent(event)))).toStrictEqual(reference);
   return reference;
-}
-
-/** mulberry32: a small seeded PRNG, so every run draws the same events. */
-function prng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 /** Draws random events of every shape the codec may meet, usual ones most often. */
