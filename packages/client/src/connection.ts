@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { decodeEvent, MessageIdGenerator, openEnvelope, SendQueue, type ZEvent } from '@zrpc/core';
 import { Dealer } from 'zeromq';
 import { ClientClosedError } from './errors.js';
@@ -22,8 +23,9 @@ export interface Outgoing {
 }
 
 const DELIMITER = Buffer.alloc(0);
-/** How long one attempt to send waits for a server that can take the message. */
-const SEND_RETRY_MS = 100;
+/** Pauses between attempts to send while no server can take the message: 1, 2, 4... up to 100 ms. */
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 100;
 
 // Decoded bin values are views of the frame: make them plain Uint8Arrays
 // (msgpack bin), not Buffers that merely happen to come from zeromq.
@@ -49,9 +51,9 @@ export class Connection {
   constructor() {
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
-    // sendTimeout: a send waiting for a server gives up now and then (see
-    // write). linger 0: closing never waits for a server that is gone.
-    this.socket = new Dealer({ immediate: true, sendTimeout: SEND_RETRY_MS, linger: 0 });
+    // sendTimeout 0: a send either goes out at once or fails, never waits
+    // (see write). linger 0: closing never waits for a server that is gone.
+    this.socket = new Dealer({ immediate: true, sendTimeout: 0, linger: 0 });
     this.queue = new SendQueue(
       (message) => this.write(message),
       (error, message) => message.failed?.(error),
@@ -110,11 +112,14 @@ export class Connection {
   }
 
   /**
-   * Hand a message to the socket, waiting while no server can take it. The
-   * wait is a loop of short sends so that a message whose call ended
-   * meanwhile (timeout, abort) is dropped, never sent late.
+   * Hand a message to the socket, waiting while no server can take it. Each
+   * attempt succeeds or fails at once (sendTimeout 0) and the pauses between
+   * them are ours: a message is handed over only while its call still wants
+   * it, so one whose call ended meanwhile (timeout, abort) is dropped, never
+   * sent late. (A send that waited inside zeromq.js could not be taken back.)
    */
   private async write(message: Outgoing): Promise<void> {
+    let pause = FIRST_RETRY_MS;
     while (message.wanted()) {
       try {
         await this.socket.send([DELIMITER, message.payload]);
@@ -123,6 +128,8 @@ export class Connection {
       } catch (error) {
         if ((error as { code?: string }).code !== 'EAGAIN' || this.isClosed) throw error;
       }
+      await delay(pause);
+      pause = Math.min(pause * 2, MAX_RETRY_MS);
     }
   }
 
