@@ -164,7 +164,8 @@ export class ServerCall implements ChannelSink {
     }
     // `inner` answers DONE for a plain value; no middleware passes it through.
     if (chain === DONE) return this.chainEnded(spec);
-    return chain.then(
+    // Promise.resolve: a middleware may hand back any thenable, not only a native promise.
+    return Promise.resolve(chain).then(
       () => this.chainEnded(spec),
       (error) => {
         this.chainEnded();

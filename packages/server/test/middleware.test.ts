@@ -230,3 +230,22 @@ test('built-ins do not go through middleware', async () => {
   expect((await client.nextReply()).name).toBe('OK');
   expect(log).toEqual([]);
 });
+
+test('a middleware that hands back a thenable of its own, not a native promise, still gets the call answered', async () => {
+  const registry = new Registry();
+  registry.register(function add(a: number, b: number) {
+    return a + b;
+  });
+  const thenable: ServerMiddleware = (_ctx, next) =>
+    ({
+      // biome-ignore lint/suspicious/noThenProperty: the point is a non-native thenable
+      then(resolve: (value?: unknown) => void, reject: (error: unknown) => void) {
+        // A minimal thenable: its then() answers nothing, unlike a promise's.
+        void next().then(resolve, reject);
+      },
+    }) as unknown as Promise<void>;
+  const c = await serve(registry, [thenable]);
+  c.request('add', [2, 3]);
+  const reply = await c.nextReply();
+  expect([reply.name, reply.args]).toEqual(['OK', [5]]);
+});
