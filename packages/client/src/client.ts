@@ -95,14 +95,16 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
         timeoutMs,
         heartbeatMs,
       );
-      return this.middleware(ctx, async () => {
+      // Promise.resolve: a middleware may hand back any thenable, not only a native promise.
+      const chain = this.middleware(ctx, async () => {
         const spec = { method, args, context: ctx.taskContext, timeoutMs, heartbeatMs, signals };
         const exchange = new Exchange(this.connection, spec, (error) => {
           this.callEnded(error);
           if (error !== undefined) ctx.abandon(error);
         });
         ctx.result = await exchange.start();
-      }).then(() => ctx.result);
+      });
+      return Promise.resolve(chain).then(() => ctx.result);
     } catch (error) {
       return Promise.reject(error);
     }

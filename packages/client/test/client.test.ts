@@ -309,6 +309,23 @@ describe('close', () => {
 });
 
 describe('middleware and task context', () => {
+  test('a middleware that hands back a thenable of its own, not a native promise, still works', async () => {
+    const thenable: ClientMiddleware = (_ctx, next) =>
+      ({
+        // biome-ignore lint/suspicious/noThenProperty: the point is a non-native thenable
+        then(resolve: (value?: unknown) => void, reject: (error: unknown) => void) {
+          // A minimal thenable: its then() answers nothing, unlike a promise's.
+          void next().then(resolve, reject);
+        },
+      }) as unknown as Promise<void>;
+    const odd = new Client<Api>({ endpoints: endpoint, middleware: [thenable] });
+    try {
+      expect(await odd.add(2, 3)).toBe(5);
+    } finally {
+      await odd.close();
+    }
+  });
+
   test('runs around each call: before, after, result, errors, translation', async () => {
     const trail: string[] = [];
     class NotFound extends Error {}
