@@ -14,16 +14,11 @@ import { type EncoderInternals, readFrom, type ZrpcDecoder } from './msgpack.js'
  * the final word on every error.
  */
 
-/** The header keys that nearly every event has, as msgpack fixstr bytes. */
+/** The header keys that nearly every event has, as msgpack fixstr bytes (matched when reading). */
 const KNOWN_KEYS = ['message_id', 'v', 'response_to'].map((key) => ({
   key,
   bytes: Uint8Array.from([0xa0 | key.length, ...Buffer.from(key, 'latin1')]),
 }));
-const [MESSAGE_ID, V, RESPONSE_TO] = KNOWN_KEYS.map((known) => known.bytes) as [
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-];
 const FIXARRAY = 0x90;
 const FIXMAP = 0x80;
 const MAP16 = 0xde;
@@ -42,8 +37,8 @@ const isPositiveFixint = (value: unknown): value is number =>
 /**
  * The bytes the generic `encoder.encode([header, name, args])` would make,
  * without its per-object extension lookup (the default codec only ever
- * matches a Date), its UTF-8 encoding of the known keys, and its fresh
- * ArrayBuffer per event.
+ * matches a Date), its UTF-8 counting pass over short ASCII keys and
+ * strings, and its fresh ArrayBuffer per event.
  */
 export function writeEvent(
   enc: EncoderInternals,
@@ -63,10 +58,7 @@ export function writeEvent(
     writeByte(enc, FIXMAP | keys.length);
     for (const key of keys) {
       const value = header[key];
-      if (key === 'message_id') writeBytes(enc, MESSAGE_ID);
-      else if (key === 'v') writeBytes(enc, V);
-      else if (key === 'response_to') writeBytes(enc, RESPONSE_TO);
-      else writeString(enc, key);
+      writeString(enc, key);
       // Depths as the generic path counts them: event 1, header 2, its values 3.
       if (value instanceof Uint8Array && value.byteLength < 0x100) {
         writeByte(enc, BIN8);

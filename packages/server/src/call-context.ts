@@ -3,8 +3,9 @@ import { identityHex } from './multiplexer.js';
 
 /**
  * The `ServerCallContext` of one call. What most calls never touch (the
- * AbortSignal, the state map, the task context, the peer as hex) is made on first use: a
- * server holding ten thousand calls open pays for them only where asked.
+ * AbortSignal, the state map, the task context, the peer as hex) is made on
+ * first use: a server holding ten thousand calls open pays for them only
+ * where asked.
  */
 export class CallContext implements ServerCallContext {
   readonly side = 'server';
