@@ -75,20 +75,20 @@ export function prismaCode(error: unknown): string | undefined {
 
 /**
  * The error to report for `error`: a `DatabaseError` named from `names`
- * (the original kept as `cause`), or `error` itself when its code is not
- * mapped. A broken connection without a Prisma code gets `OperationalError`.
+ * (the original kept as `cause`), or `error` itself when it is not mapped.
+ * A broken connection is an `OperationalError` whatever Prisma's code (a
+ * raw query on an unreachable server is P2010, "raw query failed").
  */
-export function mapDatabaseError(error: unknown, names: ErrorNames, connectionLost: boolean): unknown {
+export function mapDatabaseError(
+  error: unknown,
+  names: ErrorNames,
+  connectionLost: boolean,
+): unknown {
   if (error instanceof DatabaseError) return error;
   const code = prismaCode(error);
-  const name = code === undefined ? undefined : names[code];
-  if (name !== undefined) return new DatabaseError(name, describe(error, name), { cause: error, code });
-  if (connectionLost && code === undefined) {
-    return new DatabaseError(CONNECTION_ERROR_NAME, `database connection lost: ${lastParagraph(error)}`, {
-      cause: error,
-    });
-  }
-  return error;
+  const name = connectionLost ? CONNECTION_ERROR_NAME : code === undefined ? undefined : names[code];
+  if (name === undefined) return error;
+  return new DatabaseError(name, describe(error, name), { cause: error, code });
 }
 
 /**
@@ -102,11 +102,16 @@ function describe(error: unknown, name: string): string {
   if (name === 'DoesNotExist' && typeof model === 'string') {
     return `${model} matching query does not exist.`;
   }
-  return lastParagraph(error);
+  return explanation(error);
 }
 
-function lastParagraph(error: unknown): string {
+/** Prisma's message after its "Invalid `prisma.x()` invocation" header and source excerpt. */
+export function explanation(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const paragraphs = message.split(/\n\s*\n/).map((part) => part.trim());
-  return paragraphs.filter((part) => part !== '').at(-1) ?? message;
+  const lines = message.trim().split('\n');
+  const excerptEnd = lines.findLastIndex((line) => /^\s*→\s*\d+/.test(line));
+  const invocation = lines.findLastIndex((line) => /^Invalid `.*` invocation/.test(line));
+  const start = Math.max(excerptEnd, invocation) + 1;
+  const rest = lines.slice(start).join('\n').trim();
+  return rest === '' ? message.trim() : rest;
 }

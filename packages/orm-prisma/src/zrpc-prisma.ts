@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Registry, rpc, type ServerCallContext, type ServerMiddleware } from '@zrpc/core';
 import { ClientSlot } from './client-slot.js';
 import { ConnectionCheckError, isConnectionError } from './connection-errors.js';
-import { DEFAULT_ERROR_NAMES, type ErrorNames, mapDatabaseError } from './errors.js';
+import { DEFAULT_ERROR_NAMES, type ErrorNames, explanation, mapDatabaseError } from './errors.js';
 import {
   type MethodSelector,
   type PrismaClientLike,
@@ -218,7 +218,12 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
   /** The retry of an idempotent method: its function once more, with the same arguments. */
   private async callAgain(ctx: ServerCallContext, firstError: unknown): Promise<void> {
     const spec = (this.options.registry ?? rpc).get(ctx.method);
-    if (spec === undefined) throw firstError;
+    if (spec === undefined) {
+      this.warn(
+        `@zrpc/orm-prisma: cannot retry ${ctx.method}(): it is not in the registry (pass the server's as the \`registry\` option)`,
+      );
+      throw firstError;
+    }
     ctx.result = await spec.fn(...ctx.args);
   }
 
@@ -240,6 +245,5 @@ function duration(name: string, value: number, allowInfinity = false): number {
 
 /** The gist of an error for a log line: Prisma puts it last, after the source excerpt. */
 function summary(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.trim().split('\n').at(-1)!.trim();
+  return explanation(error).split('\n').at(-1)!;
 }
