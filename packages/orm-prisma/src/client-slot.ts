@@ -63,7 +63,9 @@ export class ClientSlot<C extends PrismaClientLike> {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          this.warn(`@zrpc/orm-prisma: disconnecting a replaced Prisma client failed: ${String(error)}`);
+          this.warn(
+            `@zrpc/orm-prisma: disconnecting a replaced Prisma client failed: ${String(error)}`,
+          );
           resolve();
         },
       );

@@ -40,10 +40,15 @@ export function isConnectionError(error: unknown): boolean {
     if (error instanceof ConnectionCheckError) return true;
     const { code, meta, message } = error as {
       code?: unknown;
-      meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown; code?: unknown } } };
+      meta?: {
+        driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown; code?: unknown } };
+      };
       message?: unknown;
     };
-    if (typeof code === 'string' && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) {
+    if (
+      typeof code === 'string' &&
+      (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))
+    ) {
       return true;
     }
     const cause = meta?.driverAdapterError?.cause;

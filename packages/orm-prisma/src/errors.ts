@@ -86,7 +86,11 @@ export function mapDatabaseError(
 ): unknown {
   if (error instanceof DatabaseError) return error;
   const code = prismaCode(error);
-  const name = connectionLost ? CONNECTION_ERROR_NAME : code === undefined ? undefined : names[code];
+  const name = connectionLost
+    ? CONNECTION_ERROR_NAME
+    : code === undefined
+      ? undefined
+      : names[code];
   if (name === undefined) return error;
   return new DatabaseError(name, describe(error, name), { cause: error, code });
 }

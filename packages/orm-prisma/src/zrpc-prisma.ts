@@ -105,7 +105,9 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
     private readonly options: ZrpcPrismaOptions,
   ) {
     if (typeof create !== 'function') {
-      throw new TypeError('zrpcPrisma(create): create must be a function that returns a PrismaClient');
+      throw new TypeError(
+        'zrpcPrisma(create): create must be a function that returns a PrismaClient',
+      );
     }
     this.idleMs = duration('healthCheckAfterIdleMs', options.healthCheckAfterIdleMs ?? 1000, true);
     this.checkTimeoutMs = duration('healthCheckTimeoutMs', options.healthCheckTimeoutMs ?? 2000);
@@ -147,7 +149,11 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
 
   /** The current client, made on first use and after a replacement. */
   private slot(): ClientSlot<C> {
-    this.current ??= new ClientSlot(this.create(), this.options.disposeTimeoutMs ?? 5000, this.warn);
+    this.current ??= new ClientSlot(
+      this.create(),
+      this.options.disposeTimeoutMs ?? 5000,
+      this.warn,
+    );
     return this.current;
   }
 
@@ -170,7 +176,10 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ConnectionCheckError(`no answer to SELECT 1 within ${this.checkTimeoutMs} ms`)),
+        () =>
+          reject(
+            new ConnectionCheckError(`no answer to SELECT 1 within ${this.checkTimeoutMs} ms`),
+          ),
         this.checkTimeoutMs,
       );
     });
@@ -179,7 +188,9 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
       slot.proven = true;
       slot.lastUsed = performance.now();
     } catch (error) {
-      this.warn(`@zrpc/orm-prisma: health check failed, replacing the Prisma client: ${summary(error)}`);
+      this.warn(
+        `@zrpc/orm-prisma: health check failed, replacing the Prisma client: ${summary(error)}`,
+      );
       this.retire(slot, true);
     } finally {
       clearTimeout(timer);
@@ -187,7 +198,11 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
   }
 
   /** Run `inner` with `db()` bound: to the client, or in a transaction to its client. */
-  private async run(slot: ClientSlot<C>, atomic: boolean, inner: () => Promise<void>): Promise<void> {
+  private async run(
+    slot: ClientSlot<C>,
+    atomic: boolean,
+    inner: () => Promise<void>,
+  ): Promise<void> {
     const client = slot.client;
     if (!atomic) {
       await this.scope.run({ db: client }, inner);
@@ -205,7 +220,9 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
     if (!isConnectionError(error)) return false;
     // A client that never reached the database (it is down) has no dead connections to shed.
     if (slot.proven && !slot.retired) {
-      this.warn(`@zrpc/orm-prisma: database connection lost, replacing the Prisma client: ${summary(error)}`);
+      this.warn(
+        `@zrpc/orm-prisma: database connection lost, replacing the Prisma client: ${summary(error)}`,
+      );
       this.retire(slot);
     }
     return true;

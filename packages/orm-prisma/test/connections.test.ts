@@ -13,7 +13,7 @@
 import { TimeoutError } from '@zrpc/client';
 import { Registry } from '@zrpc/core';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { zrpcPrisma, type ZrpcPrismaOptions } from '../src/index.js';
+import { type ZrpcPrismaOptions, zrpcPrisma } from '../src/index.js';
 import {
   type Client,
   freshDatabase,
@@ -22,7 +22,7 @@ import {
 } from './support/databases.js';
 import { NetworkHop } from './support/network-hop.js';
 import { pgStart, pgStop } from './support/postgres.js';
-import { rejection, type RpcPair, startRpc } from './support/rpc.js';
+import { type RpcPair, rejection, startRpc } from './support/rpc.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,11 +70,18 @@ async function withMiddleware(options: ZrpcPrismaOptions, port = hopPort) {
     logger: { warn: (line) => warnings.push(line) },
   });
   const calls = { add: 0 };
-  const rpc = await startRpc(methods(() => orm.db() as Client, calls), [orm.middleware], {
-    timeoutMs: 3_000,
-    registry,
-  });
-  cleanups.push(() => orm.close(), () => rpc.close());
+  const rpc = await startRpc(
+    methods(() => orm.db() as Client, calls),
+    [orm.middleware],
+    {
+      timeoutMs: 3_000,
+      registry,
+    },
+  );
+  cleanups.push(
+    () => orm.close(),
+    () => rpc.close(),
+  );
   return { orm, rpc, calls, warnings };
 }
 
@@ -82,8 +89,15 @@ async function withMiddleware(options: ZrpcPrismaOptions, port = hopPort) {
 async function withoutMiddleware(port = hopPort) {
   const prisma = database.createClient(port);
   const calls = { add: 0 };
-  const rpc = await startRpc(methods(() => prisma, calls), [], { timeoutMs: 3_000 });
-  cleanups.push(() => prisma.$disconnect(), () => rpc.close());
+  const rpc = await startRpc(
+    methods(() => prisma, calls),
+    [],
+    { timeoutMs: 3_000 },
+  );
+  cleanups.push(
+    () => prisma.$disconnect(),
+    () => rpc.close(),
+  );
   return { rpc, calls };
 }
 
@@ -122,11 +136,15 @@ describe.each([
     expect(error.remoteName).toBe('PrismaClientKnownRequestError');
     expect(error.remoteMessage).toMatch(/Server has closed the connection/);
     // The pool only drops a connection once a call has failed on it.
-    expect((await rejection(rpc.client.call('names'))).remoteMessage).toMatch(/closed the connection/);
+    expect((await rejection(rpc.client.call('names'))).remoteMessage).toMatch(
+      /closed the connection/,
+    );
   });
 
   it('with the middleware and no idle check: one call fails as OperationalError, not retried; the next succeeds', async () => {
-    const { rpc, calls } = await withMiddleware({ healthCheckAfterIdleMs: Number.POSITIVE_INFINITY });
+    const { rpc, calls } = await withMiddleware({
+      healthCheckAfterIdleMs: Number.POSITIVE_INFINITY,
+    });
     await warm(rpc);
     await breakConnections();
     const error = await rejection(rpc.client.call('add', 'lost'));
@@ -180,9 +198,9 @@ describe('a network cut (connections go silent, new ones work)', () => {
     const { rpc } = await withoutMiddleware();
     await warm(rpc);
     hop.cut();
-    expect(await rejection(rpc.client.withOptions({ timeoutMs: 1_500 }).call('names'))).toBeInstanceOf(
-      TimeoutError,
-    );
+    expect(
+      await rejection(rpc.client.withOptions({ timeoutMs: 1_500 }).call('names')),
+    ).toBeInstanceOf(TimeoutError);
   });
 });
 

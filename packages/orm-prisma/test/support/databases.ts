@@ -44,7 +44,8 @@ function freshSqlite(): TestDatabase {
   setup.close();
   return {
     engine: 'sqlite',
-    createClient: () => new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) }),
+    createClient: () =>
+      new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) }),
     async names() {
       const db = new Sqlite(file, { readonly: true });
       try {
@@ -83,7 +84,11 @@ async function freshPostgres(): Promise<TestDatabase> {
       withPg(url(server.port), async (client) =>
         (await client.query('SELECT name FROM "Item" ORDER BY id')).rows.map((row) => row.name),
       ),
-    drop: () => withPg(server.url, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    async drop() {
+      await withPg(server.url, (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+      );
+    },
   };
 }
 

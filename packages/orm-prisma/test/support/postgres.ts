@@ -80,7 +80,16 @@ export async function startPostgres(): Promise<PostgresHandle> {
 export async function pgStart(handle: PostgresHandle): Promise<void> {
   const { pg_ctl } = await binaries();
   const options = `-p ${handle.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off`;
-  run(pg_ctl, ['start', '--pgdata', handle.dataDir, '--wait', '--options', options, '--log', `${handle.dataDir}/log`]);
+  run(pg_ctl, [
+    'start',
+    '--pgdata',
+    handle.dataDir,
+    '--wait',
+    '--options',
+    options,
+    '--log',
+    `${handle.dataDir}/log`,
+  ]);
 }
 
 /** Stop it the way a restart does (fast shutdown: every session is terminated). */
