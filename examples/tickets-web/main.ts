@@ -1,0 +1,32 @@
+/**
+ * Runs the HTTP service: `TICKETS_ENDPOINT` (default tcp://127.0.0.1:4242)
+ * is the tickets provider, `PORT` (default 3000; 0 takes a free one) and
+ * `HOST` (default 127.0.0.1) where it listens, `POOL_MAX` the pool size.
+ * SIGINT or SIGTERM closes it (requests in flight finish) and exits 0.
+ */
+import { buildApp } from './app.js';
+
+const { app } = buildApp({
+  endpoint: process.env.TICKETS_ENDPOINT ?? 'tcp://127.0.0.1:4242',
+  max: Number(process.env.POOL_MAX ?? 8),
+});
+const address = await app.listen({
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST ?? '127.0.0.1',
+});
+console.log(`tickets-web listening on ${address}`);
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) process.exit(1);
+    closing = true;
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('closing failed', error);
+        process.exit(1);
+      },
+    );
+  });
+}
