@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const reports = readdirSync('packages').map((name) => join('packages', name, 'test-results.json'));
+const reports = ['packages', 'examples'].flatMap((dir) =>
+  readdirSync(dir).map((name) => join(dir, name, 'test-results.json')),
+);
 for (const report of reports) rmSync(report, { force: true });
 
 const run = spawnSync('turbo', ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)], {

@@ -230,6 +230,20 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
       expect(await database.names()).toEqual(['one', 'two', 'three']);
     });
 
+    it('a Prisma error in the middle of a stream ends it with the mapped name, after its items', async () => {
+      await serve();
+      const seen: string[] = [];
+      const error = await rejection(
+        (async () => {
+          for await (const item of rpc.client.stream('items_named', 'u', 'v', 'u')) {
+            seen.push((item as { name: string }).name);
+          }
+        })(),
+      );
+      expect(seen).toEqual(['u', 'v']);
+      expect(error.remoteName).toBe('IntegrityError');
+    });
+
     it('a caller leaving an atomic stream early rolls it back', async () => {
       await serve({ atomic: ['items_named'] });
       for await (const _ of rpc.client.stream('items_named', 'first', 'second', 'third')) break;

@@ -19,6 +19,7 @@ import {
   freshDatabase,
   type TestDatabase,
   terminateAllSessions,
+  withPg,
 } from './support/databases.js';
 import { NetworkHop } from './support/network-hop.js';
 import { pgStart, pgStop } from './support/postgres.js';
@@ -165,6 +166,48 @@ describe.each([
     expect(calls.add).toBe(2);
     expect(orm.replacements).toBe(1);
     expect(await rpc.client.call('names')).toEqual(['retried']);
+  });
+});
+
+describe('a replacement while other calls run', () => {
+  it('leaves their transactions alone: an atomic call on the old client commits after the client was replaced', async () => {
+    const registry = new Registry();
+    const orm = zrpcPrisma(() => database.createClient(hopPort), {
+      registry,
+      atomic: ['slow_add'],
+      healthCheckAfterIdleMs: 0,
+      logger: { warn() {} },
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    registry.register(async function slow_add(name: string) {
+      await (orm.db() as Client).item.create({ data: { name } });
+      started = true;
+      await released;
+      return name;
+    });
+    const calls = { add: 0 };
+    methods(() => orm.db() as Client, calls)(registry);
+    const rpc = await startRpc(() => {}, [orm.middleware], { registry, timeoutMs: 5_000 });
+    cleanups.push(
+      () => orm.close(),
+      () => rpc.close(),
+    );
+
+    await warm(rpc);
+    const slow = rpc.client.call('slow_add', 'in a transaction');
+    await expect.poll(() => started).toBe(true);
+    // Kill the idle connections only: the transaction's connection stays healthy.
+    await withPg(inject('postgres').url, (admin) =>
+      admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                   WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND state = 'idle'`),
+    );
+    expect(await rpc.client.call('add', 'on the new client')).toBe('on the new client');
+    expect(orm.replacements).toBe(1);
+    release();
+    expect(await slow).toBe('in a transaction');
+    expect((await database.names()).sort()).toEqual(['in a transaction', 'on the new client']);
   });
 });
 
