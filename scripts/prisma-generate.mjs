@@ -27,7 +27,10 @@ for (const provider of providers) {
     .replace(/(datasource\s+\w+\s*\{[^}]*provider\s*=\s*)"[^"]*"/, `$1"${provider}"`)
     .replace(/(generator\s+\w+\s*\{[^}]*output\s*=\s*)"[^"]*"/, `$1"./${provider}"`);
   const copyFile = join(outDir, `${provider}.prisma`);
-  writeFileSync(copyFile, `// Generated from ${schemaFile} by scripts/prisma-generate.mjs: edit that file.\n${copy}`);
+  writeFileSync(
+    copyFile,
+    `// Generated from ${schemaFile} by scripts/prisma-generate.mjs: edit that file.\n${copy}`,
+  );
   const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', copyFile], {
     encoding: 'utf8',
     env: {

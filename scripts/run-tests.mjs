@@ -9,9 +9,13 @@ const reports = ['packages', 'examples'].flatMap((dir) =>
 );
 for (const report of reports) rmSync(report, { force: true });
 
-const run = spawnSync('turbo', ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  'turbo',
+  ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 
 let passed = 0;
 let failed = 0;

@@ -23,7 +23,10 @@ const STATUS_OF: Record<string, number> = {
   IntegrityError: 409,
 };
 
-export function buildApp(options: AppOptions): { app: FastifyInstance; rpc: RPCClient<typeof Tickets> } {
+export function buildApp(options: AppOptions): {
+  app: FastifyInstance;
+  rpc: RPCClient<typeof Tickets>;
+} {
   const rpc = new RPCClient<typeof Tickets>({
     endpoints: options.endpoint,
     max: options.max ?? 8,
@@ -42,11 +45,14 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; rpc: RPCC
     return tickets;
   });
 
-  app.post<{ Body: { title?: string; description?: string } }>('/tickets', async (request, reply) => {
-    const { title = '', description = '' } = request.body ?? {};
-    reply.code(201);
-    return rpc.create_ticket(title, description);
-  });
+  app.post<{ Body: { title?: string; description?: string } }>(
+    '/tickets',
+    async (request, reply) => {
+      const { title = '', description = '' } = request.body ?? {};
+      reply.code(201);
+      return rpc.create_ticket(title, description);
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/tickets/:id/close', async (request) =>
     rpc.close_ticket(ticketId(request.params.id)),
@@ -64,7 +70,9 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; rpc: RPCC
       return reply.code(503).send({ error: error.name, message: error.message });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    return reply.code(status).send({ error: (error as Error).name, message: (error as Error).message });
+    return reply
+      .code(status)
+      .send({ error: (error as Error).name, message: (error as Error).message });
   });
 
   app.addHook('onClose', () => rpc.close());

@@ -21,7 +21,9 @@ async function show(method: string, path: string, body?: unknown): Promise<unkno
   });
   const data = await response.json();
   const text = JSON.stringify(data);
-  console.log(`\n${method} ${path} -> ${response.status}\n  ${text.length > 300 ? `${text.slice(0, 300)}...` : text}`);
+  console.log(
+    `\n${method} ${path} -> ${response.status}\n  ${text.length > 300 ? `${text.slice(0, 300)}...` : text}`,
+  );
   return data;
 }
 

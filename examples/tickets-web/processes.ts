@@ -53,7 +53,9 @@ export function startWeb(endpoint: string, options: StartOptions = {}): Promise<
 
 function started(child: ChildProcess, ready: RegExp, options: StartOptions): Promise<Started> {
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const onData = (chunk: Buffer) => {
     output += chunk.toString();
     for (const line of chunk.toString().trimEnd().split('\n')) options.onLine?.(line);

@@ -17,7 +17,9 @@ export async function migrate(prisma: PrismaClient, engine: string): Promise<str
   await prisma.$executeRawUnsafe(
     `CREATE TABLE IF NOT EXISTS "_zrpc_migrations" ("name" TEXT PRIMARY KEY, "appliedAt" TEXT NOT NULL)`,
   );
-  const rows = await prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT "name" FROM "_zrpc_migrations"`);
+  const rows = await prisma.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT "name" FROM "_zrpc_migrations"`,
+  );
   const applied = new Set(rows.map((row) => row.name));
   const dir = join(migrationsDir, engine);
   const pending = readdirSync(dir)

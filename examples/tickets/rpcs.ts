@@ -43,7 +43,9 @@ export async function create_ticket(title: string, description = ''): Promise<Ti
   if (typeof title !== 'string' || title.trim() === '') {
     throw new ValueError('a ticket needs a title');
   }
-  return serializeTicket(await orm.db().ticket.create({ data: { title: title.trim(), description } }));
+  return serializeTicket(
+    await orm.db().ticket.create({ data: { title: title.trim(), description } }),
+  );
 }
 
 /** Closes a ticket (closing a closed ticket changes nothing) and returns it. */
@@ -58,7 +60,9 @@ export class ValueError extends Error {
   override name = 'ValueError';
 }
 
-rpc.register(get_ticket, { doc: 'Returns one ticket; DoesNotExist when there is none with this id.' });
+rpc.register(get_ticket, {
+  doc: 'Returns one ticket; DoesNotExist when there is none with this id.',
+});
 rpc.register({ name: 'ticket_list', stream: true, doc: 'Streams the n most recent tickets.' })(
   ticket_list,
 );

@@ -12,7 +12,9 @@ try {
   const applied = await migrate(prisma, engine);
   const seeded = await seed(prisma);
   if (applied.length > 0 || seeded > 0) {
-    console.log(`database (${engine}): applied ${applied.length} migration(s), seeded ${seeded} ticket(s)`);
+    console.log(
+      `database (${engine}): applied ${applied.length} migration(s), seeded ${seeded} ticket(s)`,
+    );
   }
 } finally {
   await prisma.$disconnect();

@@ -36,7 +36,9 @@ async function request(method: string, path: string, body?: unknown) {
 
 describe('tickets over HTTP, through the pool, from the provider', () => {
   it('the provider created, migrated and seeded its database on first start', () => {
-    expect(provider.output()).toMatch(/database \(sqlite\): applied 1 migration\(s\), seeded 25 ticket\(s\)/);
+    expect(provider.output()).toMatch(
+      /database \(sqlite\): applied 1 migration\(s\), seeded 25 ticket\(s\)/,
+    );
   });
 
   it('GET /tickets/:id is a get_ticket call', async () => {
@@ -55,7 +57,7 @@ describe('tickets over HTTP, through the pool, from the provider', () => {
     expect((await request('GET', '/tickets?n=3')).body).toHaveLength(3);
   });
 
-  it('a missing ticket is the provider\'s DoesNotExist, as a 404', async () => {
+  it("a missing ticket is the provider's DoesNotExist, as a 404", async () => {
     expect(await request('GET', '/tickets/9999')).toEqual({
       status: 404,
       body: { error: 'DoesNotExist', message: 'Ticket matching query does not exist.' },

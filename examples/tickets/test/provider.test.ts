@@ -42,10 +42,19 @@ describe.each(['sqlite', 'postgresql'] as const)('on %s', (engine) => {
   it('first start creates, migrates and seeds; calls, streams and errors work; a restart keeps the data', async () => {
     const env = { DATABASE_URL: urls[engine]() };
     const first = await startProvider({ env });
-    const rpc = new RPCClient<typeof Tickets>({ endpoints: first.address, max: 4, timeoutMs: 10_000 });
+    const rpc = new RPCClient<typeof Tickets>({
+      endpoints: first.address,
+      max: 4,
+      timeoutMs: 10_000,
+    });
     try {
-      expect(first.output()).toContain(`database (${engine}): applied 1 migration(s), seeded 25 ticket(s)`);
-      expect(await rpc.get_ticket(2)).toMatchObject({ id: 2, title: 'Invoice PDF has the wrong VAT rate' });
+      expect(first.output()).toContain(
+        `database (${engine}): applied 1 migration(s), seeded 25 ticket(s)`,
+      );
+      expect(await rpc.get_ticket(2)).toMatchObject({
+        id: 2,
+        title: 'Invoice PDF has the wrong VAT rate',
+      });
       const ids: number[] = [];
       for await (const ticket of rpc.ticket_list(60)) ids.push(ticket.id);
       expect(ids).toEqual(Array.from({ length: 25 }, (_, i) => 25 - i));
@@ -71,7 +80,11 @@ describe.each(['sqlite', 'postgresql'] as const)('on %s', (engine) => {
 
 it('on postgresql, a call right after every session was terminated succeeds', async () => {
   const provider = await startProvider({ env: { DATABASE_URL: postgres.url } });
-  const rpc = new RPCClient<typeof Tickets>({ endpoints: provider.address, max: 4, timeoutMs: 10_000 });
+  const rpc = new RPCClient<typeof Tickets>({
+    endpoints: provider.address,
+    max: 4,
+    timeoutMs: 10_000,
+  });
   try {
     for (let round = 0; round < 3; round++) {
       await Promise.all([1, 2, 3, 4].map((id) => rpc.get_ticket(id)));
