@@ -14,6 +14,7 @@ const web = await startWeb(provider.address, { onLine: prefix('web'), env: { POO
 const base = web.address;
 
 async function show(method: string, path: string, body?: unknown): Promise<unknown> {
+  const started = performance.now();
   const response = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -21,8 +22,9 @@ async function show(method: string, path: string, body?: unknown): Promise<unkno
   });
   const data = await response.json();
   const text = JSON.stringify(data);
+  const ms = (performance.now() - started).toFixed(0);
   console.log(
-    `\n${method} ${path} -> ${response.status}\n  ${text.length > 300 ? `${text.slice(0, 300)}...` : text}`,
+    `\n${method} ${path} -> ${response.status} (${ms} ms)\n  ${text.length > 300 ? `${text.slice(0, 300)}...` : text}`,
   );
   return data;
 }
