@@ -1,3 +1,4 @@
+import { durationMs } from '@zrpc/core/protocol';
 import { createPool, type Pool } from 'generic-pool';
 import { Caller, invoke } from './caller.js';
 import { Client } from './client.js';
@@ -7,7 +8,6 @@ import {
   type ClientOptions,
   callSettings,
   DEFAULT_TIMEOUT_MS,
-  positive,
 } from './options.js';
 import { RemoteStream } from './stream.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
@@ -57,11 +57,11 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
       idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
       ...clientOptions
     } = options;
-    this.acquireTimeoutMs = positive(
+    this.acquireTimeoutMs = durationMs(
       'acquireTimeoutMs',
       acquireTimeoutMs ?? clientOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     );
-    positive('idleTimeoutMs', idleTimeoutMs);
+    durationMs('idleTimeoutMs', idleTimeoutMs);
     // Bad durations fail here, not at the first call.
     callSettings(clientOptions, {});
     this.pool = createPool<Client>(

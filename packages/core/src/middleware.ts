@@ -29,7 +29,12 @@ export interface ServerCallContext extends CallContext {
   readonly peer: string;
   /** Whether the method streams. */
   readonly stream: boolean;
-  /** The handler's return value, once `next()` has resolved (plain calls). */
+  /**
+   * What the handler returned: for a plain call its value, once `next()` has
+   * resolved; for a stream the Iterable or AsyncIterable it returned, as
+   * soon as the handler ran (its items are being sent while `next()` is
+   * pending, and `next()` resolves after the last one).
+   */
   result?: unknown;
   /** Whether an error reply carries the traceback (from the server option; may be changed). */
   tracebacks: boolean;
@@ -46,6 +51,11 @@ export interface ClientCallContext extends CallContext {
    * AsyncIterable of its items (the stream itself is still flowing).
    */
   result?: unknown;
+  /**
+   * Once the first reply event arrived: its header (keys a server middleware
+   * put in its `replyHeader` arrive here).
+   */
+  replyHeader?: Readonly<EventHeader>;
 }
 
 /**

@@ -1,15 +1,14 @@
+import type { EventHeader, MessageId } from '@zrpc/core';
 import {
   Channel,
   decodeEvent,
   decodeValue,
-  type EventHeader,
   encodeEvent,
-  type MessageId,
   MessageIdGenerator,
   MORE,
   monotonicNow,
   type ZEvent,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
 import { Dealer } from 'zeromq';
 import { Server, type ServerOptions } from '../src/index.js';
 
