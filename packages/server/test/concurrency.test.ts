@@ -57,7 +57,7 @@ test('built-ins are answered even when every slot is taken', async () => {
   registry.register(async function hold() {
     await gate.promise;
   });
-  const { server, client } = await session.start({
+  const { client } = await session.start({
     registry,
     name: 'busy',
     concurrency: 1,

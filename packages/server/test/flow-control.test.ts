@@ -68,7 +68,7 @@ test('the stream resumes where it stopped when credit comes', async () => {
     },
     { stream: true },
   );
-  const { server, client } = await session.start({ registry });
+  const { client } = await session.start({ registry });
 
   const id = client.request('count', [5]);
   expect(await client.nextReply()).toMatchObject({ name: 'STREAM', args: 0 });
