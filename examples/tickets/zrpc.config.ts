@@ -3,7 +3,7 @@
  * the database is made ready first (migrations, then a seed when empty),
  * then every call goes through the middleware below.
  */
-import { defineConfig } from '@zrpc/server';
+import { defineConfig } from '@zrpc/server/runner';
 import { createClient, engine, orm } from './db.js';
 import { migrate, seed } from './migrate.js';
 
