@@ -7,7 +7,11 @@
  *
  * Each round measures both stacks for ROUND_MS each, in alternating order;
  * a ratio is the median of the rounds' ratios (the machine is shared and
- * noisy: rounds seconds apart differ more than the stacks do).
+ * noisy: rounds seconds apart differ more than the stacks do). Besides
+ * calls/s, it prints the CPU time this process spent per call (client,
+ * server, Prisma; not PostgreSQL's), which other processes on the machine
+ * disturb less than wall time, and first the middleware's own cost with no
+ * socket and no query at all.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,8 +25,8 @@ import { PrismaClient as PostgresClient } from '../test/generated/postgresql/cli
 import { PrismaClient as SqliteClient } from '../test/generated/sqlite/client.js';
 import { removePostgres, startPostgres } from '../test/support/postgres.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const ROUND_MS = Number(process.env.ROUND_MS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const ROUND_MS = Number(process.env.ROUND_MS ?? 500);
 const IN_FLIGHT = [1, 16];
 
 type Prisma = SqliteClient;
@@ -56,11 +60,17 @@ async function stack(
   };
 }
 
-/** Calls per second with `inFlight` callers for `ms`. */
-async function measure(target: Stack, inFlight: number, ms: number): Promise<number> {
+interface Rate {
+  callsPerSecond: number;
+  cpuMicrosPerCall: number;
+}
+
+/** Calls per second, and CPU µs of this process per call, with `inFlight` callers for `ms`. */
+async function measure(target: Stack, inFlight: number, ms: number): Promise<Rate> {
   const end = performance.now() + ms;
   let calls = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < end) {
@@ -69,7 +79,11 @@ async function measure(target: Stack, inFlight: number, ms: number): Promise<num
       }
     }),
   );
-  return calls / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    callsPerSecond: calls / ((performance.now() - started) / 1000),
+    cpuMicrosPerCall: (used.user + used.system) / calls,
+  };
 }
 
 const median = (values: number[]) =>
@@ -84,18 +98,24 @@ async function compare(engine: string, create: () => Prisma): Promise<void> {
   ];
   for (const target of stacks) await measure(target, 4, 300); // warm up: connections, query plans
   for (const inFlight of IN_FLIGHT) {
-    const rates: Record<string, number[]> = { without: [], with: [] };
+    const rates: Record<string, Rate[]> = { without: [], with: [] };
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? stacks : [...stacks].reverse();
       for (const target of order)
         rates[target.name]!.push(await measure(target, inFlight, ROUND_MS));
-      ratios.push(rates.with!.at(-1)! / rates.without!.at(-1)!);
+      const [without, withMw] = [rates.without!.at(-1)!, rates.with!.at(-1)!];
+      ratios.push(withMw.callsPerSecond / without.callsPerSecond);
+      cpuRatios.push(withMw.cpuMicrosPerCall / without.cpuMicrosPerCall);
     }
-    const without = median(rates.without!);
-    const withMw = median(rates.with!);
+    const summary = (name: string) => {
+      const calls = median(rates[name]!.map((rate) => rate.callsPerSecond));
+      const cpu = median(rates[name]!.map((rate) => rate.cpuMicrosPerCall));
+      return `${Math.round(calls).toLocaleString('en-US').padStart(6)} calls/s ${(1e6 / calls).toFixed(0).padStart(5)} µs/call ${cpu.toFixed(0).padStart(5)} µs CPU/call`;
+    };
     console.log(
-      `${engine.padEnd(10)} ${String(inFlight).padStart(2)} in flight | without ${fmt(without)} | with ${fmt(withMw)} | with/without ${median(ratios).toFixed(2)}x (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+      `${engine.padEnd(10)} ${String(inFlight).padStart(2)} in flight | without ${summary('without')} | with ${summary('with')} | with/without calls/s ${median(ratios).toFixed(2)}x (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}), CPU/call ${median(cpuRatios).toFixed(2)}x`,
     );
   }
   for (const target of stacks) await target.close();
@@ -103,8 +123,32 @@ async function compare(engine: string, create: () => Prisma): Promise<void> {
   await plain.$disconnect();
 }
 
-function fmt(rate: number): string {
-  return `${Math.round(rate).toLocaleString('en-US').padStart(6)} calls/s ${(1e6 / rate).toFixed(0).padStart(5)} µs/call`;
+/** The middleware by itself: no socket, no query (`next()` resolves at once), warm client. */
+async function middlewareAlone(): Promise<void> {
+  const client = {
+    $queryRawUnsafe: async () => 1,
+    $transaction: async () => 1,
+    $disconnect: async () => {},
+  };
+  const orm = zrpcPrisma(() => client as never);
+  const ctx = { method: 'get_item', stream: false } as never;
+  const next = () => Promise.resolve();
+  const bare = async () => next();
+  const time = async (fn: () => Promise<void>) => {
+    const n = 200_000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return ((performance.now() - started) * 1000) / n;
+  };
+  const withMw: number[] = [];
+  const without: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    without.push(await time(bare));
+    withMw.push(await time(() => orm.middleware(ctx, next)));
+  }
+  console.log(
+    `middleware alone: ${median(withMw).toFixed(2)} µs/call, against ${median(without).toFixed(2)} µs for an empty async step\n`,
+  );
 }
 
 function seedSql(): string {
@@ -117,6 +161,8 @@ function seedSql(): string {
 console.log(
   `get_item(id): one findUnique per call; ${ROUNDS} rounds of ${ROUND_MS} ms per stack and load\n`,
 );
+
+await middlewareAlone();
 
 const dir = mkdtempSync('/tmp/zrpc-bench-');
 try {
