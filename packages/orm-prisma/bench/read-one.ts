@@ -25,8 +25,8 @@ import { PrismaClient as PostgresClient } from '../test/generated/postgresql/cli
 import { PrismaClient as SqliteClient } from '../test/generated/sqlite/client.js';
 import { removePostgres, startPostgres } from '../test/support/postgres.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 15);
-const ROUND_MS = Number(process.env.ROUND_MS ?? 500);
+const ROUNDS = Number(process.env.ROUNDS ?? 31);
+const ROUND_MS = Number(process.env.ROUND_MS ?? 250);
 const IN_FLIGHT = [1, 16];
 
 type Prisma = SqliteClient;
@@ -131,7 +131,7 @@ async function middlewareAlone(): Promise<void> {
     $disconnect: async () => {},
   };
   const orm = zrpcPrisma(() => client as never);
-  const ctx = { method: 'get_item', stream: false } as never;
+  const ctx = { method: 'get_item', stream: false, state: new Map() } as never;
   const next = () => Promise.resolve();
   const bare = async () => next();
   const time = async (fn: () => Promise<void>) => {

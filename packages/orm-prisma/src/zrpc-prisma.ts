@@ -1,5 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Registry, rpc, type ServerCallContext, type ServerMiddleware } from '@zrpc/core';
+import {
+  currentCall,
+  type Registry,
+  rpc,
+  type ServerCallContext,
+  type ServerMiddleware,
+} from '@zrpc/core';
 import { ClientSlot } from './client-slot.js';
 import { ConnectionCheckError, isConnectionError } from './connection-errors.js';
 import { DEFAULT_ERROR_NAMES, type ErrorNames, explanation, mapDatabaseError } from './errors.js';
@@ -50,11 +55,6 @@ export interface ZrpcPrismaOptions {
   logger?: { warn(message: string): void };
 }
 
-/** What a call sees through `db()`. */
-interface CallScope<C> {
-  db: TransactionClientOf<C>;
-}
-
 /** A Prisma client made fit for zrpc calls: its middleware, and `db()` for handlers. */
 export interface ZrpcPrisma<C extends PrismaClientLike> {
   /** The server middleware: put it in `zrpc.config`'s `middleware` (innermost is best). */
@@ -91,7 +91,6 @@ export function zrpcPrisma<C extends PrismaClientLike>(
 }
 
 class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
-  private readonly scope = new AsyncLocalStorage<CallScope<C>>();
   private current: ClientSlot<C> | undefined;
   private readonly retired = new Set<ClientSlot<C>>();
   private readonly idleMs: number;
@@ -119,7 +118,10 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
   }
 
   db(): TransactionClientOf<C> {
-    return this.scope.getStore()?.db ?? this.slot().client;
+    // The call's `state` (keyed by this instance) rather than an AsyncLocalStorage of our own:
+    // the server's already follows the call, and each more one costs on every promise made.
+    const bound = currentCall()?.state.get(this) as TransactionClientOf<C> | undefined;
+    return bound ?? this.slot().client;
   }
 
   readonly middleware: ServerMiddleware = async (ctx, next) => {
@@ -127,12 +129,12 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
     let slot = await this.acquire();
     try {
       try {
-        await this.run(slot, atomic, next);
+        await this.run(ctx, slot, atomic, next);
       } catch (error) {
         if (!this.lost(slot, error) || !this.mayRetry(ctx)) throw error;
         slot.release();
         slot = await this.acquire();
-        await this.run(slot, atomic, () => this.callAgain(ctx, error));
+        await this.run(ctx, slot, atomic, () => this.callAgain(ctx, error));
       }
     } catch (error) {
       throw mapDatabaseError(error, this.errorNames, this.lost(slot, error));
@@ -199,18 +201,20 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
 
   /** Run `inner` with `db()` bound: to the client, or in a transaction to its client. */
   private async run(
+    ctx: ServerCallContext,
     slot: ClientSlot<C>,
     atomic: boolean,
     inner: () => Promise<void>,
   ): Promise<void> {
     const client = slot.client;
     if (!atomic) {
-      await this.scope.run({ db: client }, inner);
+      ctx.state.set(this, client);
+      await inner();
     } else {
-      await client.$transaction(
-        (tx: TransactionClientOf<C>) => this.scope.run({ db: tx }, inner),
-        this.options.transaction,
-      );
+      await client.$transaction((tx: TransactionClientOf<C>) => {
+        ctx.state.set(this, tx);
+        return inner();
+      }, this.options.transaction);
     }
     slot.proven = true;
   }

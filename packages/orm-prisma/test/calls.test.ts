@@ -197,7 +197,12 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
       const prisma = database.createClient();
       const mapped = await zrpcPrisma(() => prisma)
         .middleware(
-          { method: 'x', stream: false, signal: new AbortController().signal } as never,
+          {
+            method: 'x',
+            stream: false,
+            signal: new AbortController().signal,
+            state: new Map(),
+          } as never,
           () => prisma.item.findUniqueOrThrow({ where: { id: 1 } }).then(() => undefined),
         )
         .catch((error: unknown) => error);
@@ -303,7 +308,12 @@ describe('options', () => {
       },
     );
     const lost = new LostRemoteError(100);
-    const ctx = { method: 'm', stream: false, signal: new AbortController().signal } as never;
+    const ctx = {
+      method: 'm',
+      stream: false,
+      signal: new AbortController().signal,
+      state: new Map(),
+    } as never;
     await expect(orm.middleware(ctx, () => Promise.reject(lost))).rejects.toBe(lost);
   });
 });
