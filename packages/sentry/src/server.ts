@@ -65,6 +65,9 @@ export function sentryServer(options: SentryServerOptions = {}): ServerMiddlewar
   return (ctx, next) => {
     if (!isEnabled()) return next();
     return withIsolationScope((scope) => {
+      // The fork would inherit the breadcrumbs left outside any call (by
+      // other work in the process): a call's events tell its own story.
+      scope.clearBreadcrumbs();
       scope.setTags(callTags(ctx, service));
       scope.addEventProcessor(markZrpcFramesNotInApp);
       const incoming = {
