@@ -47,6 +47,9 @@ function truncate(text: string, maxBytes: number): string {
   // Cut on a character boundary: decode the first bytes and drop a split
   // character (decoded as U+FFFD) at the end.
   const room = Math.max(0, maxBytes - Buffer.byteLength(ELLIPSIS));
-  const head = Buffer.from(text).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+  const head = Buffer.from(text)
+    .subarray(0, room)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   return head + ELLIPSIS;
 }

@@ -2,8 +2,8 @@ import {
   addBreadcrumb,
   getTraceData,
   isEnabled,
-  type Span,
   type SeverityLevel,
+  type Span,
   startSpanManual,
 } from '@sentry/node';
 import type { ClientCallContext, ClientMiddleware } from '@zrpc/core';

@@ -101,7 +101,12 @@ async function serve(
     await next();
     span.setStatus({ code: SPAN_STATUS_OK });
   } catch (error) {
-    const failure = failureOf(error, 'server', isExpected(settings, error, ctx), isOwnAbort(ctx, error));
+    const failure = failureOf(
+      error,
+      'server',
+      isExpected(settings, error, ctx),
+      isOwnAbort(ctx, error),
+    );
     recordFailure(span, failure);
     if (failure.crash) capture(error, failure, ctx, settings);
     throw error;
@@ -143,7 +148,9 @@ function capture(error: unknown, failure: Failure, ctx: ServerCallContext, setti
       peer: ctx.peer,
       stream: ctx.stream,
       error: failure.name,
-      args: settings.captureArgs ? renderArgs(ctx.args, settings.maxArgsBytes, scrubber(ctx, settings)) : undefined,
+      args: settings.captureArgs
+        ? renderArgs(ctx.args, settings.maxArgsBytes, scrubber(ctx, settings))
+        : undefined,
     });
     scope.addEventProcessor((event, hint) => nameException(event, hint, error, failure.name));
     captureException(error, { mechanism: { type: `${ORIGIN}.server`, handled: false } });

@@ -136,9 +136,15 @@ describe('a client → server → server chain', () => {
       type: 'RemoteError',
       value: 'ValueError: deep',
     });
-    expect(atB.contexts.trace).toMatchObject({ trace_id: client.trace_id, span_id: serverB.span_id });
+    expect(atB.contexts.trace).toMatchObject({
+      trace_id: client.trace_id,
+      span_id: serverB.span_id,
+    });
     // Sentry attributes an error to the first span it escaped: in A, the call to B.
-    expect(atA.contexts.trace).toMatchObject({ trace_id: client.trace_id, span_id: clientA.span_id });
+    expect(atA.contexts.trace).toMatchObject({
+      trace_id: client.trace_id,
+      span_id: clientA.span_id,
+    });
 
     // A's event has the breadcrumb of its call to B.
     const crumbs = atA.breadcrumbs.filter((b: any) => b.category === 'rpc');

@@ -72,7 +72,9 @@ export class SentryEndpoint {
 
   /** Every item of a type, across envelopes. */
   items(type: string): EnvelopeItem[] {
-    return this.envelopes.flatMap((envelope) => envelope.items.filter((i) => i.header.type === type));
+    return this.envelopes.flatMap((envelope) =>
+      envelope.items.filter((i) => i.header.type === type),
+    );
   }
 
   /** The error events received. */
@@ -92,7 +94,7 @@ export class SentryEndpoint {
   private async receive(request: IncomingMessage): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    let body = Buffer.concat(chunks);
+    let body: Buffer = Buffer.concat(chunks);
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       const decode = decoders[encoding];
