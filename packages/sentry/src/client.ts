@@ -4,7 +4,8 @@ import {
   isEnabled,
   type SeverityLevel,
   type Span,
-  startSpanManual,
+  startInactiveSpan,
+  withActiveSpan,
 } from '@sentry/node';
 import type { ClientCallContext, ClientMiddleware } from '@zrpc/core';
 import { BAGGAGE, RPC_SYSTEM, rpcAttributes, SENTRY_TRACE, spanName } from './attributes.js';
@@ -41,14 +42,13 @@ export function sentryClient(options: SentryClientOptions = {}): ClientMiddlewar
   const settings = settingsOf(options);
   return (ctx, next) => {
     if (!isEnabled()) return next();
-    return startSpanManual(
-      {
-        name: spanName(ctx.method, settings.service),
-        op: 'rpc.client',
-        attributes: rpcAttributes(ctx.method, settings.service, {}),
-      },
-      (span) => call(ctx, next, span, settings),
-    );
+    const span = startInactiveSpan({
+      name: spanName(ctx.method, settings.service),
+      op: 'rpc.client',
+      attributes: rpcAttributes(ctx.method, settings.service, {}),
+    });
+    // Active while the rest of the chain runs: what it starts is a child.
+    return withActiveSpan(span, () => call(ctx, next, span, settings));
   };
 }
 

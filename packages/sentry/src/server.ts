@@ -3,9 +3,11 @@ import {
   continueTrace,
   type Event,
   type EventHint,
+  getActiveSpan,
   isEnabled,
   type Span,
-  startSpanManual,
+  startInactiveSpan,
+  withActiveSpan,
   withIsolationScope,
   withScope,
 } from '@sentry/node';
@@ -61,7 +63,7 @@ interface Settings {
  */
 export function sentryServer(options: SentryServerOptions = {}): ServerMiddleware {
   const settings = settingsOf(options);
-  const service = settings.service;
+  const { service } = settings;
   return (ctx, next) => {
     if (!isEnabled()) return next();
     return withIsolationScope((scope) => {
@@ -70,25 +72,32 @@ export function sentryServer(options: SentryServerOptions = {}): ServerMiddlewar
       scope.clearBreadcrumbs();
       scope.setTags(callTags(ctx, service));
       scope.addEventProcessor(markZrpcFramesNotInApp);
-      const incoming = {
-        sentryTrace: headerText(ctx.header[SENTRY_TRACE]),
-        baggage: headerText(ctx.header[BAGGAGE]),
-      };
-      return continueTrace(incoming, () =>
-        startSpanManual(
-          {
-            name: spanName(ctx.method, service),
-            op: 'rpc.server',
-            attributes: rpcAttributes(ctx.method, service, {
-              'zerorpc.peer': ctx.peer,
-              'zerorpc.stream': ctx.stream,
-            }),
-          },
-          (span) => serve(ctx, next, span, settings),
-        ),
-      );
+      const sentryTrace = headerText(ctx.header[SENTRY_TRACE]);
+      const run = () => inSpan(ctx, next, settings);
+      // Without a trace in the header the isolation scope already starts a
+      // new one: continuing nothing would only cost two more scope forks.
+      if (sentryTrace === undefined) return run();
+      return continueTrace({ sentryTrace, baggage: headerText(ctx.header[BAGGAGE]) }, run);
     });
   };
+}
+
+/** Run the rest of the chain as the call's `rpc.server` span, the root of this service's part. */
+function inSpan(ctx: ServerCallContext, next: () => Promise<void>, settings: Settings) {
+  const { service } = settings;
+  const span = startInactiveSpan({
+    name: spanName(ctx.method, service),
+    op: 'rpc.server',
+    attributes: rpcAttributes(ctx.method, service, {
+      'zerorpc.peer': ctx.peer,
+      'zerorpc.stream': ctx.stream,
+    }),
+    // Only the trace in the header may be the parent, never a span active
+    // where the server happened to be started.
+    ...(getActiveSpan() === undefined ? {} : { parentSpan: null }),
+  });
+  // startInactiveSpan and withActiveSpan fork one scope; startSpanManual forks two.
+  return withActiveSpan(span, () => serve(ctx, next, span, settings));
 }
 
 async function serve(

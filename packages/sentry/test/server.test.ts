@@ -307,6 +307,22 @@ describe('trace header', () => {
     }
   });
 
+  it('never makes a call the child of a span that was active where the server started', async () => {
+    const { server: started, endpoint } = await Sentry.startSpan({ name: 'boot' }, () =>
+      startServer(appRegistry(), [sentryServer()]),
+    );
+    servers.push(started);
+    const caller = new Client({ endpoints: endpoint });
+    expect(await caller.call('add', 1, 2)).toBe(3);
+    await caller.close();
+    await flushed();
+    const boot = sentry.spans().find((s) => s.name === 'boot')!;
+    const span = onlyServerSpan();
+    expect(span.parent_span_id).toBeUndefined();
+    expect(span.trace_id).not.toBe(boot.trace_id);
+    expect(span.is_segment).toBe(true);
+  });
+
   it('takes a trace sent as msgpack bin', async () => {
     const caller = clientSending({
       'sentry-trace': new TextEncoder().encode(`${TRACE_ID}-${PARENT_ID}-1`),

@@ -140,10 +140,9 @@ describe('a client → server → server chain', () => {
       trace_id: client.trace_id,
       span_id: serverB.span_id,
     });
-    // Sentry attributes an error to the first span it escaped: in A, the call to B.
     expect(atA.contexts.trace).toMatchObject({
       trace_id: client.trace_id,
-      span_id: clientA.span_id,
+      span_id: serverA.span_id,
     });
 
     // A's event has the breadcrumb of its call to B.
