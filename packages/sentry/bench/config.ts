@@ -11,3 +11,9 @@ export interface Measure {
 
 /** How many calls the concurrent load keeps in flight. */
 export const IN_FLIGHT = 64;
+
+/** What a stack answers: calls per second, and CPU µs per call (server and client together). */
+export interface Measured {
+  rate: number;
+  cpuMicros: number;
+}

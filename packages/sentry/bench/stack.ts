@@ -8,7 +8,7 @@ import { Client } from '@zrpc/client';
 import { Registry } from '@zrpc/core';
 import { Server } from '@zrpc/server';
 import { sentryClient, sentryServer } from '../src/index.js';
-import { type Config, IN_FLIGHT, type Measure } from './config.js';
+import { type Config, IN_FLIGHT, type Measure, type Measured } from './config.js';
 
 const config = process.env.ZRPC_BENCH_CONFIG as Config;
 const dsn = process.env.ZRPC_BENCH_DSN!;
@@ -37,8 +37,11 @@ const client = new Client({
 // Every call's answer is checked: a configuration that broke calls would not be measured.
 if ((await client.call('add', 1, 2)) !== 3) throw new Error('add(1, 2) is not 3');
 
-/** Calls per second over `ms`, `parallel` callers each calling in a loop. */
-async function rate(parallel: number, ms: number): Promise<number> {
+/**
+ * Calls per second over `ms`, `parallel` callers each calling in a loop,
+ * and the CPU time this process (server and client) spent per call.
+ */
+async function measure(parallel: number, ms: number): Promise<Measured> {
   let calls = 0;
   const until = performance.now() + ms;
   const caller = async () => {
@@ -47,14 +50,16 @@ async function rate(parallel: number, ms: number): Promise<number> {
       calls++;
     }
   };
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: parallel }, caller));
-  return (calls / (performance.now() - started)) * 1000;
+  const elapsed = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  return { rate: (calls / elapsed) * 1000, cpuMicros: (user + system) / calls };
 }
 
 process.on('message', async ({ load, ms }: Measure) => {
-  const value = await rate(load === 'sequential' ? 1 : IN_FLIGHT, ms);
-  process.send!({ rate: value });
+  process.send!(await measure(load === 'sequential' ? 1 : IN_FLIGHT, ms));
 });
 process.on('disconnect', async () => {
   await client.close();
