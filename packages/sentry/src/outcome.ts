@@ -1,4 +1,4 @@
-import { errorName } from './error-name.js';
+import { errorName } from '@zrpc/core';
 
 /** Sentry's canonical span status messages that a zrpc call can end with. */
 export type CallStatus =

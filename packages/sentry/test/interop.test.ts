@@ -1,6 +1,6 @@
 import * as Sentry from '@sentry/node';
 import { Client } from '@zrpc/client';
-import { decodeEvent, type ZEvent } from '@zrpc/core';
+import { decodeEvent, type ZEvent } from '@zrpc/core/protocol';
 import type { Server } from '@zrpc/server';
 import { loadVectors, recordedEvent, type Scenario } from '@zrpc/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
