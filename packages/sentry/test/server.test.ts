@@ -101,6 +101,15 @@ describe('errors', () => {
     expect(event.contexts.trace.span_id).toBe(span.span_id);
   });
 
+  it('captures an error once, even one the handler already reported', async () => {
+    await client.call('report_and_fail', 'seen twice?').catch(() => {});
+    await flushed();
+    expect(sentry.events()).toHaveLength(1);
+    expect(sentry.events()[0].exception.values.at(-1).value).toBe('seen twice?');
+    // The handler's own event still carries the call's tags (its isolation scope).
+    expect(sentry.events()[0].tags['rpc.method']).toBe('report_and_fail');
+  });
+
   it('caps the arguments it sends', async () => {
     await client.call('fail', 'é'.repeat(3000)).catch(() => {});
     await flushed();
