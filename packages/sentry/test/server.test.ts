@@ -223,6 +223,20 @@ describe('transport conditions are span statuses, not crashes', () => {
     expect(sentry.events()).toHaveLength(0);
   });
 
+  it("a call its server's shutdown cancels: cancelled", async () => {
+    const { server: closing, endpoint } = await startServer(appRegistry(), [sentryServer()]);
+    const caller = new Client({ endpoints: endpoint });
+    const call = caller.call('wait', 5000).catch((e: unknown) => e as RemoteError);
+    await waitFor(() => closing.stats.running === 1);
+    await closing.close({ graceMs: 50 });
+    expect((await call).remoteName).toBe('ServerClosingError');
+    await caller.close();
+    const span = await spanWhen((s) => attr(s, 'rpc.method') === 'wait');
+    expect(attr(span, 'rpc.response.status_code')).toBe('cancelled');
+    expect(attr(span, 'error.type')).toBe('ServerClosingError');
+    expect(sentry.events()).toHaveLength(0);
+  });
+
   it('a call further down that times out: deadline_exceeded', async () => {
     const error = await client
       .call('relay', url, 'wait', [400], 50)
