@@ -1,5 +1,5 @@
-import ts from 'typescript';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { arityError, DuplicateMethodError, type MethodSpec, Registry, rpc } from '../src/index.js';
 import { workerFunction } from '../src/protocol.js';
