@@ -9,8 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { Registry } from '@zrpc/core';
 import { decodeValue, encodeValue, monotonicNow, type ZEvent } from '@zrpc/core/protocol';
 import { afterAll, describe, expect, test } from 'vitest';
+import { Server } from '../src/index.js';
 import { registry } from './fixtures/workers/methods.js';
 import { quietLogger, RawClient, serverPerTest, sleep } from './helpers.js';
 import { callWithHeartbeats } from './workers-helpers.js';
@@ -219,4 +221,33 @@ test('a server without worker methods starts no thread; close() stops the pool',
   expect(server.stats.workers.threads).toBe(2);
   await server.close({ graceMs: 0 });
   expect(server.stats.workers.threads).toBe(0);
+});
+
+describe('mistakes get a clear answer', () => {
+  test('a module that does not register the method in a worker, or does not exist: ERR naming it', async () => {
+    const ghosts = new Registry();
+    const methods = new URL('./fixtures/workers/methods.ts', import.meta.url).href;
+    ghosts.register((n: number) => n, { name: 'ghost', worker: methods });
+    ghosts.register((n: number) => n, { name: 'lost', worker: `${methods}.missing.ts` });
+    const { client } = await serve({ registry: ghosts });
+    const ghost = await call(client, 'ghost', [1]);
+    expect(ghost.name).toBe('ERR');
+    expect((ghost.args as string[])[1]).toBe(
+      `ghost: ${methods} did not register it with { worker } when imported in a worker thread`,
+    );
+    const lost = await call(client, 'lost', [1]);
+    expect(lost.name).toBe('ERR');
+    expect((lost.args as string[])[1]).toMatch(/Cannot find module .*methods\.ts\.missing\.ts/);
+  });
+
+  test('the workers and blockWarnMs options are checked', () => {
+    const logger = quietLogger();
+    expect(() => new Server({ workers: 0, logger })).toThrow(
+      'workers must be an integer >= 1, got 0',
+    );
+    expect(() => new Server({ workers: 1.5, logger })).toThrow(RangeError);
+    expect(() => new Server({ blockWarnMs: 0, logger })).toThrow(
+      'blockWarnMs must be a positive number of milliseconds',
+    );
+  });
 });
