@@ -35,7 +35,9 @@ test('a worker method of a TypeScript app completes after three heartbeats; on t
     expect(reply.args).not.toEqual([0]); // not the main thread
 
     await expect(call('crunchOnLoop', [LONG_MS])).rejects.toBeInstanceOf(LostRemoteError);
-    await cli.waitForStdout(/^Listening/m);
+    // The banner tells which method runs where.
+    await cli.waitForStdout(/^ {2}crunchOnWorker\(ms, unit=1\) \[worker\]$/m);
+    await cli.waitForStdout(/^ {2}crunchOnLoop\(ms, unit=1\)$/m);
     const deadline = Date.now() + 5000;
     while (!cli.stderr.includes('crunchOnLoop()') && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
