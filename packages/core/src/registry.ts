@@ -143,11 +143,6 @@ export function workerFunction(module: string, name: string): RpcFunction | unde
 function workerModule(name: string, options: RegisterOptions): string | undefined {
   const { worker } = options;
   if (worker === undefined || worker === false) return undefined;
-  if (options.stream) {
-    throw new TypeError(
-      `${name}: a stream method cannot run on worker threads yet; register it without \`worker\``,
-    );
-  }
   const module = worker === true ? callerFile() : worker;
   if (!module) {
     throw new TypeError(

@@ -66,7 +66,7 @@ export interface CallHost {
   /** Every call ends here once, however it ended (absent: nobody listens). */
   ended?(record: CallRecord): void;
   /** Runs the methods registered with `{ worker }` (absent: such a method fails). */
-  readonly workers?: Pick<WorkerPool, 'run'>;
+  readonly workers?: Pick<WorkerPool, 'run' | 'stream'>;
   /** A handler that held the event loop longer than `blockWarnMs` in one go (absent: not measured). */
   blockedLoop?(method: string, ms: number): void;
   readonly blockWarnMs?: number;
@@ -304,10 +304,10 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   /** The innermost step of the middleware chain. */
   private readonly inner = (): Promise<void> => {
     const spec = this.resolved!.spec;
-    if (spec.worker !== undefined) {
+    if (spec.worker !== undefined && !spec.stream) {
       return this.awaitUser(this.onWorker(spec) as Promise<void>, true);
     }
-    const produced = this.callOnLoop(spec);
+    const produced = spec.worker !== undefined ? this.workerStream(spec) : this.callOnLoop(spec);
     if (spec.stream) {
       // The stream itself is what a middleware sees as the result.
       this.ctx.result = produced;
@@ -336,10 +336,19 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   /** Run the handler on the server's worker pool: its result, or a rejection with its error. */
   private onWorker(spec: MethodSpec): Promise<unknown> {
+    return this.workerPool(spec).run(spec, this.ctx);
+  }
+
+  /** Run a stream method on the worker pool: its items, computed there as credit allows. */
+  private workerStream(spec: MethodSpec): AsyncIterable<unknown> {
+    return this.workerPool(spec).stream(spec, this.ctx);
+  }
+
+  private workerPool(spec: MethodSpec): Pick<WorkerPool, 'run' | 'stream'> {
     if (this.host.workers === undefined) {
-      return Promise.reject(new Error(`${spec.name}() runs on workers, but this server has none`));
+      throw new Error(`${spec.name}() runs on workers, but this server has none`);
     }
-    return this.host.workers.run(spec, this.ctx);
+    return this.host.workers;
   }
 
   /**

@@ -28,36 +28,106 @@ export interface WorkerTask {
   /** File URL of the module that registered the method. */
   module: string;
   method: string;
+  stream: boolean;
   /** msgpack of `[args, header]`. */
   request: Uint8Array;
   peer: string;
   tracebacks: boolean;
-  /** Receives one message when the call is cancelled: the handler's signal fires. */
-  cancel: MessagePort;
+  /** The call's line to the main thread while it runs (`ToWorker` in, `FromWorker` out). */
+  port: MessagePort;
 }
 
-/** What a worker answers: the msgpack of `[result, replyHeader]`, or the error as an ERR carries it. */
+/**
+ * What a worker answers once the call is over: the msgpack of `[result,
+ * replyHeader]` (a stream's result is null), or the error as an ERR carries it.
+ */
 export type WorkerOutcome = { reply: Uint8Array } | { error: ErrArgs };
+
+/** To the worker: the call is cancelled; a stream's next item is wanted; the stream must stop. */
+export type ToWorker = { cancel: string } | 'next' | 'return';
+/** From the worker: a stream's next item, as msgpack. */
+export type FromWorker = { item: Uint8Array };
 
 const modules = new Map<string, Promise<unknown>>();
 
 export default async function runTask(task: WorkerTask): Promise<WorkerOutcome> {
   const controller = new AbortController();
+  const requests = new StreamRequests();
   try {
     const fn = await load(task.module, task.method);
     // Cancelled while it waited for this thread: it never starts.
-    const early = receiveMessageOnPort(task.cancel);
-    if (early !== undefined) throw new CancelledError(String(early.message));
-    task.cancel.once('message', (reason) => controller.abort(new CancelledError(String(reason))));
+    const early = receiveMessageOnPort(task.port)?.message as ToWorker | undefined;
+    if (typeof early === 'object') throw new CancelledError(early.cancel);
+    task.port.on('message', (message: ToWorker) => {
+      if (typeof message === 'object') controller.abort(new CancelledError(message.cancel));
+      else requests.push(message);
+    });
+    if (early !== undefined) requests.push(early);
     const [args, header] = decodeValue(task.request) as [unknown[], EventHeader];
     const ctx = new WorkerCallContext(task, args, header, controller.signal);
     const result = await runInCall(ctx, () => fn(...args));
-    return { reply: encodeValue([result ?? null, ctx.replyHeader]) };
+    if (task.stream) await sendItems(ctx, result, requests, task.port);
+    return { reply: encodeValue([task.stream ? null : (result ?? null), ctx.replyHeader]) };
   } catch (error) {
     return { error: errArgs(error, task.tracebacks) };
   } finally {
-    task.cancel.close();
+    task.port.close();
   }
+}
+
+/**
+ * Send a stream's items one by one, each only when the main thread asks for
+ * it (it asks when the client has granted credit): a slow reader holds the
+ * generator where it is. Ends after the last item, or closes the iterator
+ * when asked to stop.
+ */
+async function sendItems(
+  ctx: WorkerCallContext,
+  source: unknown,
+  requests: StreamRequests,
+  port: MessagePort,
+): Promise<void> {
+  const iterator = openIterator(source, ctx.method);
+  for (;;) {
+    if ((await requests.next()) === 'return') {
+      await runInCall(ctx, () => iterator.return?.());
+      return;
+    }
+    const step = await runInCall(ctx, () => iterator.next());
+    if (step.done) return;
+    const item: FromWorker = { item: encodeValue(step.value) };
+    port.postMessage(item);
+  }
+}
+
+/** The main thread's stream requests, in order, awaited one at a time. */
+class StreamRequests {
+  private readonly queued: Array<'next' | 'return'> = [];
+  private wake: (() => void) | undefined;
+
+  push(request: 'next' | 'return'): void {
+    this.queued.push(request);
+    this.wake?.();
+  }
+
+  async next(): Promise<'next' | 'return'> {
+    while (this.queued.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    return this.queued.shift()!;
+  }
+}
+
+function openIterator(source: unknown, method: string): Iterator<unknown> | AsyncIterator<unknown> {
+  if (typeof source === 'object' && source !== null) {
+    const { [Symbol.asyncIterator]: openAsync, [Symbol.iterator]: openSync } = source as Partial<
+      AsyncIterable<unknown> & Iterable<unknown>
+    >;
+    if (typeof openAsync === 'function') return openAsync.call(source);
+    if (typeof openSync === 'function') return openSync.call(source);
+  }
+  throw new TypeError(
+    `${method}() is a stream method: it must return an Iterable or AsyncIterable (a generator, say)`,
+  );
 }
 
 /** The function `module` registers as `method`, importing the module on first use. */
@@ -103,7 +173,7 @@ class CancelledError extends Error {
  */
 class WorkerCallContext implements ServerCallContext {
   readonly side = 'server';
-  readonly stream = false;
+  readonly stream: boolean;
   readonly method: string;
   readonly peer: string;
   readonly replyHeader: Record<string, unknown> = {};
@@ -119,6 +189,7 @@ class WorkerCallContext implements ServerCallContext {
     readonly signal: AbortSignal,
   ) {
     this.method = task.method;
+    this.stream = task.stream;
     this.peer = task.peer;
     this.tracebacks = task.tracebacks;
     this.taskContext = taskContextOf(header);

@@ -14,7 +14,7 @@ import { decodeValue, encodeValue, monotonicNow, type ZEvent } from '@zrpc/core/
 import { afterAll, describe, expect, test } from 'vitest';
 import { Server } from '../src/index.js';
 import { registry } from './fixtures/workers/methods.js';
-import { quietLogger, RawClient, serverPerTest, sleep } from './helpers.js';
+import { quietLogger, RawClient, readStream, serverPerTest, sleep } from './helpers.js';
 import { callWithHeartbeats } from './workers-helpers.js';
 
 const HEARTBEAT_MS = 200;
@@ -249,5 +249,66 @@ describe('mistakes get a clear answer', () => {
     expect(() => new Server({ blockWarnMs: 0, logger })).toThrow(
       'blockWarnMs must be a positive number of milliseconds',
     );
+  });
+});
+
+describe('stream methods on workers', () => {
+  test('items are computed on the worker and arrive in order, exactly, within the credit granted', async () => {
+    const { client } = await serve({ heartbeatMs: 5000 });
+    const id = client.request('countOnWorker', [150, 0]);
+    const read = await readStream(client, id);
+    expect(read.final.name).toBe('STREAM_DONE');
+    expect(read.items).toHaveLength(150);
+    read.items.forEach((item, i) => {
+      const [index, thread, big] = item as [number, number, bigint];
+      expect([index, big]).toEqual([i, 2n ** 60n + BigInt(i)]);
+      expect(thread).not.toBe(threadId);
+    });
+    expect(read.maxOverrun).toBeLessThanOrEqual(0);
+  });
+
+  test('the worker waits when credit is spent: one item made per credit', async () => {
+    const { client } = await serve({ heartbeatMs: 5000 });
+    const progress = join(marks, 'progress');
+    const id = client.request('countOnWorker', [5, 0, progress]);
+    // A request carries one credit: one item, then the generator waits where it is.
+    expect((await client.nextReply(10_000)).name).toBe('STREAM');
+    await sleep(300);
+    expect(client.replies).toBe(1);
+    expect(readFileSync(progress, 'utf8')).toBe('1');
+    client.onChannel(id, '_zpc_more', [2]);
+    expect((await client.nextReply()).name).toBe('STREAM');
+    expect((await client.nextReply()).name).toBe('STREAM');
+    await sleep(300);
+    expect(client.replies).toBe(3);
+    expect(readFileSync(progress, 'utf8')).toBe('3');
+    client.onChannel(id, '_zpc_more', [10]);
+    const rest = [await client.nextReply(), await client.nextReply(), await client.nextReply()];
+    expect(rest.map((event) => event.name)).toEqual(['STREAM', 'STREAM', 'STREAM_DONE']);
+  });
+
+  test("a generator's error ends the stream with ERR under its name", async () => {
+    const { client } = await serve({ heartbeatMs: 5000 });
+    const read = await readStream(client, client.request('breaksOnWorker', []));
+    expect(read.items).toEqual([1, 2]);
+    expect(read.final.name).toBe('ERR');
+    expect((read.final.args as string[]).slice(0, 2)).toEqual(['ValueError', 'broke after 2']);
+  });
+
+  test('a lost caller closes the generator in its worker (its finally runs), the thread stays', async () => {
+    const { server, client, endpoint } = await serve({ workers: 1 });
+    const before = await call(client, 'burnOnWorker', [1]); // the thread is up
+    const mark = join(marks, 'endless');
+    const gone = new RawClient(endpoint);
+    try {
+      gone.request('endlessOnWorker', [mark]); // one credit, then silence: lost after 2 intervals
+      await gone.until(() => existsSync(mark), 10_000, 'the generator to close');
+      expect(readFileSync(mark, 'utf8')).toBe('closed');
+      const after = await call(client, 'burnOnWorker', [1]);
+      expect(after.args).toEqual(before.args);
+      await client.until(() => server.stats.running === 0, 5000, 'the slot back');
+    } finally {
+      await gone.close();
+    }
   });
 });
