@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { Registry } from '@zrpc/core';
+import { Registry, type ServerMiddleware } from '@zrpc/core';
 import { decodeValue, encodeValue, monotonicNow, type ZEvent } from '@zrpc/core/protocol';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Server } from '../src/index.js';
@@ -133,21 +133,28 @@ describe('values cross the thread boundary as msgpack', () => {
     expect(traceback).toMatch(/^ValueError: bad input\n\s+at fails/);
   });
 
-  test('inside a worker, currentCall() has the call as it arrived; replyHeader goes back', async () => {
-    const { client } = await serve();
+  test('middleware wraps the call on the main thread; inside the worker currentCall() has the call as it arrived', async () => {
+    const seen: unknown[] = [];
+    const middleware: ServerMiddleware = async (ctx, next) => {
+      ctx.state.set('user', 'ada'); // stays on this thread
+      await next();
+      seen.push({ method: ctx.method, thread: threadId, result: ctx.result });
+    };
+    const { client } = await serve({ middleware: [middleware] });
     const reply = await call(client, 'whoami', [], { trace_id: 'abc' });
-    expect(reply.args).toEqual([
-      {
-        method: 'whoami',
-        args: [],
-        taskContext: { trace_id: 'abc' },
-        peer: expect.stringMatching(/^[0-9a-f]+$/),
-        stateSize: 0,
-        aborted: false,
-        onWorker: true,
-      },
-    ]);
+    const inWorker = {
+      method: 'whoami',
+      args: [],
+      taskContext: { trace_id: 'abc' },
+      peer: expect.stringMatching(/^[0-9a-f]+$/),
+      stateSize: 0,
+      aborted: false,
+      onWorker: true,
+    };
+    expect(reply.args).toEqual([inWorker]);
+    // Keys the handler put in its replyHeader come back with the reply.
     expect(reply.header.served_by).toBe('worker');
+    expect(seen).toEqual([{ method: 'whoami', thread: threadId, result: inWorker }]);
   });
 });
 
