@@ -144,12 +144,13 @@ function workerModule(name: string, options: RegisterOptions): string | undefine
   const { worker } = options;
   if (worker === undefined || worker === false) return undefined;
   const module = worker === true ? callerFile() : worker;
-  if (!module) {
-    throw new TypeError(
-      `${name}: cannot tell which module registers it; pass { worker: import.meta.url }`,
-    );
-  }
-  return isAbsolute(module) ? pathToFileURL(module).href : module;
+  if (module?.startsWith('file:')) return module;
+  if (module && isAbsolute(module)) return pathToFileURL(module).href;
+  throw new TypeError(
+    module === undefined || worker === true
+      ? `${name}: cannot tell which module registers it; pass { worker: import.meta.url }`
+      : `${name}: { worker } must be a file URL or an absolute path, got ${JSON.stringify(module)}`,
+  );
 }
 
 /** The file of the first stack frame outside this module: whoever called `register`. */

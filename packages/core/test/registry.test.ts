@@ -386,6 +386,14 @@ describe('worker methods', () => {
     expect(registry.get('onLoop')!.worker).toBeUndefined();
   });
 
+  it('refuses a module a worker could not import', () => {
+    const registry = new Registry();
+    expect(() => registry.register((a: number) => a, { name: 'rel', worker: 'rpcs.js' })).toThrow(
+      'rel: { worker } must be a file URL or an absolute path, got "rpcs.js"',
+    );
+    expect(registry.get('rel')).toBeUndefined();
+  });
+
   it('a stream method may run on workers too', () => {
     const registry = new Registry();
     function* items() {

@@ -67,7 +67,12 @@ export default async function runTask(task: WorkerTask): Promise<WorkerOutcome> 
     const ctx = new WorkerCallContext(task, args, header, controller.signal);
     const result = await runInCall(ctx, () => fn(...args));
     if (task.stream) await sendItems(ctx, result, requests, task.port);
-    return { reply: encodeValue([task.stream ? null : (result ?? null), ctx.replyHeader]) };
+    return {
+      reply: encoded(
+        [task.stream ? null : (result ?? null), ctx.replyHeader],
+        `the reply of ${task.method}()`,
+      ),
+    };
   } catch (error) {
     return { error: errArgs(error, task.tracebacks) };
   } finally {
@@ -95,8 +100,18 @@ async function sendItems(
     }
     const step = await runInCall(ctx, () => iterator.next());
     if (step.done) return;
-    const item: FromWorker = { item: encodeValue(step.value) };
+    const item: FromWorker = { item: encoded(step.value, `an item of ${ctx.method}()`) };
     port.postMessage(item);
+  }
+}
+
+/** msgpack of `value`; what cannot be encoded fails as it would on the main thread. */
+function encoded(value: unknown, what: string): Uint8Array {
+  try {
+    return encodeValue(value);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new TypeError(`cannot encode ${what} as msgpack: ${message}`, { cause });
   }
 }
 

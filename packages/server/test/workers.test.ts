@@ -247,6 +247,16 @@ describe('mistakes get a clear answer', () => {
     expect((lost.args as string[])[1]).toMatch(/Cannot find module .*methods\.ts\.missing\.ts/);
   });
 
+  test('a result msgpack cannot carry: ERR saying so, as on the loop', async () => {
+    const { client } = await serve();
+    const reply = await call(client, 'unencodable', []);
+    expect(reply.name).toBe('ERR');
+    expect((reply.args as string[]).slice(0, 2)).toEqual([
+      'TypeError',
+      expect.stringMatching(/^cannot encode the reply of unencodable\(\) as msgpack: /),
+    ]);
+  });
+
   test('the workers and blockWarnMs options are checked', () => {
     const logger = quietLogger();
     expect(() => new Server({ workers: 0, logger })).toThrow(
