@@ -82,6 +82,8 @@ interface Row {
   cheapP50: number;
   cheapP99: number;
   cheapMax: number;
+  /** How many of the server's timer firings due during the phase happened (heartbeats are timers). */
+  timersFired: number;
 }
 
 /** Keep IN_FLIGHT calls of `method` going for PHASE_MS while probing `cheap`. */
@@ -98,6 +100,7 @@ async function phase(caller: Caller, method: string): Promise<Row> {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, () => burnUntil(performance.now() + WARMUP_MS, warm)),
   );
+  await serverTimers(); // from here on
 
   const started = performance.now();
   const end = started + PHASE_MS;
@@ -114,6 +117,7 @@ async function phase(caller: Caller, method: string): Promise<Row> {
   }
   await Promise.all(burners);
   const elapsed = (performance.now() - started) / 1000;
+  const timers = await serverTimers();
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
@@ -123,7 +127,15 @@ async function phase(caller: Caller, method: string): Promise<Row> {
     cheapP50: at(0.5),
     cheapP99: at(0.99),
     cheapMax: latencies[latencies.length - 1]!,
+    timersFired: timers.fired / timers.expected,
   };
+}
+
+/** How often the server's 10 ms timer fired since the last ask, and how often it was due. */
+async function serverTimers(): Promise<{ fired: number; expected: number }> {
+  child.send('phase');
+  const [timers] = (await once(child, 'message')) as [{ fired: number; expected: number }];
+  return timers;
 }
 
 /** Each figure of the rows, the median over the rounds. */
@@ -136,6 +148,7 @@ function median(rows: Row[]): Row {
     cheapP50: mid((r) => r.cheapP50),
     cheapP99: mid((r) => r.cheapP99),
     cheapMax: mid((r) => r.cheapMax),
+    timersFired: mid((r) => r.timersFired),
   };
 }
 
@@ -153,7 +166,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const loop = median(rounds.map((r) => r.loop));
 const pool = median(rounds.map((r) => r.pool));
-child.send('stats');
+child.send('close');
 const [{ stats }] = (await once(child, 'message')) as [
   { stats: { workers: unknown; loopDelayMs: unknown } },
 ];
@@ -167,12 +180,12 @@ console.log(
 );
 console.log('');
 console.log(
-  '| where the method runs | calls/s | cheap call p50 | cheap call p99 | cheap call max |',
+  '| where the method runs | calls/s | cheap call p50 | cheap call p99 | cheap call max | server timers fired |',
 );
-console.log('|---|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const row of [loop, pool]) {
   console.log(
-    `| ${row.where} | ${row.callsPerSecond.toFixed(1)} | ${ms(row.cheapP50)} | ${ms(row.cheapP99)} | ${ms(row.cheapMax)} |`,
+    `| ${row.where} | ${row.callsPerSecond.toFixed(1)} | ${ms(row.cheapP50)} | ${ms(row.cheapP99)} | ${ms(row.cheapMax)} | ${(row.timersFired * 100).toFixed(0)}% |`,
   );
 }
 console.log('');
@@ -183,5 +196,5 @@ console.log(
   `cheap call p99, event loop / worker pool: ${(loop.cheapP99 / pool.cheapP99).toFixed(1)}x`,
 );
 console.log(
-  `server: workers ${JSON.stringify(stats.workers)}, loop delay ${JSON.stringify(stats.loopDelayMs)}`,
+  `server stats at the end: workers ${JSON.stringify(stats.workers)}, loop delay since start ${JSON.stringify(stats.loopDelayMs)}`,
 );
