@@ -45,6 +45,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
       ...config.server,
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
+      ...(commandLine.workers !== undefined && { workers: commandLine.workers }),
     },
   };
 }

@@ -3,7 +3,7 @@ import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>] [--help]
+                   [--name <name>] [--heartbeat <seconds>] [--workers <n>] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -17,6 +17,8 @@ Imports the rpcs module of each app and serves the methods they register.
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  --workers <n>         threads for the methods registered with { worker: true }
+                        (default: the machine's cores)
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -32,6 +34,7 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  workers: number | undefined;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -51,6 +54,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
   };
 }
 
@@ -65,6 +69,7 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -79,6 +84,14 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseWorkers(value: string): number {
+  const threads = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(threads) || threads < 1) {
+    throw new UsageError(`"${value}" is not a valid number of workers: give an integer >= 1.`);
+  }
+  return threads;
 }
 
 function usageError(message: string): UsageError {
