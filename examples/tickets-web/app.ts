@@ -5,8 +5,11 @@
  * concurrent requests share at most `max` connections; the rest wait their
  * turn in the pool (`rpc.stats.pending`), within `acquireTimeoutMs`.
  */
+
+import * as Sentry from '@sentry/node';
 import { AcquireTimeoutError, RemoteError, RPCClient, TimeoutError } from '@zrpc/client';
 import type * as Tickets from '@zrpc/example-tickets/rpcs';
+import { sentryClient } from '@zrpc/sentry';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface AppOptions {
@@ -14,6 +17,8 @@ export interface AppOptions {
   endpoint: string;
   /** Most connections to the provider at once (default 8). */
   max?: number;
+  /** How long a call, including its wait for a free connection, may take (ms, default 5000). */
+  timeoutMs?: number;
 }
 
 /** Remote error names and the HTTP status each becomes. */
@@ -30,7 +35,9 @@ export function buildApp(options: AppOptions): {
   const rpc = new RPCClient<typeof Tickets>({
     endpoints: options.endpoint,
     max: options.max ?? 8,
-    timeoutMs: 5_000,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    // A span and a breadcrumb per call; the trace goes on to the provider in the zerorpc header.
+    middleware: [sentryClient({ service: 'tickets', expected: ['DoesNotExist'] })],
   });
   const app = Fastify();
 
@@ -64,12 +71,16 @@ export function buildApp(options: AppOptions): {
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof RemoteError) {
       const status = STATUS_OF[error.remoteName] ?? 502;
+      // The provider reported its own failures; a 4xx is the caller's business.
+      if (status >= 500) Sentry.captureException(error);
       return reply.code(status).send({ error: error.remoteName, message: error.remoteMessage });
     }
     if (error instanceof AcquireTimeoutError || error instanceof TimeoutError) {
+      // Load, not a bug: the client span already has the deadline_exceeded status.
       return reply.code(503).send({ error: error.name, message: error.message });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) Sentry.captureException(error);
     return reply
       .code(status)
       .send({ error: (error as Error).name, message: (error as Error).message });

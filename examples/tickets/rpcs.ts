@@ -41,7 +41,7 @@ export async function* ticket_list(n = 10): AsyncGenerator<TicketData> {
 /** Opens a ticket and returns it. */
 export async function create_ticket(title: string, description = ''): Promise<TicketData> {
   if (typeof title !== 'string' || title.trim() === '') {
-    throw new ValueError('a ticket needs a title');
+    throw new ValueError(`a ticket needs a title, got ${JSON.stringify(title)}`);
   }
   return serializeTicket(
     await orm.db().ticket.create({ data: { title: title.trim(), description } }),

@@ -1,11 +1,19 @@
 /**
  * How `zrpc-server` runs the tickets service (run it from this directory):
- * the database is made ready first (migrations, then a seed when empty),
- * then every call goes through the middleware below.
+ * Sentry is initialised (it sends nothing without SENTRY_DSN), the database
+ * is made ready (migrations, then a seed when empty), then every call goes
+ * through the middleware below, outermost first.
  */
+import * as Sentry from '@sentry/node';
+import { sentryServer } from '@zrpc/sentry';
 import { defineConfig } from '@zrpc/server/runner';
 import { createClient, engine, orm } from './db.js';
 import { migrate, seed } from './migrate.js';
+
+Sentry.init({
+  dsn: process.env.SENTRY_DSN,
+  tracesSampleRate: Number(process.env.SENTRY_TRACES_SAMPLE_RATE ?? 0.2),
+});
 
 const prisma = createClient();
 try {
@@ -23,9 +31,10 @@ try {
 export default defineConfig({
   apps: ['.'],
   middleware: [
-    // SENTRY: @zrpc/sentry's server middleware goes here, outermost, so that
-    // it sees every call and the errors as the caller gets them (once
-    // @zrpc/sentry is merged: `sentryServer({ ... })`).
+    // Outermost: it sees every call, and errors under the names callers get
+    // (the Prisma middleware inside it has already mapped them). A missing
+    // ticket is part of the API, like an HTTP 404: a span status, not an event.
+    sentryServer({ serverName: 'tickets', expected: ['DoesNotExist'] }),
     orm.middleware,
   ],
 });

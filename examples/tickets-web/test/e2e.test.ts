@@ -2,26 +2,46 @@
  * The pair end to end, as processes: the tickets provider (on a fresh
  * SQLite file, created, migrated and seeded at start) and the HTTP service
  * on real loopback ports; real HTTP requests; both stopped with SIGTERM,
- * which must end them cleanly (exit code 0).
+ * which must end them cleanly (exit code 0). Both report to Sentry: a local
+ * endpoint stands in for Sentry's ingest (the DSN points at it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The Sentry stand-in of @zrpc/sentry's tests (a private test helper, shared in the repo).
+import { SentryEndpoint } from '../../../packages/sentry/test/support/sentry-endpoint.js';
 import { type Started, startProvider, startWeb } from '../processes.js';
 
 let dir: string;
 let provider: Started;
 let web: Started;
+let sentry: SentryEndpoint;
 
 beforeAll(async () => {
   dir = mkdtempSync('/tmp/zrpc-tickets-');
-  provider = await startProvider({ env: { DATABASE_URL: `file:${join(dir, 'tickets.db')}` } });
-  web = await startWeb(provider.address, { env: { POOL_MAX: '4' } });
+  sentry = await SentryEndpoint.start();
+  provider = await startProvider({
+    env: {
+      DATABASE_URL: `file:${join(dir, 'tickets.db')}`,
+      SENTRY_DSN: sentry.dsn,
+      SENTRY_TRACES_SAMPLE_RATE: '1',
+    },
+  });
+  // A long call timeout: a loaded machine must not turn a wait for the pool into a 503 here.
+  web = await startWeb(provider.address, {
+    env: {
+      POOL_MAX: '4',
+      SENTRY_DSN: sentry.dsn,
+      SENTRY_TRACES_SAMPLE_RATE: '1',
+      RPC_TIMEOUT_MS: '30000',
+    },
+  });
 }, 90_000);
 
 afterAll(async () => {
   await web?.stop();
   await provider?.stop();
+  await sentry?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -68,7 +88,7 @@ describe('tickets over HTTP, through the pool, from the provider', () => {
   it('POST /tickets creates (atomic on the provider), POST /tickets/:id/close closes', async () => {
     expect(await request('POST', '/tickets', {})).toEqual({
       status: 400,
-      body: { error: 'ValueError', message: 'a ticket needs a title' },
+      body: { error: 'ValueError', message: 'a ticket needs a title, got ""' },
     });
     const created = await request('POST', '/tickets', { title: 'Coffee machine leaks' });
     expect(created.status).toBe(201);
@@ -76,6 +96,32 @@ describe('tickets over HTTP, through the pool, from the provider', () => {
     const closed = await request('POST', `/tickets/${created.body.id}/close`);
     expect(closed.body).toMatchObject({ id: created.body.id, status: 'closed' });
     expect((await request('GET', `/tickets/${created.body.id}`)).body.status).toBe('closed');
+  });
+
+  it("the provider's errors reach Sentry, in the web service's trace; a missing ticket does not", async () => {
+    sentry.clear();
+    await request('GET', '/tickets/9999');
+    // Another message than the earlier test's: Sentry drops an event identical to the one before.
+    await request('POST', '/tickets', { title: ' ' });
+    await expect
+      .poll(() => sentry.events().map((event) => event.exception?.values?.[0]?.type), {
+        timeout: 10_000,
+      })
+      .toEqual(['ValueError']);
+    const [event] = sentry.events();
+    expect(event.tags).toMatchObject({ 'rpc.method': 'create_ticket', 'rpc.service': 'tickets' });
+    // The web service's client span and the provider's server span share the event's trace.
+    await expect
+      .poll(
+        () =>
+          sentry
+            .spans()
+            .filter((span) => span.trace_id === event.contexts.trace.trace_id)
+            .map((span) => span.attributes['sentry.op']?.value ?? span.name)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(expect.arrayContaining(['rpc.client', 'rpc.server']));
   });
 
   it('200 concurrent requests share a pool of 4 connections, and all are answered', async () => {

@@ -239,6 +239,8 @@ class PrismaCalls<C extends PrismaClientLike> implements ZrpcPrisma<C> {
   /** The retry of an idempotent method: its function once more, with the same arguments. */
   private async callAgain(ctx: ServerCallContext, firstError: unknown): Promise<void> {
     const spec = (this.options.registry ?? rpc).get(ctx.method);
+    // A method that runs on worker threads is run there by the server alone.
+    if (spec?.worker !== undefined) throw firstError;
     if (spec === undefined) {
       this.warn(
         `@zrpc/orm-prisma: cannot retry ${ctx.method}(): it is not in the registry (pass the server's as the \`registry\` option)`,
