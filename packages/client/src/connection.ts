@@ -27,6 +27,19 @@ export interface Outgoing {
   sent?(): void;
   /** The socket refused the message (it was closed). */
   failed?(error: unknown): void;
+  /**
+   * The server is out of rotation and the message was never handed to the
+   * socket: answer true to take it back (the call moves to another server).
+   */
+  reroute?(): boolean;
+}
+
+/** What the connection tells its owner about the server at the other end. */
+export interface ConnectionEvents {
+  /** The ZMTP handshake completed: the server is reachable. */
+  up(): void;
+  /** The connection dropped, or an attempt to connect failed. */
+  down(): void;
 }
 
 const DELIMITER = Buffer.alloc(0);
@@ -40,12 +53,14 @@ const plainBytes = (frame: Buffer): Uint8Array =>
   new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
 
 /**
- * One DEALER socket shared by every call of a client: it sends through one
- * SendQueue (zeromq.js allows one pending send per socket) and one receive
- * loop routes each reply to its channel by `response_to`.
+ * One DEALER socket connected to one server address, shared by every call
+ * sent there: it sends through one SendQueue (zeromq.js allows one pending
+ * send per socket) and one receive loop routes each reply to its channel by
+ * `response_to`. A channel's heartbeats, credit and cancellation go out on
+ * the socket its request took, so they reach the server that runs it (one
+ * DEALER connected to several servers would deal them out in turn).
  */
 export class Connection {
-  readonly endpoints: string[] = [];
   /** Events that named no open channel (late replies after a timeout, say) or were not events. */
   droppedEvents = 0;
   private isClosed = false;
@@ -55,7 +70,14 @@ export class Connection {
   private readonly routes = new Map<number, Route>();
   private readonly ids = new MessageIdGenerator();
 
-  constructor(socketOptions: ClientSocketOptions = {}) {
+  /** False while the owner holds the server out of rotation (see `reroute`). */
+  inRotation = true;
+
+  constructor(
+    readonly endpoint: string,
+    socketOptions: ClientSocketOptions = {},
+    events?: ConnectionEvents,
+  ) {
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
     // sendTimeout 0: a send either goes out at once or fails, never waits
@@ -65,18 +87,25 @@ export class Connection {
       (message) => this.write(message),
       (error, message) => message.failed?.(error),
     );
-    void this.receiveLoop();
-  }
-
-  connect(endpoint: string): void {
+    // IPv6 addresses need the option; it stays off otherwise so that a
+    // host name given to ZeroMQ keeps resolving to IPv4.
+    if (endpoint.startsWith('tcp://[')) this.socket.ipv6 = true;
     try {
       this.socket.connect(endpoint);
     } catch (error) {
+      this.isClosed = true;
+      this.socket.close();
       throw new TypeError(`invalid endpoint "${endpoint}": ${(error as Error).message}`, {
         cause: error,
       });
     }
-    this.endpoints.push(endpoint);
+    if (events !== undefined) {
+      const observer = this.socket.events;
+      observer.on('handshake', () => events.up());
+      observer.on('disconnect', () => events.down());
+      observer.on('connect:retry', () => events.down());
+    }
+    void this.receiveLoop();
   }
 
   get closed(): boolean {
@@ -129,6 +158,7 @@ export class Connection {
     let pause = FIRST_RETRY_MS;
     while (message.wanted()) {
       try {
+        if (!this.inRotation && message.reroute?.()) return;
         await this.socket.send([DELIMITER, message.payload]);
         message.sent?.();
         return;
