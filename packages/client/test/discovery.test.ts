@@ -103,7 +103,7 @@ test('a name with two A records: both servers get calls; when one record goes, t
       queries.push(`${question!.name} ${question!.type}`);
       if (question!.name === NAME && question!.type === dns2.Packet.TYPE.A) {
         for (const address of addresses) {
-          response.answers.push({
+          response.answers.push(<dns2.DnsResponse['answers'][number]>{
             name: NAME,
             type: dns2.Packet.TYPE.A,
             class: dns2.Packet.CLASS.IN,
