@@ -103,13 +103,14 @@ test('a name with two A records: both servers get calls; when one record goes, t
       queries.push(`${question!.name} ${question!.type}`);
       if (question!.name === NAME && question!.type === dns2.Packet.TYPE.A) {
         for (const address of addresses) {
-          response.answers.push(<dns2.DnsResponse['answers'][number]>{
-            name: NAME,
-            type: dns2.Packet.TYPE.A,
-            class: dns2.Packet.CLASS.IN,
-            ttl: 1,
-            address,
-          });
+          const record = new dns2.Packet.Resource(
+            NAME,
+            dns2.Packet.TYPE.A,
+            dns2.Packet.CLASS.IN,
+            1,
+          );
+          record.address = address;
+          response.answers.push(record);
         }
       }
       send(response);

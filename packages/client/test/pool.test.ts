@@ -1,5 +1,4 @@
-import type { Server } from '@zrpc/server';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import {
   AcquireTimeoutError,
   ClientClosedError,
