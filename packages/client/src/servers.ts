@@ -37,7 +37,8 @@ class ServerLink {
     private readonly servers: Servers,
   ) {
     this.connection = new Connection(endpoint, socketOptions, {
-      up: () => {},
+      // A connection made again is worth a ping now, not at the end of the backoff.
+      up: () => this.probeSoon(),
       down: () => servers.eject(this.connection),
     });
   }
@@ -73,6 +74,12 @@ class ServerLink {
   close(error: Error): void {
     clearTimeout(this.retry);
     this.connection.close(error);
+  }
+
+  private probeSoon(): void {
+    if (this.state !== 'ejected' || this.probing) return;
+    clearTimeout(this.retry);
+    void this.probe();
   }
 
   private scheduleProbe(): void {
