@@ -89,7 +89,7 @@ export const LOADS: Load[] = [
   },
   {
     key: 'inFlight512',
-    title: '512 callers (zrpc: through RPCClient, default bound 64 in flight)',
+    title: '512 callers (zrpc: through RPCClient max 512)',
     unit: 'calls/s',
     size: CALL_MS,
     warmUpSize: WARM_UP_MS,

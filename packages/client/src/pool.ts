@@ -50,8 +50,7 @@ const DEFAULT_MAX = 64;
  * one shared `Client`, which multiplexes every call over one socket per
  * server: a call holds its place for its whole life (a stream until its
  * iteration ends). Broken parts are the client's servers: one that drops
- * or loses a call's remote is ejected and pinged back (see `Servers`); a
- * place is validated against the client before it is lent.
+ * or loses a call's remote is ejected and pinged back (see `Servers`).
  */
 class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly client: Client;
@@ -72,18 +71,12 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
     // Bad durations fail here, not at the first call.
     callSettings(clientOptions, {});
     this.client = new Client(clientOptions);
+    // A place is only a right to one call: nothing in it can break, so it is
+    // not validated per lend (that costs a promise per call). What breaks are
+    // servers, and the client's rotation takes those out and back in.
     this.pool = createPool<Place>(
-      {
-        create: async () => new Place(this.client),
-        destroy: async () => {},
-        validate: async (place) => !place.client.closed,
-      },
-      {
-        max,
-        fifo: false,
-        testOnBorrow: true,
-        acquireTimeoutMillis: this.acquireTimeoutMs,
-      },
+      { create: async () => new Place(this.client), destroy: async () => {} },
+      { max, fifo: false, acquireTimeoutMillis: this.acquireTimeoutMs },
     );
   }
 
