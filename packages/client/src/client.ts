@@ -211,13 +211,21 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     return this.startWhenServer(spec);
   }
 
+  /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
   private async startWhenServer(spec: ExchangeSpec): Promise<unknown> {
     const due = monotonicNow() + spec.timeoutMs;
-    const timeout = AbortSignal.timeout(spec.timeoutMs);
-    await Promise.race([
-      this.rotation.whenAny(),
-      new Promise((resolve) => timeout.addEventListener('abort', resolve, { once: true })),
-    ]);
+    const stops = [AbortSignal.timeout(spec.timeoutMs), ...spec.signals];
+    let wake = (): void => {};
+    const stopped = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
+    try {
+      await Promise.race([this.rotation.whenAny(), stopped]);
+    } finally {
+      for (const signal of stops) signal.removeEventListener('abort', wake);
+    }
+    for (const signal of spec.signals) signal.throwIfAborted();
     if (this.rotation.closed) throw new ClientClosedError();
     const connection = this.rotation.pick();
     if (connection === undefined) {

@@ -172,6 +172,11 @@ test('a resolver that fails or finds nothing leaves the servers as they were; ca
     const error = await client.where(0).catch((e: unknown) => e);
     expect((error as Error).name).toBe('NotConnectedError');
     expect((error as Error).message).toContain(`no server connected at tcp://${NAME}:${port}`);
+    // ...or until it is aborted.
+    const controller = new AbortController();
+    const waiting = client.withOptions({ signal: controller.signal, timeoutMs: 10_000 }).where(0);
+    controller.abort(new Error('no longer needed'));
+    expect(((await waiting.catch((e: unknown) => e)) as Error).message).toBe('no longer needed');
     answer = async () => ['127.0.0.2'];
     await client.refresh();
     expect(await client.where(0)).toBe('127.0.0.2');
