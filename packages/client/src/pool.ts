@@ -106,7 +106,17 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   }
 
   async [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    const place = await this.acquire(method, options.signal);
+    if (this.closing !== undefined) throw new ClientClosedError();
+    const signal = options.signal;
+    let place: Place;
+    try {
+      place = await (signal === undefined ? this.pool.acquire() : this.acquire(signal));
+    } catch (error) {
+      // generic-pool's acquire timeout (not an abort reason that has the same name).
+      throw (error as Error).name === 'TimeoutError' && error !== signal?.reason
+        ? new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max)
+        : error;
+    }
     let reply: unknown;
     try {
       reply = await place.client[invoke](method, args, options);
@@ -120,15 +130,9 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   }
 
   /** Take a place; an abort while waiting rejects at once (the place, once lent, goes back). */
-  private acquire(method: string, signal: AbortSignal | undefined): Promise<Place> {
-    if (this.closing !== undefined) return Promise.reject(new ClientClosedError());
-    signal?.throwIfAborted();
-    const lent = this.pool.acquire().catch((error: Error) => {
-      throw error.name === 'TimeoutError'
-        ? new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max)
-        : error;
-    });
-    if (signal === undefined) return lent;
+  private acquire(signal: AbortSignal): Promise<Place> {
+    signal.throwIfAborted();
+    const lent = this.pool.acquire();
     return new Promise((resolve, reject) => {
       const abort = () => reject(signal.reason);
       signal.addEventListener('abort', abort, { once: true });
