@@ -189,14 +189,23 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
 
   again(exchange: Exchange, error: unknown): Promise<unknown> | undefined {
     const { spec, connection } = exchange;
-    if (error instanceof RequestNotSent) return this.resend(spec, connection);
+    // A new attempt gets what is left of the call's timeout, not a fresh one.
+    const timeoutMs = Math.floor(exchange.timeLeftMs);
+    if (error instanceof RequestNotSent) {
+      const moved = timeoutMs < 1 ? undefined : this.resend({ ...spec, timeoutMs }, connection);
+      // (Only if its time ran out in the same instant: fail as any unsent call does.)
+      return (
+        moved ?? Promise.reject(new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints))
+      );
+    }
+    if (timeoutMs < 1) return undefined;
     const refused = error instanceof RemoteError && error.remoteName === 'ServerClosingError';
     if (!(refused || error instanceof LostRemoteError)) return undefined;
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
     if (!spec.idempotent || spec.pinned || this.rotation.closed) return undefined;
     if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
-    return this.resend({ ...spec, retries: spec.retries + 1 }, connection);
+    return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
   }
 
   canMove(exchange: Exchange): boolean {

@@ -232,6 +232,11 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     return this.done;
   }
 
+  /** What is left of the call timeout (0 once a stream has begun: nothing to resend then). */
+  get timeLeftMs(): number {
+    return this.replyDue === undefined ? 0 : Math.max(0, this.replyDue - monotonicNow());
+  }
+
   tick(now: number): void {
     if (this.replyDue !== undefined && now >= this.replyDue) this.timedOut();
     else this.channel?.tick(now);

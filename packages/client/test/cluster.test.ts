@@ -163,3 +163,23 @@ test('SIGTERM one server under load: none of its calls fail', async () => {
   }
   servers[2] = await ChildServer.start(undefined, HEARTBEAT_MS);
 });
+
+test('an idempotent call whose server is killed is answered by another one', async () => {
+  const c = client({ timeoutMs: 10_000 });
+  const victim = servers[0]!;
+  try {
+    // One call on each server (the fewest open first).
+    const idempotent = c.withOptions({ idempotent: true });
+    const calls = [0, 1, 2].map(() => idempotent.slowPid(3 * HEARTBEAT_MS));
+    const onVictim = c.servers.findIndex((server) => server.endpoint === victim.endpoint);
+    expect(c.servers[onVictim]!.openCalls).toBe(1);
+    await victim.kill();
+    const pids = await Promise.all(calls);
+    expect(pids).not.toContain(victim.pid);
+    expect(new Set(pids)).toEqual(new Set([servers[1]!.pid, servers[2]!.pid]));
+    expect(c.servers[onVictim]!.state).toBe('ejected');
+  } finally {
+    await c.close();
+    servers[0] = await ChildServer.start(victim.endpoint, HEARTBEAT_MS);
+  }
+});
