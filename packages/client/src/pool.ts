@@ -154,7 +154,7 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
 /** A pool whose remote methods are typed from `Api` (see `RemoteMethods`). */
 export type RPCClient<Api = UntypedApi> = RPCClientBase<Api> & RemoteMethods<Api>;
 
-/** `new RPCClient<typeof import('./rpcs.js')>({ endpoints, max: 8 })`. */
+/** `new RPCClient<typeof import('./rpcs.js')>({ endpoints, max: 64 })`. */
 export const RPCClient = RPCClientBase as new <Api = UntypedApi>(
   options?: PoolOptions,
 ) => RPCClient<Api>;

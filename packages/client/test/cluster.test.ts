@@ -151,17 +151,24 @@ test('SIGTERM one server under load: none of its calls fail', async () => {
   try {
     // Idempotent: a request the server refuses while it shuts down goes to another server.
     const traffic = load(pool.withOptions({ idempotent: true }), 100, 2 * HEARTBEAT_MS);
-    await waitFor(() => pool.stats.servers[2]!.openCalls > 10, 5000, 'calls on the server');
+    const fromLeaving = () => traffic.results.filter((r) => r.pid === leaving.pid).length;
+    // It answers calls (it is connected and running them), and has more open.
+    await waitFor(
+      () => fromLeaving() > 0 && pool.stats.servers[2]!.openCalls > 10,
+      10_000,
+      'calls running on the server',
+    );
+    const answeredBefore = fromLeaving();
     await leaving.terminate();
     await waitFor(() => pool.stats.servers[2]!.state === 'ejected', 2000, 'the server to leave');
     await traffic.stop();
     expect(traffic.results.filter((r) => r.error !== undefined)).toEqual([]);
     // The calls it was running finished there (requests it refused went elsewhere).
-    expect(traffic.results.filter((r) => r.pid === leaving.pid).length).toBeGreaterThan(0);
+    expect(fromLeaving()).toBeGreaterThan(answeredBefore);
   } finally {
     await pool.close();
+    servers[2] = await ChildServer.start(undefined, HEARTBEAT_MS);
   }
-  servers[2] = await ChildServer.start(undefined, HEARTBEAT_MS);
 });
 
 test('an idempotent call whose server is killed is answered by another one', async () => {
