@@ -56,6 +56,8 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly client: Client;
   private readonly pool: Pool<Place>;
   private readonly acquireTimeoutMs: number;
+  /** Callers waiting for a place (those that gave up are not counted, though generic-pool still is). */
+  private waiting = 0;
   private closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions = {}) {
@@ -76,12 +78,14 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
     // servers, and the client's rotation takes those out and back in.
     this.pool = createPool<Place>(
       { create: async () => new Place(this.client), destroy: async () => {} },
-      { max, fifo: false, acquireTimeoutMillis: this.acquireTimeoutMs },
+      // The acquire timeout is ours, armed only for a caller that must wait.
+      { max, fifo: false },
     );
   }
 
   get stats(): PoolStats {
-    const { size, available, borrowed, pending } = this.pool;
+    const { size, available, borrowed } = this.pool;
+    const pending = this.waiting;
     const servers = this.client.servers;
     const ejections = servers.reduce((sum, server) => sum + server.ejections, 0);
     return { size, available, borrowed, pending, servers, ejections };
@@ -108,43 +112,58 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   async [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
     if (this.closing !== undefined) throw new ClientClosedError();
     const signal = options.signal;
-    let place: Place;
-    try {
-      place = await (signal === undefined ? this.pool.acquire() : this.acquire(signal));
-    } catch (error) {
-      // generic-pool's acquire timeout (not an abort reason that has the same name).
-      throw (error as Error).name === 'TimeoutError' && error !== signal?.reason
-        ? new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max)
-        : error;
-    }
+    const pool = this.pool;
+    // A place idle now and nobody queued before us: generic-pool lends it at
+    // once, so no timeout timer is armed for it (a timer per call is a
+    // measurable share of the call).
+    const place =
+      signal === undefined && pool.available > pool.pending
+        ? await pool.acquire()
+        : await this.waitForPlace(method, signal);
     let reply: unknown;
     try {
       reply = await place.client[invoke](method, args, options);
     } catch (error) {
-      void this.pool.release(place);
+      void pool.release(place);
       throw error;
     }
-    if (reply instanceof RemoteStream) void reply.ended.then(() => this.pool.release(place));
-    else void this.pool.release(place);
+    if (reply instanceof RemoteStream) void reply.ended.then(() => pool.release(place));
+    else void pool.release(place);
     return reply;
   }
 
-  /** Take a place; an abort while waiting rejects at once (the place, once lent, goes back). */
-  private acquire(signal: AbortSignal): Promise<Place> {
-    signal.throwIfAborted();
+  /**
+   * Wait for a place, up to the acquire timeout; an abort rejects at once.
+   * A place lent after the caller gave up goes straight back.
+   */
+  private waitForPlace(method: string, signal: AbortSignal | undefined): Promise<Place> {
+    signal?.throwIfAborted();
     const lent = this.pool.acquire();
+    this.waiting++;
     return new Promise((resolve, reject) => {
-      const abort = () => reject(signal.reason);
-      signal.addEventListener('abort', abort, { once: true });
+      let waiting = true;
+      const stop = (): boolean => {
+        if (!waiting) return false;
+        waiting = false;
+        this.waiting--;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        if (stop()) reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
+      }, this.acquireTimeoutMs);
+      const abort = () => {
+        if (stop()) reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
       lent.then(
         (place) => {
-          signal.removeEventListener('abort', abort);
-          if (signal.aborted) void this.pool.release(place);
-          else resolve(place);
+          if (stop()) resolve(place);
+          else void this.pool.release(place);
         },
         (error) => {
-          signal.removeEventListener('abort', abort);
-          reject(error);
+          if (stop()) reject(error);
         },
       );
     });
