@@ -1,3 +1,11 @@
+export type { Address } from './address.js';
+export {
+  AddressError,
+  endpointHostName,
+  HostNotFoundError,
+  parseAddrport,
+  resolveEndpointHost,
+} from './address.js';
 export { callSignal, currentCall, runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
 export { Channel, HEARTBEAT, MORE } from './channel.js';

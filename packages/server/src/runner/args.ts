@@ -13,7 +13,7 @@ Imports the rpcs module of each app and serves the methods they register.
                         (tcp://127.0.0.1:8000, ipc:///tmp/zrpc.sock)
   --app <dir or pkg>    an app: a directory, or an installed package name
                         (repeatable; replaces the config file's apps)
-  --config <file>       the config file (default: zrpc.config.{ts,mts,js,mjs}
+  --config <file>       the config file (default: zrpc.config.{ts,mts,cts,js,mjs,cjs}
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel

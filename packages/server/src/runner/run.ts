@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { rpc, type ServerMiddleware } from '@zrpc/core';
+import { HostNotFoundError, resolveEndpointHost, rpc, type ServerMiddleware } from '@zrpc/core';
 import { Server } from '../server.js';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { bannerLines } from './banner.js';
@@ -48,6 +48,8 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       'no apps to serve: give --app <directory or package>, or list apps in zrpc.config.ts',
     );
   }
+  // Before any app code runs, and with a message ZeroMQ does not give ("No such device").
+  await checkHostResolves(address.endpoint);
   const apps = await discoverApps(options.apps, { cwd });
   const server = new Server({ ...options.server, registry: rpc, middleware: options.middleware });
   try {
@@ -59,6 +61,18 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   const log = options.log ?? consoleLog;
   for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
   return { server, apps };
+}
+
+/** A host name in the endpoint that does not resolve stops the runner, naming it. */
+async function checkHostResolves(endpoint: string): Promise<void> {
+  try {
+    await resolveEndpointHost(endpoint);
+  } catch (err) {
+    if (!(err instanceof HostNotFoundError)) throw err;
+    throw new RunnerError(
+      `cannot listen on ${endpoint}: ${err.message}; give an IP address or a name this machine resolves`,
+    );
+  }
 }
 
 /**
