@@ -46,7 +46,7 @@ test('1,000 concurrent callers through a pool of 8 all succeed', async () => {
     largest = Math.max(largest, p.stats.size);
   }, 5);
   const outcomes = await Promise.allSettled(
-    Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? p.greet(`n${i}`) : p.add(i, 1))),
+    Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? p.greet(`n${i}`, '!') : p.add(i, 1))),
   );
   clearInterval(sampler);
   const errors = outcomes.filter((o) => o.status === 'rejected');
@@ -63,7 +63,7 @@ test('1,000 concurrent callers through a pool of 8 all succeed', async () => {
 test('one caller at a time reuses one connection (LIFO); the proxy and views work', async () => {
   const p = pool();
   for (let i = 0; i < 5; i++) expect(await p.add(i, i)).toBe(2 * i);
-  expect(await p.call('greet', 'pool')).toBe('Hello, pool!');
+  expect(await p.call('greet', 'pool', '!')).toBe('Hello, pool!');
   expect(await p.withOptions({ timeoutMs: 1000 }).pair()).toEqual([1, 'two']);
   expect(p.stats).toEqual({ size: 1, available: 1, borrowed: 0, pending: 0 });
 });
@@ -164,7 +164,7 @@ test('an abort while waiting for a connection rejects at once and loses nothing'
 
 test('close() drains: waits for borrowed connections, refuses new calls, then closes all', async () => {
   const p = new RPCClient<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS });
-  const stream = p.ticks(3, 100);
+  const stream = p.ticks(3, 100, 0);
   const first = await stream[Symbol.asyncIterator]().next();
   expect(first).toEqual({ done: false, value: 0 });
   let closed = false;
