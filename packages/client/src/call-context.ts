@@ -1,4 +1,4 @@
-import type { ClientCallContext } from '@zrpc/core';
+import type { ClientCallContext, EventHeader } from '@zrpc/core';
 
 /**
  * The `ClientCallContext` middleware sees. Its AbortSignal and state map
@@ -8,6 +8,7 @@ import type { ClientCallContext } from '@zrpc/core';
 export class ClientCall implements ClientCallContext {
   readonly side = 'client';
   result?: unknown;
+  replyHeader?: Readonly<EventHeader>;
   /** Why the call was abandoned, once it was. */
   private abandonedBy: { error: unknown } | undefined;
   private controller: AbortController | undefined;

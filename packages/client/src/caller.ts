@@ -1,6 +1,6 @@
 import type { CallOptions } from './options.js';
 import { withRemoteMethods } from './proxy.js';
-import { RemoteStream } from './stream.js';
+import { DONE, RemoteStream } from './stream.js';
 import type {
   Args,
   CallResult,
@@ -14,8 +14,6 @@ import type {
 
 /** The one way into a client or pool: run a call, resolve with its value or RemoteStream. */
 export const invoke: unique symbol = Symbol('zrpc.invoke');
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
  * The calling API that a client, a pool and their `withOptions` views

@@ -5,6 +5,7 @@ import {
   currentCall,
   LostRemoteError,
 } from '@zrpc/core';
+import { durationMs } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
 import { Connection } from './connection.js';
@@ -17,7 +18,6 @@ import {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_TIMEOUT_MS,
   endpointList,
-  positive,
 } from './options.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
@@ -28,7 +28,7 @@ const NO_TASK_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
  * at once, each on its own channel.
  */
 class ClientBase<Api = UntypedApi> extends Caller<Api> {
-  private readonly connection = new Connection();
+  private readonly connection: Connection;
   /** Undefined without middleware: calls then take the direct path (no context, no wrappers). */
   private readonly middleware: ComposedMiddleware<ClientCallContext> | undefined;
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
@@ -36,9 +36,10 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
 
   constructor(options: ClientOptions = {}) {
     super();
+    this.connection = new Connection(options.socket);
     this.defaults = {
-      timeoutMs: positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
+      timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
     };
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
@@ -95,16 +96,25 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
         timeoutMs,
         heartbeatMs,
       );
-      // Promise.resolve: a middleware may hand back any thenable, not only a native promise.
       const chain = this.middleware(ctx, async () => {
-        const spec = { method, args, context: ctx.taskContext, timeoutMs, heartbeatMs, signals };
+        const spec = {
+          method,
+          args,
+          context: ctx.taskContext,
+          timeoutMs,
+          heartbeatMs,
+          signals,
+          onReplyHeader: (header: ClientCall['replyHeader']) => {
+            ctx.replyHeader = header;
+          },
+        };
         const exchange = new Exchange(this.connection, spec, (error) => {
           this.callEnded(error);
           if (error !== undefined) ctx.abandon(error);
         });
         ctx.result = await exchange.start();
       });
-      return Promise.resolve(chain).then(() => ctx.result);
+      return chain.then(() => ctx.result);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,7 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { decodeEvent, MessageIdGenerator, openEnvelope, SendQueue, type ZEvent } from '@zrpc/core';
+import {
+  decodeEvent,
+  MessageIdGenerator,
+  openEnvelope,
+  SendQueue,
+  type ZEvent,
+} from '@zrpc/core/protocol';
 import { Dealer } from 'zeromq';
 import { ClientClosedError } from './errors.js';
+import type { ClientSocketOptions } from './options.js';
 
 /** The receiving end of one channel, as the connection sees it. */
 export interface Route {
@@ -48,12 +55,12 @@ export class Connection {
   private readonly routes = new Map<number, Route>();
   private readonly ids = new MessageIdGenerator();
 
-  constructor() {
+  constructor(socketOptions: ClientSocketOptions = {}) {
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
     // sendTimeout 0: a send either goes out at once or fails, never waits
     // (see write). linger 0: closing never waits for a server that is gone.
-    this.socket = new Dealer({ immediate: true, sendTimeout: 0, linger: 0 });
+    this.socket = new Dealer({ immediate: true, sendTimeout: 0, linger: 0, ...socketOptions });
     this.queue = new SendQueue(
       (message) => this.write(message),
       (error, message) => message.failed?.(error),

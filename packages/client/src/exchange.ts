@@ -1,19 +1,23 @@
+import { type LostRemoteError, ProtocolError, TimeoutError } from '@zrpc/core';
 import {
   Channel,
   type ChannelSink,
   ChannelTimer,
+  channelHeader,
+  ERR,
+  type EventHeader,
   encodeEvent,
-  type LostRemoteError,
   monotonicNow,
-  PROTOCOL_HEADER_KEYS,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  TimeoutError,
+  OK,
+  okValue,
+  remoteErrorOf,
+  requestHeader,
+  STREAM,
+  STREAM_DONE,
   type ZEvent,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
 import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
-import { ERR, OK, okValue, remoteErrorOf, STREAM, STREAM_DONE } from './replies.js';
 import { RemoteStream } from './stream.js';
 
 export interface ExchangeSpec {
@@ -25,6 +29,8 @@ export interface ExchangeSpec {
   heartbeatMs: number;
   /** The call is cancelled when any of these aborts. */
   signals: readonly AbortSignal[];
+  /** Told the header of the first reply event (for client middleware). */
+  onReplyHeader?(header: Readonly<EventHeader>): void;
 }
 
 const NOTHING = new Uint8Array(0);
@@ -124,15 +130,12 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   // ChannelSink
 
   emit(name: string, args: unknown): void {
-    const header = {
-      message_id: this.connection.nextId(),
-      v: PROTOCOL_VERSION,
-      response_to: this.id,
-    };
+    const header = channelHeader(this.connection.nextId(), this.id);
     this.connection.send(new ControlEvent(encodeEvent({ header, name, args }), this));
   }
 
   deliver(event: ZEvent): void {
+    if (this.stream === undefined) this.spec.onReplyHeader?.(event.header);
     if (this.stream !== undefined) {
       this.stream.push(event);
       if (this.stream.buffered > INPUT_QUEUE_SIZE) {
@@ -190,17 +193,9 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   private encodeRequest(): Uint8Array {
-    const header: Record<string, unknown> = { message_id: this.id, v: PROTOCOL_VERSION };
-    const context = this.spec.context;
-    for (const key in context) {
-      if (Object.hasOwn(context, key) && !PROTOCOL_HEADER_KEYS.has(key)) header[key] = context[key];
-    }
+    const header = requestHeader(this.id, this.spec.context);
     try {
-      return encodeEvent({
-        header: header as ZEvent['header'],
-        name: this.spec.method,
-        args: this.spec.args,
-      });
+      return encodeEvent({ header, name: this.spec.method, args: this.spec.args });
     } catch (error) {
       throw new TypeError(
         `cannot encode the request for ${this.spec.method}: ${(error as Error).message}`,

@@ -9,7 +9,7 @@ export {
 export type { Caller } from './caller.js';
 export { Client, createClient } from './client.js';
 export { AcquireTimeoutError, ClientClosedError, NotConnectedError } from './errors.js';
-export type { CallOptions, ClientOptions } from './options.js';
+export type { CallOptions, ClientOptions, ClientSocketOptions } from './options.js';
 export type { PoolOptions, PoolStats } from './pool.js';
 export { RPCClient } from './pool.js';
 export { RemoteStream } from './stream.js';

@@ -1,4 +1,6 @@
 import type { ClientMiddleware } from '@zrpc/core';
+import { durationMs } from '@zrpc/core/protocol';
+import type { Dealer, SocketOptions } from 'zeromq';
 
 /** Settings of one call; any of them may be given per call with `withOptions`. */
 export interface CallOptions {
@@ -22,7 +24,17 @@ export interface ClientOptions {
   heartbeatMs?: number;
   /** Client middleware, outermost first (see `ClientMiddleware` in @zrpc/core). */
   middleware?: ClientMiddleware[];
+  /**
+   * Settings of the DEALER socket, passed to zeromq.js as they are (high-water
+   * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
+   * client's own, `immediate: true`, `sendTimeout: 0` and `linger: 0`, which
+   * the call semantics rely on: change those only knowing why (connection.ts).
+   */
+  socket?: ClientSocketOptions;
 }
+
+/** The zeromq.js options of a client's DEALER socket. */
+export type ClientSocketOptions = SocketOptions<Dealer>;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -39,24 +51,16 @@ export function callSettings(
   options: CallOptions,
 ): CallSettings {
   return {
-    timeoutMs: positive('timeoutMs', options.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    heartbeatMs: positive(
+    timeoutMs: durationMs(
+      'timeoutMs',
+      options.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ),
+    heartbeatMs: durationMs(
       'heartbeatMs',
       options.heartbeatMs ?? defaults.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     ),
     signal: options.signal,
   };
-}
-
-// Node's timers take at most this many ms (longer ones would fire at once).
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A duration option must be a positive number of ms that a timer can wait. */
-export function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
-    throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
-  }
-  return value;
 }
 
 /** `endpoints` as a list, whichever way it was given. */

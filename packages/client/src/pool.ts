@@ -1,3 +1,4 @@
+import { durationMs } from '@zrpc/core/protocol';
 import { createPool, type Pool } from 'generic-pool';
 import { Caller, invoke } from './caller.js';
 import { Client } from './client.js';
@@ -7,31 +8,30 @@ import {
   type ClientOptions,
   callSettings,
   DEFAULT_TIMEOUT_MS,
-  positive,
 } from './options.js';
 import { RemoteStream } from './stream.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
 export interface PoolOptions extends ClientOptions {
-  /** Most connections (clients) at once (default 8). */
+  /** Most clients (each one DEALER socket) at once (default 8). */
   max?: number;
-  /** Connections kept open even when idle (default 0). */
+  /** Clients kept open even when idle (default 0). */
   min?: number;
-  /** How long a call may wait for a free connection, in ms (default: the call timeout). */
+  /** How long a call may wait for a free client, in ms (default: the call timeout). */
   acquireTimeoutMs?: number;
-  /** An idle connection is closed after this many ms (default 30 000). */
+  /** An idle client is closed after this many ms (default 30 000). */
   idleTimeoutMs?: number;
 }
 
 /** What the pool holds right now. */
 export interface PoolStats {
-  /** Connections open (idle and lent). */
+  /** Clients open (idle and lent). */
   size: number;
-  /** Idle connections. */
+  /** Idle clients. */
   available: number;
-  /** Connections lent to calls or streams. */
+  /** Clients lent to calls or streams. */
   borrowed: number;
-  /** Calls waiting for a connection. */
+  /** Calls waiting for a client. */
   pending: number;
 }
 
@@ -39,9 +39,9 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /**
  * A pool of clients (the original's `RPCClient`, redis-py style), on
- * generic-pool: each call borrows one connection for its whole life (a
+ * generic-pool: each call borrows one client for its whole life (a
  * stream until its iteration ends), LIFO so that idle ones can expire;
- * a connection whose remote was lost is destroyed instead of reused.
+ * a client whose remote was lost is destroyed instead of reused.
  */
 class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly pool: Pool<Client>;
@@ -57,11 +57,11 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
       idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
       ...clientOptions
     } = options;
-    this.acquireTimeoutMs = positive(
+    this.acquireTimeoutMs = durationMs(
       'acquireTimeoutMs',
       acquireTimeoutMs ?? clientOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     );
-    positive('idleTimeoutMs', idleTimeoutMs);
+    durationMs('idleTimeoutMs', idleTimeoutMs);
     // Bad durations fail here, not at the first call.
     callSettings(clientOptions, {});
     this.pool = createPool<Client>(
@@ -89,7 +89,7 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   }
 
   /**
-   * Stop lending, wait until every borrowed connection is back (streams
+   * Stop lending, wait until every borrowed client is back (streams
    * included), then close them all. Calls made meanwhile fail with
    * `ClientClosedError`.
    */
@@ -112,7 +112,7 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
     return reply;
   }
 
-  /** Borrow a connection; an abort while waiting rejects at once (the connection, once lent, goes back). */
+  /** Borrow a client; an abort while waiting rejects at once (the client, once lent, goes back). */
   private acquire(method: string, signal: AbortSignal | undefined): Promise<Client> {
     if (this.closing !== undefined) return Promise.reject(new ClientClosedError());
     signal?.throwIfAborted();

@@ -1,5 +1,5 @@
-import { ProtocolError, type ZEvent } from '@zrpc/core';
-import { ERR, remoteErrorOf, STREAM, STREAM_DONE } from './replies.js';
+import { ProtocolError } from '@zrpc/core';
+import { ERR, remoteErrorOf, STREAM, STREAM_DONE, type ZEvent } from '@zrpc/core/protocol';
 
 /** What a stream needs from the conversation it reads. */
 export interface StreamSource {
@@ -9,7 +9,11 @@ export interface StreamSource {
   close(): void;
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The result of an iterator that has finished (shared: it is never written to). */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
 
 /**
  * The items of a streamed reply, as an async iterator. Credit is granted

@@ -1,4 +1,5 @@
-import { decodeEvent, encodeEvent, type MessageId, ProtocolError, type ZEvent } from '@zrpc/core';
+import { type MessageId, ProtocolError } from '@zrpc/core';
+import { decodeEvent, encodeEvent, type ZEvent } from '@zrpc/core/protocol';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import { Client, type RemoteError, RemoteStream } from '../src/index.js';
@@ -149,7 +150,7 @@ test('bad options are refused with a RangeError', async () => {
   // Longer than a Node timer can wait (it would fire at once).
   expect(() => new Client({ timeoutMs: 2 ** 31 })).toThrow(RangeError);
   expect(() => new Client({ heartbeatMs: Number.NaN })).toThrow(
-    'heartbeatMs must be a positive number of milliseconds, got NaN',
+    'heartbeatMs must be a positive number of milliseconds up to 2147483647, got NaN',
   );
   const error = await rejection(client.withOptions({ timeoutMs: -5 }).call('add', 1, 2));
   expect(error).toBeInstanceOf(RangeError);

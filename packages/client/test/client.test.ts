@@ -1,4 +1,9 @@
-import { type ClientCallContext, type ClientMiddleware, Registry } from '@zrpc/core';
+import {
+  type ClientCallContext,
+  type ClientMiddleware,
+  Registry,
+  type ServerMiddleware,
+} from '@zrpc/core';
 import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -12,31 +17,26 @@ import {
 import type * as Provider from './fixtures/provider.js';
 import { serverLog } from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
-import { startServer } from './helpers/server.js';
+import { collect, providerPerFile, startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 type Api = typeof Provider;
 const HEARTBEAT_MS = 200;
+const provider = providerPerFile({ heartbeatMs: HEARTBEAT_MS });
 
-let server: Server;
-let endpoint: string;
 let client: Client<Api>;
 
 beforeAll(async () => {
-  ({ server, endpoint } = await startServer({ heartbeatMs: HEARTBEAT_MS }));
-  client = new Client<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS, timeoutMs: 5000 });
+  client = new Client<Api>({
+    endpoints: provider.endpoint,
+    heartbeatMs: HEARTBEAT_MS,
+    timeoutMs: 5000,
+  });
 });
 
 afterAll(async () => {
   await client.close();
-  await server.close({ graceMs: 0 });
 });
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 describe('calls', () => {
   test('values come back as the server returned them', async () => {
@@ -83,15 +83,15 @@ describe('calls', () => {
     expect((client as unknown as Record<string, unknown>).then).toBeUndefined();
     // Not a thenable: resolving a promise with the client yields the client.
     expect(await Promise.resolve(client)).toBe(client);
-    expect(server.stats.calls).toBeGreaterThan(0);
+    expect(provider.server.stats.calls).toBeGreaterThan(0);
   });
 
   test('a client connected to several servers spreads its calls over them', async () => {
     const second = await startServer({ name: 'second', heartbeatMs: HEARTBEAT_MS });
-    const both = new Client({ endpoints: [endpoint] });
+    const both = new Client({ endpoints: [provider.endpoint] });
     both.connect(second.endpoint);
     try {
-      expect(both.endpoints).toEqual([endpoint, second.endpoint]);
+      expect(both.endpoints).toEqual([provider.endpoint, second.endpoint]);
       await waitFor(async () => {
         const names = await Promise.all(Array.from({ length: 10 }, () => both._zerorpc_name!()));
         return new Set(names).size === 2;
@@ -120,9 +120,9 @@ describe('streams', () => {
   });
 
   test('stream() starts nothing until iterated, and refuses a plain reply', async () => {
-    const calls = server.stats.calls;
+    const calls = provider.server.stats.calls;
     const lazy = client.stream('count', 2);
-    expect(server.stats.calls).toBe(calls);
+    expect(provider.server.stats.calls).toBe(calls);
     expect(await collect(lazy)).toEqual([0, 1]);
     const untyped = client as unknown as Client;
     const error = await rejection(collect(untyped.stream('add', 1, 2)));
@@ -154,7 +154,7 @@ describe('streams', () => {
     expect(client.openChannels).toBe(0);
     // Silence on the channel: the server loses it and ends the generator.
     await waitFor(() => serverLog.includes('forever(early) finally'), 5000, 'the finally');
-    await waitFor(() => server.stats.openChannels === 0);
+    await waitFor(() => provider.server.stats.openChannels === 0);
   });
 });
 
@@ -165,7 +165,7 @@ describe('per-call options, timeout, abort', () => {
       seen.push([ctx.timeoutMs, ctx.heartbeatMs]);
       await next();
     };
-    const probed = new Client<Api>({ endpoints: endpoint, middleware: [probe] });
+    const probed = new Client<Api>({ endpoints: provider.endpoint, middleware: [probe] });
     try {
       const view = probed.withOptions({ timeoutMs: 1234 });
       await view.add(1, 1);
@@ -214,11 +214,11 @@ describe('per-call options, timeout, abort', () => {
   });
 
   test('an aborted signal fails the call before anything is sent', async () => {
-    const calls = server.stats.calls;
+    const calls = provider.server.stats.calls;
     const signal = AbortSignal.abort(new Error('too late'));
     const error = await rejection(client.withOptions({ signal }).add(1, 2));
     expect(error.message).toBe('too late');
-    expect(server.stats.calls).toBe(calls);
+    expect(provider.server.stats.calls).toBe(calls);
     expect(client.openChannels).toBe(0);
   });
 
@@ -242,7 +242,7 @@ describe('per-call options, timeout, abort', () => {
   });
 
   test('timeouts, aborts and early exits leave no channel and no timer behind', async () => {
-    await waitFor(() => server.stats.openChannels === 0);
+    await waitFor(() => provider.server.stats.openChannels === 0);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
     let during = 0;
@@ -270,14 +270,14 @@ describe('per-call options, timeout, abort', () => {
     expect(client.openChannels).toBe(0);
     // Once the server has given up on the abandoned calls, only the timers
     // that were there before remain.
-    await waitFor(() => server.stats.openChannels === 0);
+    await waitFor(() => provider.server.stats.openChannels === 0);
     await waitFor(() => timers() <= before, 2000, 'timers to be released');
   });
 });
 
 describe('close', () => {
   test('close() fails the calls in flight, and later calls, with ClientClosedError', async () => {
-    const short = new Client<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS });
+    const short = new Client<Api>({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
     const pending = short.slow(2000);
     const stream = await short.call('forever', 'close');
     await waitFor(() => short.openChannels === 2);
@@ -287,7 +287,7 @@ describe('close', () => {
     expect(short.openChannels).toBe(0);
     expect(short.healthy).toBe(false);
     expect(await rejection(short.add(1, 2))).toBeInstanceOf(ClientClosedError);
-    expect(() => short.connect(endpoint)).toThrow(ClientClosedError);
+    expect(() => short.connect(provider.endpoint)).toThrow(ClientClosedError);
   });
 
   test('a client closed while a middleware is still before next() fails that call too', async () => {
@@ -299,7 +299,7 @@ describe('close', () => {
       await gate;
       await next();
     };
-    const gated = new Client<Api>({ endpoints: endpoint, middleware: [waiting] });
+    const gated = new Client<Api>({ endpoints: provider.endpoint, middleware: [waiting] });
     const pending = rejection(gated.add(1, 2));
     await gated.close();
     release();
@@ -318,11 +318,70 @@ describe('middleware and task context', () => {
           void next().then(resolve, reject);
         },
       }) as unknown as Promise<void>;
-    const odd = new Client<Api>({ endpoints: endpoint, middleware: [thenable] });
+    const odd = new Client<Api>({ endpoints: provider.endpoint, middleware: [thenable] });
     try {
       expect(await odd.add(2, 3)).toBe(5);
     } finally {
       await odd.close();
+    }
+  });
+
+  test('a middleware that forgets to await next() fails the call with a MiddlewareError naming it', async () => {
+    const forgetful: ClientMiddleware = async function forgetful(_ctx, next) {
+      next();
+    };
+    const careless = new Client<Api>({ endpoints: provider.endpoint, middleware: [forgetful] });
+    try {
+      const error = await rejection(careless.slow(50));
+      expect(error).toMatchObject({
+        name: 'MiddlewareError',
+        message: expect.stringContaining('middleware "forgetful" (#1) finished before'),
+      });
+    } finally {
+      await careless.close();
+    }
+  });
+
+  test("the reply's header reaches client middleware (keys a server middleware set), for calls and streams", async () => {
+    const tagging: ServerMiddleware = async (ctx, next) => {
+      ctx.replyHeader.served_by = `${ctx.method}@tagging`;
+      await next();
+    };
+    const tagged = await startServer({ heartbeatMs: HEARTBEAT_MS, middleware: [tagging] });
+    const headers: Array<Record<string, unknown> | undefined> = [];
+    const reading: ClientMiddleware = async (ctx, next) => {
+      await next();
+      headers.push(ctx.replyHeader);
+    };
+    const reader = new Client<Api>({ endpoints: tagged.endpoint, middleware: [reading] });
+    try {
+      expect(await reader.add(1, 2)).toBe(3);
+      expect(await collect(reader.stream('count', 2))).toEqual([0, 1]);
+      expect(headers.map((h) => h?.served_by)).toEqual(['add@tagging', 'count@tagging']);
+      expect(headers[0]?.response_to).toBeInstanceOf(Uint8Array);
+    } finally {
+      await reader.close();
+      await tagged.server.close({ graceMs: 0 });
+    }
+  });
+
+  test('socket options reach the DEALER (here its routing id, as the server sees it)', async () => {
+    const peers: string[] = [];
+    const watching: ServerMiddleware = async (ctx, next) => {
+      peers.push(ctx.peer);
+      await next();
+    };
+    const watched = await startServer({ heartbeatMs: HEARTBEAT_MS, middleware: [watching] });
+    const named = new Client<Api>({
+      endpoints: watched.endpoint,
+      socket: { routingId: 'client-7' },
+    });
+    try {
+      expect(await named.add(1, 1)).toBe(2);
+      expect(peers).toEqual([Buffer.from('client-7').toString('hex')]);
+    } finally {
+      await named.close();
+      await watched.server.close({ graceMs: 0 });
     }
   });
 
@@ -353,7 +412,7 @@ describe('middleware and task context', () => {
       abandoned = ctx;
       await next();
     };
-    const mw = new Client<Api>({ endpoints: endpoint, middleware: [outer, inner, watch] });
+    const mw = new Client<Api>({ endpoints: provider.endpoint, middleware: [outer, inner, watch] });
     try {
       expect(await mw.context()).toEqual({ trace_id: 'trace-1' });
       expect(trail).toEqual([
@@ -380,7 +439,7 @@ describe('middleware and task context', () => {
   test('a call made inside a server handler carries its task context and its cancellation', async () => {
     // Server B: the provider. Server A: `relay` calls B from inside its handler.
     const relayed: string[] = [];
-    const toB = new Client({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS });
+    const toB = new Client({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
     const relay = new Registry();
     relay.register(
       async (method: string, ...args: unknown[]) => {

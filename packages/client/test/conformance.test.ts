@@ -1,10 +1,5 @@
-import {
-  LostRemoteError,
-  messageIdKey,
-  PROTOCOL_VERSION,
-  RemoteError,
-  TimeoutError,
-} from '@zrpc/core';
+import { LostRemoteError, RemoteError, TimeoutError } from '@zrpc/core';
+import { messageIdKey, PROTOCOL_VERSION } from '@zrpc/core/protocol';
 import { fromRendered, loadVectors, type Scenario, type VectorFileName } from '@zrpc/testkit';
 import { describe, expect, test } from 'vitest';
 import { Client, RemoteStream } from '../src/index.js';

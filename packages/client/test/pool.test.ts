@@ -9,18 +9,12 @@ import {
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
-import { startServer } from './helpers/server.js';
+import { collect, providerPerFile, startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 type Api = typeof Provider;
 const HEARTBEAT_MS = 200;
-
-let server: Server;
-let endpoint: string;
-beforeAll(async () => {
-  ({ server, endpoint } = await startServer({ heartbeatMs: HEARTBEAT_MS }));
-});
-afterAll(() => server.close({ graceMs: 0 }));
+const provider = providerPerFile({ heartbeatMs: HEARTBEAT_MS });
 
 const pools: RPCClient<Api>[] = [];
 afterEach(async () => {
@@ -28,15 +22,13 @@ afterEach(async () => {
 });
 
 function pool(options: ConstructorParameters<typeof RPCClient>[0] = {}): RPCClient<Api> {
-  const p = new RPCClient<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS, ...options });
+  const p = new RPCClient<Api>({
+    endpoints: provider.endpoint,
+    heartbeatMs: HEARTBEAT_MS,
+    ...options,
+  });
   pools.push(p);
   return p;
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 test('1,000 concurrent callers through a pool of 8 all succeed', async () => {
@@ -143,7 +135,7 @@ test('all connections busy: AcquireTimeoutError within the acquire timeout, sayi
   expect(error).toBeInstanceOf(AcquireTimeoutError);
   expect(error).toBeInstanceOf(TimeoutError);
   expect(error.message).toBe(
-    'no pooled connection free after 0.2s (all 1 busy), when calling remote method add',
+    'no pooled client free after 0.2s (all 1 busy), when calling remote method add',
   );
   expect(await busy).toBe('slept 1500');
 });
@@ -163,7 +155,7 @@ test('an abort while waiting for a connection rejects at once and loses nothing'
 });
 
 test('close() drains: waits for borrowed connections, refuses new calls, then closes all', async () => {
-  const p = new RPCClient<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS });
+  const p = new RPCClient<Api>({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
   const stream = p.ticks(3, 100, 0);
   const first = await stream[Symbol.asyncIterator]().next();
   expect(first).toEqual({ done: false, value: 0 });

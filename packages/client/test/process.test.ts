@@ -1,4 +1,4 @@
-import { decodeEvent } from '@zrpc/core';
+import { decodeEvent } from '@zrpc/core/protocol';
 import { afterEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import {

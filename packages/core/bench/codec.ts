@@ -20,7 +20,7 @@ import {
   encodeValue,
   MessageIdGenerator,
   type ZEvent,
-} from '../src/index.js';
+} from '../src/protocol.js';
 
 const TARGET = 0.8;
 const ROUNDS = 9;

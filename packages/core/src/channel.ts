@@ -1,10 +1,6 @@
-import type { ZEvent } from './codec.js';
 import { LostRemoteError } from './errors.js';
+import { HEARTBEAT, MORE, type ZEvent } from './events.js';
 import type { MessageId } from './message-id.js';
-
-/** Control events: they steer the channel and never reach application code. */
-export const MORE = '_zpc_more';
-export const HEARTBEAT = '_zpc_hb';
 
 /** What a channel asks its owner to do. The owner does the I/O. */
 export interface ChannelSink {

@@ -1,27 +1,9 @@
 import { ProtocolError } from './errors.js';
 import { readEvent, writeEvent } from './event-fast-path.js';
-import type { MessageId } from './message-id.js';
+import type { EventHeader, ZEvent } from './events.js';
 import { decoder, decoderInternals, encoder, encoderInternals } from './msgpack.js';
 
 export { MAX_DEPTH } from './msgpack.js';
-
-/** zerorpc protocol version carried in every header as `v`. */
-export const PROTOCOL_VERSION = 3;
-
-/** Header of an event. Unknown keys travel untouched (task context). */
-export interface EventHeader {
-  message_id: MessageId;
-  v?: number;
-  response_to?: MessageId;
-  [key: string]: unknown;
-}
-
-/** One zerorpc event: `[header, name, args]` on the wire. */
-export interface ZEvent {
-  header: EventHeader;
-  name: string;
-  args: unknown;
-}
 
 /** Encode any value as msgpack (bytes as bin, text as str, 64-bit ints exact). */
 export function encodeValue(value: unknown): Uint8Array {

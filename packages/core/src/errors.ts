@@ -13,6 +13,11 @@ export class ProtocolError extends ZrpcError {
   override name = 'ProtocolError';
 }
 
+/** A middleware broke the chain's contract: it called `next()` twice, or did not wait for it. */
+export class MiddlewareError extends ZrpcError {
+  override name = 'MiddlewareError';
+}
+
 /**
  * The remote side answered `ERR [name, message, traceback]`.
  * `remoteName` is the error's name on the remote side (`ValueError`, `NameError`...).

@@ -1,5 +1,5 @@
 import { copyOf } from './byte-pool.js';
-import type { EventHeader, ZEvent } from './codec.js';
+import type { EventHeader, ZEvent } from './events.js';
 import { type EncoderInternals, readFrom, type ZrpcDecoder } from './msgpack.js';
 
 /*

@@ -1,3 +1,9 @@
+/*
+ * @zrpc/core for handler and middleware authors: the middleware contract,
+ * the call's context, the errors and the registry. The protocol machinery
+ * (codec, channels, timers, message ids) is `@zrpc/core/protocol`.
+ */
+
 export type { Address } from './address.js';
 export {
   AddressError,
@@ -6,32 +12,20 @@ export {
   parseAddrport,
   resolveEndpointHost,
 } from './address.js';
-export { callSignal, currentCall, runInCall } from './call-context.js';
-export type { ChannelOptions, ChannelSink } from './channel.js';
-export { Channel, HEARTBEAT, MORE } from './channel.js';
-export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
-export type { EventHeader, ZEvent } from './codec.js';
-export {
-  decodeEvent,
-  decodeValue,
-  encodeEvent,
-  encodeValue,
-  MAX_DEPTH,
-  PROTOCOL_VERSION,
-} from './codec.js';
-export type { Envelope } from './envelope.js';
-export { openEnvelope } from './envelope.js';
+export { callSignal, currentCall } from './call-context.js';
+export { errorName } from './err-args.js';
 export {
   LostRemoteError,
+  MiddlewareError,
   ProtocolError,
   RemoteError,
   TimeoutError,
   ZrpcError,
 } from './errors.js';
+export type { EventHeader } from './events.js';
 export type { ZerorpcHooks } from './hooks.js';
 export { fromZerorpcHooks } from './hooks.js';
 export type { MessageId } from './message-id.js';
-export { MessageIdGenerator, messageIdKey } from './message-id.js';
 export type {
   CallContext,
   ClientCallContext,
@@ -41,7 +35,6 @@ export type {
   ServerCallContext,
   ServerMiddleware,
 } from './middleware.js';
-export { compose, PROTOCOL_HEADER_KEYS, taskContextOf } from './middleware.js';
+export { compose, taskContextOf } from './middleware.js';
 export type { ArgSpec, MethodSpec, RegisterOptions, RpcFunction } from './registry.js';
 export { arityError, DuplicateMethodError, Registry, rpc } from './registry.js';
-export { SendQueue } from './send-queue.js';

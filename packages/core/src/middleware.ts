@@ -1,4 +1,5 @@
-import type { EventHeader } from './codec.js';
+import { MiddlewareError } from './errors.js';
+import { type EventHeader, PROTOCOL_HEADER_KEYS } from './events.js';
 
 /** What every call looks like to middleware, on either side. */
 export interface CallContext {
@@ -28,7 +29,12 @@ export interface ServerCallContext extends CallContext {
   readonly peer: string;
   /** Whether the method streams. */
   readonly stream: boolean;
-  /** The handler's return value, once `next()` has resolved (plain calls). */
+  /**
+   * What the handler returned: for a plain call its value, once `next()` has
+   * resolved; for a stream the Iterable or AsyncIterable it returned, as
+   * soon as the handler ran (its items are being sent while `next()` is
+   * pending, and `next()` resolves after the last one).
+   */
   result?: unknown;
   /** Whether an error reply carries the traceback (from the server option; may be changed). */
   tracebacks: boolean;
@@ -45,6 +51,11 @@ export interface ClientCallContext extends CallContext {
    * AsyncIterable of its items (the stream itself is still flowing).
    */
   result?: unknown;
+  /**
+   * Once the first reply event arrived: its header (keys a server middleware
+   * put in its `replyHeader` arrive here).
+   */
+  replyHeader?: Readonly<EventHeader>;
 }
 
 /**
@@ -67,7 +78,12 @@ export type ComposedMiddleware<C> = (ctx: C, inner: () => Promise<void>) => Prom
 
 /**
  * Compose middlewares once, at start-up, into one function (the koa-compose
- * reading). Calling `next()` twice in one middleware is an error.
+ * reading). Whatever a middleware returns (a promise, another thenable,
+ * nothing) becomes a promise here, and the chain is guarded: calling
+ * `next()` twice, or finishing before the `next()` it called has settled
+ * (a forgotten `await`), fails the call with a `MiddlewareError` naming the
+ * middleware. Not calling `next()` at all is allowed: that middleware
+ * answers the call itself.
  */
 export function compose<C extends CallContext>(
   middleware: readonly Middleware<C>[],
@@ -76,29 +92,51 @@ export function compose<C extends CallContext>(
     if (typeof fn !== 'function') throw new TypeError('middleware must be functions');
   }
   const chain = [...middleware];
-  if (chain.length === 0) return (_ctx, inner) => inner();
+  if (chain.length === 0) return (_ctx, inner) => settle(inner);
   return (ctx, inner) => {
     let last = -1;
     const dispatch = (index: number): Promise<void> => {
-      if (index <= last) return Promise.reject(new Error('next() called more than once'));
-      last = index;
-      try {
-        if (index === chain.length) return inner();
-        return chain[index]!(ctx, () => dispatch(index + 1));
-      } catch (err) {
-        return Promise.reject(err);
-      }
+      if (index === chain.length) return settle(inner);
+      const fn = chain[index]!;
+      let downstream: 'not called' | 'pending' | 'settled' = 'not called';
+      const next = (): Promise<void> => {
+        if (index <= last) {
+          return Promise.reject(new MiddlewareError(`${nameOf(fn, index)} called next() twice`));
+        }
+        last = index;
+        downstream = 'pending';
+        const rest = dispatch(index + 1);
+        // Registered before the middleware can await `rest`, so it runs first.
+        const done = (): void => {
+          downstream = 'settled';
+        };
+        rest.then(done, done);
+        return rest;
+      };
+      return settle(() => fn(ctx, next)).then(() => {
+        if (downstream === 'pending') {
+          throw new MiddlewareError(
+            `${nameOf(fn, index)} finished before the rest of the chain: it must await next() (or return it)`,
+          );
+        }
+      });
     };
     return dispatch(0);
   };
 }
 
-/** Header keys that belong to the protocol, not to task context. */
-export const PROTOCOL_HEADER_KEYS: ReadonlySet<string> = new Set([
-  'message_id',
-  'v',
-  'response_to',
-]);
+/** `fn()` as a native promise, whatever it returns or throws. */
+function settle(fn: () => unknown): Promise<void> {
+  try {
+    return Promise.resolve(fn()) as Promise<void>;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function nameOf(fn: Function, index: number): string {
+  return fn.name ? `middleware "${fn.name}" (#${index + 1})` : `middleware #${index + 1}`;
+}
 
 /** The task context carried by a header: every key but the protocol's own. */
 export function taskContextOf(header: Readonly<EventHeader>): Record<string, unknown> {

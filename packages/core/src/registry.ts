@@ -69,11 +69,6 @@ export class Registry {
     return [...this.methods.values()];
   }
 
-  /** Copy every method of `other` into this registry (duplicates are errors). */
-  merge(other: Registry): void {
-    for (const spec of other.list()) this.insert(spec);
-  }
-
   private add<F extends RpcFunction>(fn: F, options: RegisterOptions): F {
     if (typeof fn !== 'function') throw new TypeError('register() expects a function');
     const name = options.name ?? fn.name;

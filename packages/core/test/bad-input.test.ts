@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ProtocolError, taskContextOf } from '../src/index.js';
 import {
   decodeEvent,
   decodeValue,
@@ -6,9 +7,7 @@ import {
   encodeValue,
   MAX_DEPTH,
   openEnvelope,
-  ProtocolError,
-  taskContextOf,
-} from '../src/index.js';
+} from '../src/protocol.js';
 import { prng } from './support/prng.js';
 import { allRecorded, bytes, hex, payloadOf } from './support/vectors.js';
 

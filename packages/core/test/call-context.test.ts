@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { callSignal, currentCall, runInCall, type ServerCallContext } from '../src/index.js';
+import { callSignal, currentCall, type ServerCallContext } from '../src/index.js';
+import { runInCall } from '../src/protocol.js';
 
 const call = (method: string): ServerCallContext => ({
   side: 'server',

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ChannelTimer, monotonicNow, type Ticking } from '../src/index.js';
+import { ChannelTimer, monotonicNow, type Ticking } from '../src/protocol.js';
 
 /** A channel stand-in: due at a fixed time, closed after its first tick; records when it ticked. */
 class DueOnce implements Ticking {

@@ -1,6 +1,7 @@
 import { recordedEvent, type Scenario } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT, LostRemoteError, MORE, type ZEvent } from '../src/index.js';
+import { LostRemoteError } from '../src/index.js';
+import { HEARTBEAT, MORE, type ZEvent } from '../src/protocol.js';
 import {
   ChannelHarness,
   HEARTBEAT_MS,

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { eventOf } from '../src/codec.js';
 import { readEvent, writeEvent } from '../src/event-fast-path.js';
+import { decoderInternals, encoderInternals } from '../src/msgpack.js';
 import {
   decodeEvent,
   decodeValue,
@@ -10,8 +11,7 @@ import {
   MAX_DEPTH,
   MessageIdGenerator,
   type ZEvent,
-} from '../src/index.js';
-import { decoderInternals, encoderInternals } from '../src/msgpack.js';
+} from '../src/protocol.js';
 import { prng } from './support/prng.js';
 import { allRecorded, bytes, hex, payloadOf } from './support/vectors.js';
 

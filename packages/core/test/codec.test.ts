@@ -10,7 +10,7 @@ import {
   openEnvelope,
   PROTOCOL_VERSION,
   type ZEvent,
-} from '../src/index.js';
+} from '../src/protocol.js';
 import { allRecorded, bytes, hex, payloadOf, scenario } from './support/vectors.js';
 
 /**

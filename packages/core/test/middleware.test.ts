@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CallContext,
-  compose,
-  type Middleware,
-  PROTOCOL_HEADER_KEYS,
-  taskContextOf,
-} from '../src/index.js';
+import { type CallContext, compose, type Middleware, taskContextOf } from '../src/index.js';
+import { PROTOCOL_HEADER_KEYS } from '../src/protocol.js';
 
 const context = (): CallContext => ({
   side: 'server',
@@ -125,8 +120,66 @@ describe('compose', () => {
       chain(context(), async () => {
         calls++;
       }),
-    ).rejects.toThrow('next() called more than once');
+    ).rejects.toThrow('called next() twice');
     expect(calls).toBe(1);
+  });
+
+  it('a middleware that does not wait for next() fails the call with a MiddlewareError naming it', async () => {
+    let innerFinished = false;
+    const forgetful: Middleware = async function forgetful(_ctx, next) {
+      next();
+    };
+    const chain = compose([logging([], 'outer'), forgetful]);
+    const run = chain(context(), async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      innerFinished = true;
+    });
+    await expect(run).rejects.toMatchObject({
+      name: 'MiddlewareError',
+      message: expect.stringMatching(/middleware "forgetful" \(#2\).*await next\(\)/),
+    });
+    expect(innerFinished).toBe(false);
+  });
+
+  it('the same for a synchronous middleware, and a later rejection downstream goes unhandled nowhere', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const chain = compose([
+        ((_ctx: unknown, next: () => Promise<void>) => void next()) as unknown as Middleware,
+      ]);
+      await expect(
+        chain(context(), async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          throw new Error('late');
+        }),
+      ).rejects.toThrow(/middleware #1 finished before the rest of the chain/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('returning next() without awaiting it is fine, and so is any thenable', async () => {
+    const log: string[] = [];
+    const thenable = (next: () => Promise<void>) => ({
+      // A minimal thenable: calls back once the rest has finished, returns nothing.
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a thenable
+      then(onFulfilled: () => void) {
+        void next().then(onFulfilled);
+      },
+    });
+    const chain = compose([
+      (_ctx, next) => next(),
+      ((_ctx: unknown, next: () => Promise<void>) => thenable(next)) as unknown as Middleware,
+    ]);
+    await chain(context(), async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      log.push('call');
+    });
+    expect(log).toEqual(['call']);
   });
 
   it('an empty chain runs the call alone', async () => {

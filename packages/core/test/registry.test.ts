@@ -104,21 +104,6 @@ describe('Registry', () => {
     b.register(function only() {});
     expect(b.get('only')!.fn).not.toBe(a.get('only')!.fn);
   });
-
-  it('merge copies every method in order, and refuses duplicates', () => {
-    const app1 = new Registry();
-    const app2 = new Registry();
-    app1.register(function one() {});
-    app2.register(function two() {});
-    app2.register(function three() {});
-    const all = new Registry();
-    all.merge(app1);
-    all.merge(app2);
-    expect(all.list().map((m) => m.name)).toEqual(['one', 'two', 'three']);
-    expect(all.get('two')).toBe(app2.get('two'));
-    expect(() => all.merge(app1)).toThrow(DuplicateMethodError);
-    expect(app1.list()).toHaveLength(1);
-  });
 });
 
 describe('readParameters', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
-import { SendQueue } from '../src/index.js';
+import { SendQueue } from '../src/protocol.js';
 
 /** Let every pending promise and I/O callback run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

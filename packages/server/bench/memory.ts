@@ -13,7 +13,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core';
+import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
 import { Dealer } from 'zeromq';
 
 const CLIENTS = 10;

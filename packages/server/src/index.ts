@@ -1,11 +1,16 @@
+/*
+ * @zrpc/server: the Server. The `zrpc-server` runner (autodiscovery, config
+ * files, TypeScript at run time) is `@zrpc/server/runner`, so that a compiled
+ * production server never loads a TypeScript loader.
+ */
 export type {
   ServerCallContext,
   ServerMiddleware,
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
 export { ServerBusyError, ServerClosingError, TooManyChannelsError } from './errors.js';
-export type { Logger, ServerOptions } from './options.js';
-export * from './runner/index.js';
+export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
+export type { CallOutcome, CallRecord } from './server-call.js';
 export type { ServerStats } from './stats.js';

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { basename, extname } from 'node:path';
 import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
+import { durationMs } from '@zrpc/core/protocol';
+import type { Router, SocketOptions } from 'zeromq';
 
 /** Where the server writes. `console` fits. */
 export interface Logger {
@@ -28,7 +30,16 @@ export interface ServerOptions {
   maxChannelsPerPeer?: number;
   /** Default: `console`. */
   logger?: Logger;
+  /**
+   * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
+   * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
+   * server's own: `linger` 2000 and `sendHighWaterMark` 100 000.
+   */
+  socket?: ServerSocketOptions;
 }
+
+/** The zeromq.js options of the server's ROUTER socket. */
+export type ServerSocketOptions = SocketOptions<Router>;
 
 export type ResolvedOptions = Required<ServerOptions>;
 
@@ -37,12 +48,13 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
-    heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? 5000),
+    heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? 5000),
     tracebacks: options.tracebacks ?? process.env.NODE_ENV !== 'production',
     concurrency: count('concurrency', options.concurrency ?? 1000, 1),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
     logger: options.logger ?? console,
+    socket: options.socket ?? {},
   };
 }
 
@@ -52,13 +64,6 @@ export function defaultServerName(): string {
   const what =
     process.env.npm_package_name || (script ? basename(script, extname(script)) : 'zrpc');
   return `${what}@${hostname()}`;
-}
-
-function positive(option: string, value: number): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`${option} must be a positive number of milliseconds, got ${value}`);
-  }
-  return value;
 }
 
 function count(option: string, value: number, min: number): number {

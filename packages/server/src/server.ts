@@ -1,25 +1,26 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { compose, type EventHeader } from '@zrpc/core';
 import {
-  compose,
+  channelHeader,
   decodeEvent,
-  type EventHeader,
+  ERR,
   encodeEvent,
+  errArgs,
   MessageIdGenerator,
   messageIdKey,
   monotonicNow,
   openEnvelope,
-  PROTOCOL_VERSION,
   SendQueue,
   type ZEvent,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
 import { Router } from 'zeromq';
 import { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
-import { type CallHost, type ResolvedMethod, ServerCall } from './dispatch.js';
-import { errArgs, ServerClosingError, TooManyChannelsError } from './errors.js';
+import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
+import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
 
 /** How long the socket keeps trying to deliver queued replies after close(). */
@@ -46,16 +47,13 @@ export interface CloseOptions {
 /**
  * A zerorpc server: one ROUTER socket, one receive loop, every send through
  * one SendQueue. Requests open channels keyed by (peer, message id); each
- * becomes a `ServerCall` (see dispatch.ts).
+ * becomes a `ServerCall` (see server-call.ts).
  */
 export class Server {
   /** The name built-ins answer with. */
   readonly name: string;
   private readonly options: ResolvedOptions;
-  private readonly socket = new Router({
-    linger: LINGER_MS,
-    sendHighWaterMark: SEND_HIGH_WATER_MARK,
-  });
+  private readonly socket: Router;
   private readonly queue: SendQueue<Frames>;
   private readonly calls = new PeerChannels<ServerCall>();
   private readonly ids = new MessageIdGenerator();
@@ -70,6 +68,11 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
+    this.socket = new Router({
+      linger: LINGER_MS,
+      sendHighWaterMark: SEND_HIGH_WATER_MARK,
+      ...this.options.socket,
+    });
     const { registry, logger } = this.options;
     this.name = this.options.name;
     this.limiter = new Limiter(this.options.concurrency, this.options.queueLimit);
@@ -233,12 +236,8 @@ export class Server {
 
   /** Answer a request with ERR without opening a channel for it. */
   private refuse(identity: Buffer[], request: ZEvent, error: Error): void {
-    const header = {
-      message_id: this.ids.next(),
-      v: PROTOCOL_VERSION,
-      response_to: request.header.message_id,
-    };
-    this.send(identity, header, 'ERR', errArgs(error, false));
+    const header = channelHeader(this.ids.next(), request.header.message_id);
+    this.send(identity, header, ERR, errArgs(error, false));
     this.counters.errors++;
   }
 

@@ -1,4 +1,5 @@
-import { encodeValue, Registry } from '@zrpc/core';
+import { Registry } from '@zrpc/core';
+import { encodeValue } from '@zrpc/core/protocol';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import type { Server } from '../src/index.js';
 import { deferred, quietLogger, RawClient, startServer } from './helpers.js';

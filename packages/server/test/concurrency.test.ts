@@ -1,16 +1,8 @@
 import { Registry } from '@zrpc/core';
-import { afterEach, expect, test } from 'vitest';
-import type { Server } from '../src/index.js';
-import { deferred, RawClient, startServer } from './helpers.js';
+import { expect, test } from 'vitest';
+import { deferred, serverPerTest } from './helpers.js';
 
-let server: Server | undefined;
-let client: RawClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await server?.close({ graceMs: 0 });
-  client = server = undefined;
-});
+const session = serverPerTest();
 
 test('concurrency 2, queueLimit 2: of 6 slow calls 2 run, 2 wait, 2 are refused at once; the waiting ones finish later', async () => {
   const registry = new Registry();
@@ -23,9 +15,7 @@ test('concurrency 2, queueLimit 2: of 6 slow calls 2 run, 2 wait, 2 are refused 
     await gate.promise;
     return n;
   });
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({ registry, concurrency: 2, queueLimit: 2 }));
-  client = new RawClient(endpoint);
+  const { server, client } = await session.start({ registry, concurrency: 2, queueLimit: 2 });
 
   const ids = [0, 1, 2, 3, 4, 5].map((n) => client!.request('slow', [n]));
   const byId = (id: unknown) =>
@@ -67,14 +57,12 @@ test('built-ins are answered even when every slot is taken', async () => {
   registry.register(async function hold() {
     await gate.promise;
   });
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({
+  const { client } = await session.start({
     registry,
     name: 'busy',
     concurrency: 1,
     queueLimit: 0,
-  }));
-  client = new RawClient(endpoint);
+  });
 
   client.request('hold', []);
   client.request('hold', []);

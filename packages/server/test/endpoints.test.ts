@@ -81,7 +81,7 @@ test('a server can connect out to a peer that binds', async () => {
     const server = newServer();
     await server.connect(peer.lastEndpoint!);
     expect(server.endpoints).toEqual([peer.lastEndpoint]);
-    const { encodeEvent, decodeEvent, MessageIdGenerator } = await import('@zrpc/core');
+    const { encodeEvent, decodeEvent, MessageIdGenerator } = await import('@zrpc/core/protocol');
     const id = new MessageIdGenerator().next();
     const request = encodeEvent({ header: { message_id: id, v: 3 }, name: 'where', args: ['out'] });
     await peer.send([Buffer.alloc(0), request]);

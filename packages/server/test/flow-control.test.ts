@@ -1,16 +1,8 @@
 import { Registry } from '@zrpc/core';
-import { afterEach, expect, test } from 'vitest';
-import type { Server } from '../src/index.js';
-import { RawClient, readStream, sleep, startServer } from './helpers.js';
+import { expect, test } from 'vitest';
+import { readStream, serverPerTest, sleep } from './helpers.js';
 
-let server: Server | undefined;
-let client: RawClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await server?.close({ graceMs: 0 });
-  client = server = undefined;
-});
+const session = serverPerTest();
 
 test('a 100,000-item stream reaches a reference-like client that never holds more than 100 events', async () => {
   const registry = new Registry();
@@ -24,9 +16,7 @@ test('a 100,000-item stream reaches a reference-like client that never holds mor
     },
     { stream: true },
   );
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({ registry }));
-  client = new RawClient(endpoint);
+  const { server, client } = await session.start({ registry });
 
   const id = client.request('numbers', [100_000]);
   let inOrder = true;
@@ -58,9 +48,7 @@ test('a client that never grants credit gets exactly one STREAM, and the generat
     },
     { stream: true },
   );
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({ registry }));
-  client = new RawClient(endpoint);
+  const { server, client } = await session.start({ registry });
 
   client.request('endless', []);
   const first = await client.nextReply();
@@ -80,9 +68,7 @@ test('the stream resumes where it stopped when credit comes', async () => {
     },
     { stream: true },
   );
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({ registry }));
-  client = new RawClient(endpoint);
+  const { client } = await session.start({ registry });
 
   const id = client.request('count', [5]);
   expect(await client.nextReply()).toMatchObject({ name: 'STREAM', args: 0 });

@@ -1,4 +1,4 @@
-import { decodeEvent, encodeEvent, encodeValue } from '@zrpc/core';
+import { decodeEvent, encodeEvent, encodeValue } from '@zrpc/core/protocol';
 import { loadVectors } from '@zrpc/testkit';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';

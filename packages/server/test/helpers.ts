@@ -1,15 +1,15 @@
+import type { EventHeader, MessageId } from '@zrpc/core';
 import {
   Channel,
   decodeEvent,
   decodeValue,
-  type EventHeader,
   encodeEvent,
-  type MessageId,
   MessageIdGenerator,
   MORE,
   monotonicNow,
   type ZEvent,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
+import { afterEach } from 'vitest';
 import { Dealer } from 'zeromq';
 import { Server, type ServerOptions } from '../src/index.js';
 
@@ -21,6 +21,30 @@ export async function startServer(
   const server = new Server({ logger: quietLogger(), ...options });
   await server.bind(endpoint);
   return { server, endpoint: server.endpoints[0]! };
+}
+
+/**
+ * A server and a raw client per test, both closed after each test of the
+ * file that calls this (the client first, so nothing is left in flight).
+ */
+export function serverPerTest(): {
+  start(options: ServerOptions): Promise<{ server: Server; client: RawClient; endpoint: string }>;
+} {
+  const open: Array<{ server: Server; client: RawClient }> = [];
+  afterEach(async () => {
+    for (const { server, client } of open.splice(0)) {
+      await client.close();
+      await server.close({ graceMs: 0 });
+    }
+  });
+  return {
+    async start(options) {
+      const { server, endpoint } = await startServer(options);
+      const client = new RawClient(endpoint);
+      open.push({ server, client });
+      return { server, client, endpoint };
+    },
+  };
 }
 
 /** A logger that remembers what it was told, for tests that check logging. */

@@ -1,22 +1,14 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { callSignal, LostRemoteError, Registry, type ServerMiddleware } from '@zrpc/core';
-import { afterEach, expect, test } from 'vitest';
-import type { Server } from '../src/index.js';
-import { deferred, RawClient, sleep, startServer } from './helpers.js';
+import { expect, test } from 'vitest';
+import { deferred, serverPerTest, sleep } from './helpers.js';
 
 /** Short heartbeats: a silent client is lost after 2 × 200 ms. */
 const HEARTBEAT_MS = 200;
 /** Generous bound for "lost within two heartbeats", on a loaded machine. */
 const LOST_WITHIN_MS = 2 * HEARTBEAT_MS + 2000;
 
-let server: Server | undefined;
-let client: RawClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await server?.close({ graceMs: 0 });
-  client = server = undefined;
-});
+const session = serverPerTest();
 
 /** What a middleware saw: the error `next()` ended with, if any. */
 function watchingMiddleware(seen: unknown[]): ServerMiddleware {
@@ -32,15 +24,12 @@ function watchingMiddleware(seen: unknown[]): ServerMiddleware {
 }
 
 async function serve(registry: Registry, seen: unknown[], options = {}) {
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({
+  return session.start({
     registry,
     heartbeatMs: HEARTBEAT_MS,
     middleware: [watchingMiddleware(seen)],
     ...options,
-  }));
-  client = new RawClient(endpoint);
-  return server;
+  });
 }
 
 test('a silent client aborts the handler: its signal fires, middleware sees LostRemoteError, the channel is freed', async () => {
@@ -52,20 +41,20 @@ test('a silent client aborts the handler: its signal fires, middleware sees Lost
     await sleepFor(60_000, undefined, { signal });
   });
   const seen: unknown[] = [];
-  const server = await serve(registry, seen);
+  const { server, client } = await serve(registry, seen);
 
-  client!.request('wait', []); // and never a heartbeat
-  await client!.until(() => server.stats.openChannels === 1, 5000);
+  client.request('wait', []); // and never a heartbeat
+  await client.until(() => server.stats.openChannels === 1, 5000);
   const reason = await aborted.promise;
 
   expect(reason).toBeInstanceOf(LostRemoteError);
-  await client!.until(() => seen.length === 1, LOST_WITHIN_MS, 'the middleware');
+  await client.until(() => seen.length === 1, LOST_WITHIN_MS, 'the middleware');
   expect(seen[0]).toBeInstanceOf(LostRemoteError);
   expect(server.stats.openChannels).toBe(0);
   expect(server.stats.lostRemotes).toBe(1);
-  await client!.until(() => server.stats.running === 0, 5000, 'the slot back');
+  await client.until(() => server.stats.running === 0, 5000, 'the slot back');
   // Heartbeats only: nothing answers a lost call.
-  expect(client!.replies).toBe(0);
+  expect(client.replies).toBe(0);
 });
 
 test('a lost stream closes its generator (its finally runs), whether it waits for credit or in an await', async () => {
@@ -94,21 +83,21 @@ test('a lost stream closes its generator (its finally runs), whether it waits fo
     { stream: true },
   );
   const seen: unknown[] = [];
-  const server = await serve(registry, seen);
+  const { server, client } = await serve(registry, seen);
 
-  const second = client!.request('waitsInAwait', []);
-  client!.request('waitsForCredit', []);
+  const second = client.request('waitsInAwait', []);
+  client.request('waitsForCredit', []);
   // Grant credit to the second one so that it moves on to its long await.
-  await client!.until(() => client!.replies === 2, 5000, 'both first items');
-  client!.onChannel(second, '_zpc_more', [10]);
+  await client.until(() => client.replies === 2, 5000, 'both first items');
+  client.onChannel(second, '_zpc_more', [10]);
 
-  await client!.until(() => finallyRan.length === 2, LOST_WITHIN_MS, 'both finally blocks');
-  await client!.until(() => seen.length === 2, 5000, 'the middleware');
+  await client.until(() => finallyRan.length === 2, LOST_WITHIN_MS, 'both finally blocks');
+  await client.until(() => seen.length === 2, 5000, 'the middleware');
   expect(finallyRan.sort()).toEqual(['waitsForCredit', 'waitsInAwait']);
   expect(seen.every((e) => e instanceof LostRemoteError)).toBe(true);
   expect(server.stats.openChannels).toBe(0);
   expect(server.stats.lostRemotes).toBe(2);
-  expect(client!.replies).toBe(2);
+  expect(client.replies).toBe(2);
 });
 
 test('a handler that ignores its signal: the late result is dropped, its slot is held until it returns', async () => {
@@ -121,18 +110,18 @@ test('a handler that ignores its signal: the late result is dropped, its slot is
     return 'too late';
   });
   const seen: unknown[] = [];
-  const server = await serve(registry, seen);
+  const { server, client } = await serve(registry, seen);
 
-  client!.request('stubborn', []);
-  await client!.until(() => seen.length === 1, LOST_WITHIN_MS, 'the middleware');
+  client.request('stubborn', []);
+  await client.until(() => seen.length === 1, LOST_WITHIN_MS, 'the middleware');
   expect(seen[0]).toBeInstanceOf(LostRemoteError);
   expect(server.stats.openChannels).toBe(0);
   expect(server.stats.running).toBe(1);
 
   release.resolve();
-  await client!.until(() => returned && server.stats.running === 0, 5000, 'the handler');
+  await client.until(() => returned && server.stats.running === 0, 5000, 'the handler');
   await sleep(100);
-  expect(client!.replies).toBe(0);
+  expect(client.replies).toBe(0);
   expect(server.stats.unroutable + server.stats.errors).toBe(0);
 });
 
@@ -146,22 +135,22 @@ test('a call waiting for a slot still heart-beats, and leaves the queue cleanly 
     return 'done';
   });
   const seen: unknown[] = [];
-  const server = await serve(registry, seen, { concurrency: 1 });
+  const { server, client } = await serve(registry, seen, { concurrency: 1 });
 
-  const first = client!.request('busy', []);
-  client!.request('busy', []); // waits for the slot, then goes silent
-  await client!.until(() => server.stats.queued === 1, 5000, 'the queued call');
+  const first = client.request('busy', []);
+  client.request('busy', []); // waits for the slot, then goes silent
+  await client.until(() => server.stats.queued === 1, 5000, 'the queued call');
   // Keep the first call alive; the queued one gets no heartbeat from us.
-  const keepAlive = setInterval(() => client!.onChannel(first, '_zpc_hb', [0]), HEARTBEAT_MS / 2);
+  const keepAlive = setInterval(() => client.onChannel(first, '_zpc_hb', [0]), HEARTBEAT_MS / 2);
   try {
-    await client!.until(() => server.stats.lostRemotes === 1, LOST_WITHIN_MS, 'the lost call');
+    await client.until(() => server.stats.lostRemotes === 1, LOST_WITHIN_MS, 'the lost call');
     expect(server.stats.queued).toBe(0);
     expect(server.stats.openChannels).toBe(1);
     // The server heart-beat both channels meanwhile.
-    const beats = client!.received.filter((r) => r.event.name === '_zpc_hb').length;
+    const beats = client.received.filter((r) => r.event.name === '_zpc_hb').length;
     expect(beats).toBeGreaterThanOrEqual(2);
     release.resolve();
-    expect((await client!.nextReply()).args).toEqual(['done']);
+    expect((await client.nextReply()).args).toEqual(['done']);
   } finally {
     clearInterval(keepAlive);
   }

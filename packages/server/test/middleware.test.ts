@@ -6,23 +6,13 @@ import {
   type ServerCallContext,
   type ServerMiddleware,
 } from '@zrpc/core';
-import { afterEach, expect, test } from 'vitest';
-import type { Server } from '../src/index.js';
-import { headerOf, RawClient, readStream, startServer } from './helpers.js';
+import { expect, test } from 'vitest';
+import { headerOf, readStream, serverPerTest } from './helpers.js';
 
-let server: Server | undefined;
-let client: RawClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await server?.close({ graceMs: 0 });
-  client = server = undefined;
-});
+const session = serverPerTest();
 
 async function serve(registry: Registry, middleware: ServerMiddleware[], tracebacks = true) {
-  let endpoint: string;
-  ({ server, endpoint } = await startServer({ registry, middleware, tracebacks }));
-  client = new RawClient(endpoint);
+  const { client } = await session.start({ registry, middleware, tracebacks });
   return client;
 }
 
@@ -248,4 +238,23 @@ test('a middleware that hands back a thenable of its own, not a native promise, 
   c.request('add', [2, 3]);
   const reply = await c.nextReply();
   expect([reply.name, reply.args]).toEqual(['OK', [5]]);
+});
+
+test('a middleware that forgets to await next() around an async handler fails the call with a MiddlewareError naming it', async () => {
+  const registry = new Registry();
+  registry.register(async function later(value: number) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return value;
+  });
+  const forgetful: ServerMiddleware = async function forgetful(_ctx, next) {
+    next();
+  };
+  const c = await serve(registry, [forgetful]);
+  c.request('later', [1]);
+  const reply = await c.nextReply();
+  expect(reply.name).toBe('ERR');
+  const [name, message] = reply.args as string[];
+  expect(name).toBe('MiddlewareError');
+  expect(message).toContain('middleware "forgetful" (#1) finished before the rest of the chain');
+  expect(message).toContain('await next()');
 });

@@ -20,7 +20,7 @@ import {
   MethodConflictError,
   RunnerError,
   runServer,
-} from '../src/index.js';
+} from '../src/runner/index.js';
 import { APPS, callRaw } from './runner-helpers.js';
 
 describe('runServer', () => {

@@ -89,7 +89,7 @@ describe('loadConfig', () => {
     ['export default { server: 5 };', 'server: expected an object, got 5 (number)'],
     [
       'export default { server: { heartbeat: 5 } };',
-      'server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, queueLimit, maxChannelsPerPeer, logger)',
+      'server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, queueLimit, maxChannelsPerPeer, logger, socket)',
     ],
     [
       'export default { server: { heartbeatMs: "5000" } };',
@@ -120,6 +120,10 @@ describe('loadConfig', () => {
       'server.logger: expected a logger: an object with info, warn and error methods (console, a pino logger), got an object',
     ],
     [
+      'export default { server: { socket: 5 } };',
+      'server.socket: expected an object of zeromq.js socket options, got 5 (number)',
+    ],
+    [
       'export default { address: 8000 };',
       'address: expected an address string (8000, 0.0.0.0:8000, tcp://...), got 8000 (number)',
     ],
@@ -139,7 +143,7 @@ describe('loadConfig', () => {
     expect((await loadError(file)).message.split('\n')).toEqual([
       `config ${file}: apps[0]: expected a directory or a package name, got 1 (number)`,
       `config ${file}: server.maxChannelsPerPeer: expected an integer >= 1, got 0 (number)`,
-      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, queueLimit, maxChannelsPerPeer, logger)`,
+      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, queueLimit, maxChannelsPerPeer, logger, socket)`,
     ]);
   });
 
@@ -148,7 +152,7 @@ describe('loadConfig', () => {
       [
         'export default { server: {',
         '  name: "n", heartbeatMs: 250, tracebacks: false, concurrency: 1, queueLimit: 0,',
-        '  maxChannelsPerPeer: 1, logger: console,',
+        '  maxChannelsPerPeer: 1, logger: console, socket: { maxMessageSize: 1024 },',
         '} };',
       ].join('\n'),
     );

@@ -5,13 +5,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EventHeader } from '@zrpc/core';
 import {
   decodeEvent,
-  type EventHeader,
   encodeEvent,
   MessageIdGenerator,
   PROTOCOL_VERSION,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
 import { Dealer } from 'zeromq';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));

@@ -32,7 +32,7 @@ function sources(flavour: Flavour, type: PackageType): { config: string; app: st
   if (isCommonJs(flavour, type) && !typescript) {
     return {
       config: [
-        "const { defineConfig } = require('@zrpc/server');",
+        "const { defineConfig } = require('@zrpc/server/runner');",
         'module.exports = defineConfig({',
         "  apps: ['./app'],",
         "  address: '127.0.0.1:0',",
@@ -51,7 +51,7 @@ function sources(flavour: Flavour, type: PackageType): { config: string; app: st
   const annotation = typescript ? ': ServerMiddleware' : '';
   return {
     config: [
-      "import { defineConfig } from '@zrpc/server';",
+      "import { defineConfig } from '@zrpc/server/runner';",
       typescript ? "import type { ServerMiddleware } from '@zrpc/core';" : '',
       `const mark${annotation} = async (ctx, next) => {`,
       `  ctx.replyHeader.flavour = '${flavour}';`,

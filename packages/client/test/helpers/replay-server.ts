@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
+import type { MessageId } from '@zrpc/core';
 import {
   decodeEvent,
   encodeEvent,
-  type MessageId,
   messageIdKey,
   monotonicNow,
   openEnvelope,
   type ZEvent,
-} from '@zrpc/core';
+} from '@zrpc/core/protocol';
 import { fromRendered, type Scenario } from '@zrpc/testkit';
 import { Router } from 'zeromq';
 

@@ -1,4 +1,5 @@
 import { Server, type ServerOptions } from '@zrpc/server';
+import { afterAll, beforeAll } from 'vitest';
 import { registry } from '../fixtures/provider.js';
 
 /** A quiet in-process `@zrpc/server` for the provider fixture, bound to a free port. */
@@ -11,3 +12,24 @@ export async function startServer(
 }
 
 const silent = { info() {}, warn() {}, error() {} };
+
+/**
+ * One provider server for a whole test file: started before its tests and
+ * closed after them. Read `endpoint` and `server` inside tests (they are set
+ * once the file's `beforeAll` has run).
+ */
+export function providerPerFile(options: ServerOptions): { server: Server; endpoint: string } {
+  const running = {} as { server: Server; endpoint: string };
+  beforeAll(async () => {
+    Object.assign(running, await startServer(options));
+  });
+  afterAll(() => running.server.close({ graceMs: 0 }));
+  return running;
+}
+
+/** Every item of a stream, in order. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

@@ -1,5 +1,6 @@
 import { type RecordedEvent, recordedEvent, type Scenario } from '@zrpc/testkit';
-import { Channel, HEARTBEAT, type LostRemoteError, MORE, type ZEvent } from '../../src/index.js';
+import type { LostRemoteError } from '../../src/index.js';
+import { Channel, HEARTBEAT, MORE, type ZEvent } from '../../src/protocol.js';
 
 /** The heartbeat the recordings were made with. */
 export const HEARTBEAT_MS = 1000;

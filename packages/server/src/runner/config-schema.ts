@@ -60,6 +60,13 @@ const serverEntries = {
   queueLimit: v.optional(integerFrom(0)),
   maxChannelsPerPeer: v.optional(integerFrom(1)),
   logger: v.optional(logger),
+  // zeromq.js judges the options themselves when the socket is made.
+  socket: v.optional(
+    v.custom<NonNullable<RunnerServerOptions['socket']>>(
+      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+      'expected an object of zeromq.js socket options',
+    ),
+  ),
 } satisfies Record<keyof RunnerServerOptions, v.GenericSchema>;
 
 const address = v.pipe(

@@ -1,4 +1,5 @@
-import { type EventHeader, type ServerCallContext, taskContextOf, type ZEvent } from '@zrpc/core';
+import { type EventHeader, type ServerCallContext, taskContextOf } from '@zrpc/core';
+import type { ZEvent } from '@zrpc/core/protocol';
 import { identityHex } from './multiplexer.js';
 
 /**
@@ -7,7 +8,7 @@ import { identityHex } from './multiplexer.js';
  * first use: a server holding ten thousand calls open pays for them only
  * where asked.
  */
-export class CallContext implements ServerCallContext {
+export class ServerContext implements ServerCallContext {
   readonly side = 'server';
   readonly method: string;
   readonly args: readonly unknown[];

@@ -1,0 +1,80 @@
+import type { MessageId } from './message-id.js';
+
+/*
+ * The zerorpc v3 vocabulary (PROTOCOL.md §2-7): what an event is, the names
+ * it may carry, and the headers each side puts on it. Both sides build their
+ * headers here, so a rule about headers lives in one place.
+ */
+
+/** zerorpc protocol version carried in every header as `v`. */
+export const PROTOCOL_VERSION = 3;
+
+/** Header of an event. Unknown keys travel untouched (task context). */
+export interface EventHeader {
+  message_id: MessageId;
+  v?: number;
+  response_to?: MessageId;
+  [key: string]: unknown;
+}
+
+/** One zerorpc event: `[header, name, args]` on the wire. */
+export interface ZEvent {
+  header: EventHeader;
+  name: string;
+  args: unknown;
+}
+
+/** A plain reply: args `[result]`. */
+export const OK = 'OK';
+/** A failure: args `[name, message, traceback]`. */
+export const ERR = 'ERR';
+/** One item of a stream: args is the item itself, unwrapped. */
+export const STREAM = 'STREAM';
+/** The end of a stream: args `null`. */
+export const STREAM_DONE = 'STREAM_DONE';
+/** Control event: "you may send n more events", args `[n]`. Never reaches application code. */
+export const MORE = '_zpc_more';
+/** Control event: "still here", args `[0]`. Never reaches application code. */
+export const HEARTBEAT = '_zpc_hb';
+
+/** Header keys that belong to the protocol, not to task context. */
+export const PROTOCOL_HEADER_KEYS: ReadonlySet<string> = new Set([
+  'message_id',
+  'v',
+  'response_to',
+]);
+
+/** The header of a request (a channel's first event): its id, the version, then the task context. */
+export function requestHeader(
+  id: MessageId,
+  taskContext: Readonly<Record<string, unknown>>,
+): EventHeader {
+  const header: EventHeader = { message_id: id, v: PROTOCOL_VERSION };
+  return withExtraKeys(header, taskContext);
+}
+
+/**
+ * The header of any later event on channel `channelId`, either way: its own
+ * id, the version, `response_to`, then `extra` keys (a server middleware's
+ * reply header, say). Extra keys never override the protocol's own.
+ */
+export function channelHeader(
+  id: MessageId,
+  channelId: MessageId,
+  extra?: Readonly<Record<string, unknown>>,
+): EventHeader {
+  const header: EventHeader = { message_id: id, v: PROTOCOL_VERSION, response_to: channelId };
+  return extra === undefined ? header : withExtraKeys(header, extra);
+}
+
+function withExtraKeys(header: EventHeader, extra: Readonly<Record<string, unknown>>): EventHeader {
+  for (const key in extra) {
+    if (Object.hasOwn(extra, key) && !PROTOCOL_HEADER_KEYS.has(key)) header[key] = extra[key];
+  }
+  return header;
+}
+
+/** The result an `OK` reply carries: its args are `[result]`. */
+export function okValue(args: unknown): unknown {
+  return Array.isArray(args) ? args[0] : args;
+}

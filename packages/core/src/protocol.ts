@@ -1,0 +1,32 @@
+/*
+ * @zrpc/core/protocol: the zerorpc v3 machinery that servers and clients are
+ * built from (PROTOCOL.md). Handler and middleware authors need none of it:
+ * their contracts are in `@zrpc/core`.
+ */
+export { runInCall } from './call-context.js';
+export type { ChannelOptions, ChannelSink } from './channel.js';
+export { Channel } from './channel.js';
+export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
+export { decodeEvent, decodeValue, encodeEvent, encodeValue, MAX_DEPTH } from './codec.js';
+export { durationMs } from './duration.js';
+export type { Envelope } from './envelope.js';
+export { openEnvelope } from './envelope.js';
+export type { ErrArgs } from './err-args.js';
+export { errArgs, errorName, remoteErrorOf } from './err-args.js';
+export type { EventHeader, ZEvent } from './events.js';
+export {
+  channelHeader,
+  ERR,
+  HEARTBEAT,
+  MORE,
+  OK,
+  okValue,
+  PROTOCOL_HEADER_KEYS,
+  PROTOCOL_VERSION,
+  requestHeader,
+  STREAM,
+  STREAM_DONE,
+} from './events.js';
+export type { MessageId } from './message-id.js';
+export { MessageIdGenerator, messageIdKey } from './message-id.js';
+export { SendQueue } from './send-queue.js';

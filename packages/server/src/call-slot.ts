@@ -1,0 +1,78 @@
+import { ServerBusyError } from './errors.js';
+import type { Limiter } from './limiter.js';
+
+/**
+ * Where a call stands with the server's concurrency limit:
+ * - `none`: it took no slot (built-ins, refused calls) or has not asked yet;
+ * - `queued`: it waits for one;
+ * - `held`: it runs in one;
+ * - `draining`: its middleware chain is over, but user code it started
+ *   (a handler's promise, a generator step) has not settled: an abort does
+ *   not stop that code, so the slot stays taken until it does;
+ * - `returned`: the slot went back to the limiter (exactly once).
+ */
+export type SlotState = 'none' | 'queued' | 'held' | 'draining' | 'returned';
+
+/** A call's slot, as a small state machine over the server's `Limiter`. */
+export class CallSlot {
+  state: SlotState = 'none';
+  /** Promises of user code started in this slot and not settled yet. */
+  private userPending = 0;
+
+  constructor(
+    private readonly limiter: Limiter,
+    /** Told when a call is refused because every slot and the queue are full. */
+    private readonly onBusy: () => void,
+  ) {}
+
+  /**
+   * Take a slot: `true` when one was free, else a promise that resolves once
+   * the call holds one (it rejects with the abort reason if the call is
+   * aborted while it waits). Throws `ServerBusyError` when the queue is full.
+   */
+  take(call: { readonly signal: AbortSignal }): true | Promise<void> {
+    let granted: true | Promise<void>;
+    try {
+      granted = this.limiter.acquire(call);
+    } catch (error) {
+      if (error instanceof ServerBusyError) this.onBusy();
+      throw error;
+    }
+    if (granted === true) {
+      this.state = 'held';
+      return true;
+    }
+    this.state = 'queued';
+    return granted.then(
+      () => {
+        this.state = 'held';
+      },
+      (error: unknown) => {
+        this.state = 'none';
+        throw error;
+      },
+    );
+  }
+
+  /** User code started in this slot; `userSettled` when its promise settles. */
+  userStarted(): void {
+    this.userPending++;
+  }
+
+  userSettled(): void {
+    this.userPending--;
+    if (this.state === 'draining' && this.userPending === 0) this.giveBack();
+  }
+
+  /** The middleware chain is over: the slot goes back now, or once user code settles. */
+  chainEnded(): void {
+    if (this.state !== 'held') return;
+    if (this.userPending > 0) this.state = 'draining';
+    else this.giveBack();
+  }
+
+  private giveBack(): void {
+    this.state = 'returned';
+    this.limiter.release();
+  }
+}

@@ -1,0 +1,398 @@
+import type { ComposedMiddleware, MessageId, MethodSpec, ServerCallContext } from '@zrpc/core';
+import { arityError, LostRemoteError } from '@zrpc/core';
+import {
+  Channel,
+  type ChannelSink,
+  ChannelTimer,
+  channelHeader,
+  ERR,
+  type EventHeader,
+  errArgs,
+  HEARTBEAT,
+  MORE,
+  messageIdKey,
+  monotonicNow,
+  OK,
+  runInCall,
+  type SendQueue,
+  STREAM_DONE,
+  type ZEvent,
+} from '@zrpc/core/protocol';
+import { AbortableWaits } from './abortable-waits.js';
+import { CallSlot } from './call-slot.js';
+import { NameError } from './errors.js';
+import type { Limiter } from './limiter.js';
+import type { PeerKey } from './multiplexer.js';
+import { ServerContext } from './server-context.js';
+import type { ServerCounters } from './stats.js';
+import { pumpStream, type StreamOutlet } from './stream-pump.js';
+import { isPromiseLike, messageOf } from './values.js';
+
+/** A method as a call finds it. Built-ins skip the limiter and the middleware. */
+export interface ResolvedMethod {
+  spec: MethodSpec;
+  builtin: boolean;
+}
+
+/** How a call ended, as the server's log sees it. */
+export type CallOutcome = 'ok' | 'error' | 'lost' | 'cancelled';
+
+/** One finished call, for the server's log. */
+export interface CallRecord {
+  readonly ctx: ServerCallContext;
+  readonly durationMs: number;
+  readonly outcome: CallOutcome;
+  /** What the call failed with (outcome `error`, `lost`, `cancelled`). */
+  readonly error?: unknown;
+}
+
+/** What a call needs from the server that runs it (tests give a fake one). */
+export interface CallHost {
+  readonly heartbeatMs: number;
+  readonly tracebacks: boolean;
+  readonly middleware: ComposedMiddleware<ServerCallContext>;
+  readonly limiter: Limiter;
+  readonly counters: ServerCounters;
+  readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
+  resolve(method: string): ResolvedMethod | undefined;
+  nextMessageId(): MessageId;
+  /** Encode one event and queue it for the peer; throws when it cannot be encoded. */
+  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): void;
+  /** The network sent something that makes no sense here. */
+  badInput(kind: 'badEvents', detail: string): void;
+  /** A call that outlived its first turn (and so was routed) is over: forget its channel. */
+  closed(call: ServerCall): void;
+  /** Every call ends here once, however it ended (absent: nobody listens). */
+  ended?(record: CallRecord): void;
+}
+
+type Reply = [name: typeof OK | typeof STREAM_DONE | typeof ERR, args: unknown];
+
+/**
+ * What the innermost step answers for a plain value: already settled, and
+ * the same object every time, so that a chain without middleware (which
+ * hands it back unchanged) is recognised as finished without a microtask.
+ */
+const SETTLED = Promise.resolve();
+
+/**
+ * One request, from its arrival to its final event: method lookup, arity,
+ * a slot (`CallSlot`), the middleware chain around the handler, the reply
+ * or the stream (`pumpStream`) under `_zpc_more` credit, and the channel
+ * (heartbeats, lost client) for as long as the call lives.
+ *
+ * Thousands of these can be open at once, so a call allocates little: a
+ * synchronous handler costs no promise of ours, and waits are cut short
+ * through one hook (`AbortableWaits`) instead of a listener per await.
+ */
+export class ServerCall implements ChannelSink, StreamOutlet {
+  readonly channel: Channel;
+  /** Made once the call outlives the turn it arrived in (see `run`). */
+  private timer: ChannelTimer | undefined;
+  private readonly resolved: ResolvedMethod | undefined;
+  private readonly ctx: ServerContext;
+  private readonly slot: CallSlot;
+  private readonly waits: AbortableWaits;
+  private wakeWriter: (() => void) | undefined;
+  private over = false;
+  private idKey: string | undefined;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly host: CallHost,
+    /** The caller, as `PeerChannels` keys it. */
+    readonly peer: PeerKey,
+    private readonly identity: readonly Buffer[],
+    private readonly request: ZEvent,
+  ) {
+    this.startedAt = monotonicNow();
+    this.resolved = host.resolve(request.name);
+    const stream = this.resolved?.spec.stream ?? false;
+    this.ctx = new ServerContext(request, identity, stream, host.tracebacks);
+    this.channel = new Channel(request.header.message_id, this, {
+      heartbeatMs: host.heartbeatMs,
+      now: this.startedAt,
+    });
+    this.slot = new CallSlot(host.limiter, () => host.counters.rejectedBusy++);
+    this.waits = new AbortableWaits(() => this.ctx.abortReason);
+  }
+
+  get method(): string {
+    return this.request.name;
+  }
+
+  get aborted(): boolean {
+    return this.ctx.abortReason !== undefined;
+  }
+
+  throwIfAborted(): void {
+    if (this.ctx.abortReason !== undefined) throw this.ctx.abortReason;
+  }
+
+  /** Where the call stands with the concurrency limit (see `CallSlot`). */
+  get slotState(): CallSlot['state'] {
+    return this.slot.state;
+  }
+
+  /**
+   * Answer the request. A method that returns a plain value with no
+   * middleware around it is answered before `run` returns (most calls): no
+   * promise, no timer, no routing entry. Any other call goes on
+   * asynchronously; `finished` tells which. Never throws.
+   */
+  run(): void {
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = this.answer();
+    } catch (error) {
+      reply = [ERR, error];
+    }
+    if (!(reply instanceof Promise)) {
+      this.sendFinal(reply);
+      return;
+    }
+    // From here on the call lives past this turn: it heartbeats and watches the client.
+    this.timer = new ChannelTimer(this.channel);
+    reply.then(
+      (value) => this.finish(value),
+      (error) => this.finish([ERR, error]),
+    );
+  }
+
+  /** Whether the call is over (answered, lost or closed). */
+  get finished(): boolean {
+    return this.over;
+  }
+
+  /** The call's channel id as `PeerChannels` keys it: made only for a call that needs routing. */
+  get key(): string {
+    this.idKey ??= messageIdKey(this.request.header.message_id)!;
+    return this.idKey;
+  }
+
+  /** Cancel the call: its signal fires, and the middleware chain and a stream stop. */
+  abort(reason: Error): void {
+    if (this.aborted) return;
+    this.ctx.abort(reason);
+    this.waits.abort(reason);
+  }
+
+  /** Close the channel and forget the call; nothing more is sent. */
+  close(): void {
+    if (this.over) return;
+    this.over = true;
+    this.channel.close();
+    // Only a call that outlived its first turn has a timer and a routing entry.
+    if (this.timer === undefined) return;
+    this.timer.stop();
+    this.host.closed(this);
+  }
+
+  // --- ChannelSink: what the channel asks of us ---
+
+  emit(name: string, args: unknown): void {
+    try {
+      this.host.send(this.identity, this.header(this.ctx.replyHeader), name, args);
+    } catch (error) {
+      // Control events and ERR always encode; if one failed, a middleware put
+      // something unencodable in replyHeader. Send it without those keys.
+      if (name !== HEARTBEAT && name !== MORE && name !== ERR) throw error;
+      this.host.send(this.identity, this.header(), name, args);
+    }
+  }
+
+  deliver(event: ZEvent): void {
+    this.host.badInput('badEvents', `a ${JSON.stringify(event.name)} event on an open channel`);
+  }
+
+  lost(error: LostRemoteError): void {
+    this.host.counters.lostRemotes++;
+    this.abort(error);
+    this.close();
+    this.report(error);
+  }
+
+  writable(): void {
+    const wake = this.wakeWriter;
+    this.wakeWriter = undefined;
+    wake?.();
+  }
+
+  // --- StreamOutlet: what the stream pump asks of us ---
+
+  canWrite(): boolean {
+    const queue = this.host.sendQueue;
+    return this.channel.canSend && queue.size < queue.highWater;
+  }
+
+  async whenWritable(): Promise<void> {
+    for (;;) {
+      this.throwIfAborted();
+      if (!this.channel.canSend) await this.credit();
+      else if (!this.canWrite()) {
+        await this.waits.wait((resolve, reject) => {
+          this.host.sendQueue.room().then(resolve, reject);
+        });
+      } else return;
+    }
+  }
+
+  userCode<T>(promise: PromiseLike<T>): Promise<T> {
+    return this.awaitUser(promise, false);
+  }
+
+  send(name: string, args: unknown): void {
+    this.channel.send(name, args);
+  }
+
+  // --- the call ---
+
+  /** The reply, or a promise of it when a slot, the middleware or the method must be waited for. */
+  private answer(): Reply | Promise<Reply> {
+    const spec = this.checkedMethod();
+    if (this.resolved!.builtin) return [OK, [spec.fn(...this.ctx.args) ?? null]];
+    const slot = this.slot.take(this.ctx);
+    if (slot === true) return this.runChain(spec);
+    return slot.then(() => this.runChain(spec));
+  }
+
+  /** The method to run, once the request names one and passes it the right number of arguments. */
+  private checkedMethod(): MethodSpec {
+    const { name, args } = this.request;
+    if (this.resolved === undefined) throw new NameError(name);
+    if (!Array.isArray(args)) {
+      throw new TypeError(`${name}() takes its arguments as an array, not ${typeof args}`);
+    }
+    const arity = arityError(this.resolved.spec, args.length);
+    if (arity !== undefined) throw new TypeError(arity);
+    return this.resolved.spec;
+  }
+
+  /** Run the middleware chain around the method, in the slot just taken. */
+  private runChain(spec: MethodSpec): Reply | Promise<Reply> {
+    let chain: Promise<void>;
+    try {
+      this.throwIfAborted(); // lost while its slot was being handed over
+      chain = runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
+    } catch (error) {
+      this.slot.chainEnded();
+      throw error;
+    }
+    // `inner` answers SETTLED for a plain value; a chain without middleware passes it through.
+    if (chain === SETTLED) return this.chainEnded(spec);
+    return chain.then(
+      () => this.chainEnded(spec),
+      (error) => {
+        this.slot.chainEnded();
+        throw error;
+      },
+    );
+  }
+
+  /** The chain is over: the slot can go back (once no user code runs); answers the reply. */
+  private chainEnded(spec: MethodSpec): Reply {
+    this.slot.chainEnded();
+    return spec.stream ? [STREAM_DONE, null] : [OK, [this.ctx.result ?? null]];
+  }
+
+  /** The innermost step of the middleware chain. */
+  private readonly inner = (): Promise<void> => {
+    const spec = this.resolved!.spec;
+    const produced = spec.fn(...this.ctx.args);
+    if (spec.stream) {
+      // The stream itself is what a middleware sees as the result.
+      this.ctx.result = produced;
+      return pumpStream(this, produced);
+    }
+    if (!isPromiseLike(produced)) {
+      this.ctx.result = produced;
+      return SETTLED;
+    }
+    // The value is kept as ctx.result; the chain itself resolves to nothing.
+    return this.awaitUser(produced as PromiseLike<void>, true);
+  };
+
+  /**
+   * Wait for a promise of user code (a handler's, a generator's), its value
+   * becoming the call's result if `isResult`; reject at once if the call is
+   * aborted meanwhile. The slot stays taken until it settles, even after an abort.
+   */
+  private awaitUser<T>(promise: PromiseLike<T>, isResult: boolean): Promise<T> {
+    this.slot.userStarted();
+    return this.waits.wait<T>((resolve, reject) => {
+      promise.then(
+        (value) => {
+          this.slot.userSettled();
+          if (isResult) this.ctx.result = value;
+          resolve(value);
+        },
+        (error) => {
+          this.slot.userSettled();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Resolves when the client grants credit, or rejects when the call is aborted. */
+  private credit(): Promise<void> {
+    return this.waits.wait((wake) => {
+      this.wakeWriter = wake;
+    });
+  }
+
+  /** Send the final reply once the client can take it. */
+  private async finish(reply: Reply): Promise<void> {
+    // The final event needs credit like any other.
+    if (!this.channel.canSend && !this.aborted) await this.credit().catch(() => {});
+    this.sendFinal(reply);
+  }
+
+  /** Send OK, STREAM_DONE or ERR if the client is still there and has credit, then close. */
+  private sendFinal([name, args]: Reply): void {
+    if (this.over) return;
+    let error: unknown = name === ERR ? args : undefined;
+    if (!(this.ctx.abortReason instanceof LostRemoteError) && this.channel.canSend) {
+      if (error === undefined) {
+        try {
+          this.channel.send(name, args);
+        } catch (cause) {
+          error = new TypeError(
+            `cannot encode the reply of ${this.request.name}() as msgpack: ${messageOf(cause)}`,
+            { cause },
+          );
+        }
+      }
+      if (error !== undefined) {
+        this.channel.send(ERR, errArgs(error, this.ctx.tracebacks));
+        this.host.counters.errors++;
+      }
+    }
+    this.close();
+    this.report(error);
+  }
+
+  /** Tell the host how the call ended. */
+  private report(error: unknown): void {
+    if (this.host.ended === undefined) return;
+    const reason = this.ctx.abortReason;
+    const outcome: CallOutcome =
+      reason instanceof LostRemoteError
+        ? 'lost'
+        : error === undefined
+          ? 'ok'
+          : reason !== undefined
+            ? 'cancelled'
+            : 'error';
+    this.host.ended({
+      ctx: this.ctx,
+      durationMs: monotonicNow() - this.startedAt,
+      outcome,
+      error: error ?? reason,
+    });
+  }
+
+  private header(extra?: Readonly<Record<string, unknown>>): EventHeader {
+    return channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Entry points by audience: `@zrpc/server` is the Server alone (no
+ * TypeScript loader on a compiled production server's path), the runner is
+ * `@zrpc/server/runner`, the protocol machinery `@zrpc/core/protocol`; and
+ * all of them resolve from the packed packages as npm would install them.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const serverDir = resolve(here, '..');
+const coreDir = resolve(serverDir, '../core');
+
+/**
+ * Import `specifier` in a fresh Node process and answer every module URL it
+ * loaded: ESM resolutions through a resolve hook, CommonJS through the
+ * require cache.
+ */
+async function modulesLoadedBy(specifier: string, cwd: string): Promise<string[]> {
+  const hooks = `let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  port.postMessage(resolved.url);
+  return resolved;
+}`;
+  const script = `
+import { register, createRequire } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const loaded = [];
+port1.on('message', (url) => loaded.push(url));
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}), {
+  data: { port: port2 },
+  transferList: [port2],
+});
+await import(${JSON.stringify(specifier)});
+await new Promise((resolve) => setTimeout(resolve, 50));
+port1.close();
+const cjs = Object.keys(createRequire(import.meta.url).cache);
+process.stdout.write(JSON.stringify([...loaded, ...cjs]));
+`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd });
+  return JSON.parse(stdout) as string[];
+}
+
+const isTypeScriptLoader = (url: string) => /[/\\](tsx|esbuild|@esbuild)[/\\]/.test(url);
+
+describe('what an import loads', () => {
+  test("importing Server from '@zrpc/server' loads neither tsx nor esbuild", async () => {
+    const loaded = await modulesLoadedBy('@zrpc/server', serverDir);
+    expect(loaded.some((url) => url.includes('/server/dist/server.js'))).toBe(true);
+    expect(loaded.filter(isTypeScriptLoader)).toEqual([]);
+  });
+
+  test("'@zrpc/server/runner' does load tsx (the check above can see it)", async () => {
+    const loaded = await modulesLoadedBy('@zrpc/server/runner', serverDir);
+    expect(loaded.some(isTypeScriptLoader)).toBe(true);
+  });
+});
+
+describe('the entry points from packed packages', () => {
+  let project: string;
+
+  beforeAll(async () => {
+    project = mkdtempSync(join(tmpdir(), 'zrpc-packed-'));
+    const modules = join(project, 'node_modules');
+    for (const [name, dir] of [
+      ['core', coreDir],
+      ['server', serverDir],
+    ] as const) {
+      const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], {
+        cwd: dir,
+      });
+      const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
+      const target = join(modules, '@zrpc', name);
+      mkdirSync(target, { recursive: true });
+      await run('tar', ['-xzf', join(project, filename), '-C', target, '--strip-components=1']);
+    }
+    // Their dependencies as installed in the workspace, linked where npm would put them.
+    const fromServer = createRequire(join(serverDir, 'package.json'));
+    const fromCore = createRequire(join(coreDir, 'package.json'));
+    for (const [name, require] of [
+      ['zeromq', fromServer],
+      ['tsx', fromServer],
+      ['valibot', fromServer],
+      ['@msgpack/msgpack', fromCore],
+    ] as const) {
+      // From its entry point: not every package exports its package.json (valibot does not).
+      const entry = require.resolve(name);
+      const root = `${sep}node_modules${sep}${name}${sep}`;
+      const dir = realpathSync(entry.slice(0, entry.lastIndexOf(root) + root.length));
+      mkdirSync(dirname(join(modules, name)), { recursive: true });
+      symlinkSync(dir, join(modules, name), 'dir');
+    }
+  }, 120_000);
+
+  afterAll(() => {
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  test.each([
+    ['@zrpc/core', ['compose', 'currentCall', 'rpc', 'RemoteError', 'errorName']],
+    ['@zrpc/core/protocol', ['Channel', 'encodeEvent', 'decodeEvent', 'SendQueue', 'OK', 'MORE']],
+    ['@zrpc/server', ['Server', 'ServerBusyError']],
+    ['@zrpc/server/runner', ['runServer', 'defineConfig', 'discoverApps']],
+  ])(
+    '%s resolves from the packed package and exports what its README says',
+    async (specifier, names) => {
+      const script = `const m = await import(${JSON.stringify(specifier)});
+process.stdout.write(JSON.stringify(Object.keys(m)));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: project,
+      });
+      expect(JSON.parse(stdout)).toEqual(expect.arrayContaining(names));
+    },
+  );
+
+  test('what middleware authors import holds no protocol machinery', async () => {
+    const script = `const m = await import('@zrpc/core');
+process.stdout.write(JSON.stringify(Object.keys(m)));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: project,
+    });
+    const names = JSON.parse(stdout) as string[];
+    for (const machinery of ['Channel', 'ChannelTimer', 'SendQueue', 'encodeEvent', 'runInCall']) {
+      expect(names).not.toContain(machinery);
+    }
+  });
+});
