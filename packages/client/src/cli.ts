@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { endpoint, ipv6, timeoutMs, connectTimeoutMs, heartbeatMs } = command;
   let client: Client;
   try {
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs });
+    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6 } });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);

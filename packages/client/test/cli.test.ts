@@ -116,6 +116,16 @@ describe.concurrent('zrpc against a @zrpc/server', () => {
     expect(await zrpc(port, 'add', '1', '2')).toEqual({ code: 0, stdout: '3\n', stderr: '' });
   });
 
+  test('reaches a server on an IPv6 address given as [ipv6]:port', async () => {
+    await server.bind('tcp://[::1]:*');
+    const ipv6 = server.endpoints.find((e) => e.startsWith('tcp://[::1]:'))!;
+    expect(await zrpc(ipv6.slice('tcp://'.length), 'add', '1', '2')).toEqual({
+      code: 0,
+      stdout: '3\n',
+      stderr: '',
+    });
+  });
+
   test('a reader that leaves early (`| head -1`) ends a stream quietly with exit code 0', async () => {
     const script = `"${process.execPath}" "${CLI}" ${endpoint} count 100000 2>"$ERR" | head -1; echo "\${PIPESTATUS[0]}"`;
     const dir = mkdtempSync(join(tmpdir(), 'zrpc-cli-epipe-'));
