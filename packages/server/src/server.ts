@@ -18,6 +18,7 @@ import { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
+import { CallLog } from './log.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
@@ -85,6 +86,7 @@ export class Server {
       },
     );
     const builtins = builtinMethods(registry, this.name);
+    const callLog = new CallLog(logger, registry);
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
       tracebacks: this.options.tracebacks,
@@ -102,6 +104,7 @@ export class Server {
       send: (identity, header, name, args) => this.send(identity, header, name, args),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
+      ended: (record) => callLog.ended(record),
     };
   }
 

@@ -104,6 +104,8 @@ describe.each(['commonjs', 'module'] as const)('a "type": "%s" project', (type) 
     const reply = await callRaw(endpoint, 'whoami', []);
     expect(reply).toMatchObject({ name: 'OK', args: ['whoami'] });
     expect(reply.header.flavour).toBe(flavour);
-    expect(cli.stderr).toBe('');
+    // The log (stderr, JSON lines): the start line and the call's line, no warning nor error.
+    expect(cli.stderr).toMatch(/"msg":"\w+-\w+ serving 1 method on tcp:/);
+    expect(cli.stderr).not.toMatch(/"level":(40|50|60)/);
   });
 });

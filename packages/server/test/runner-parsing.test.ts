@@ -93,6 +93,7 @@ describe('parseCommandLine', () => {
       config: undefined,
       name: undefined,
       heartbeatMs: undefined,
+      verbosity: 1,
     });
   });
 
@@ -109,6 +110,8 @@ describe('parseCommandLine', () => {
         'billing',
         '--heartbeat',
         '2.5',
+        '-v',
+        '3',
       ]),
     ).toEqual({
       help: false,
@@ -117,7 +120,14 @@ describe('parseCommandLine', () => {
       config: 'conf/zrpc.config.ts',
       name: 'billing',
       heartbeatMs: 2500,
+      verbosity: 3,
     });
+  });
+
+  it.each(['4', '10', 'x', ''])('refuses --verbosity %j, as Django does', (value) => {
+    expect(usageErrorOf(() => parseCommandLine(['--verbosity', value])).message).toBe(
+      `argument -v/--verbosity: invalid choice: '${value}' (choose from 0, 1, 2, 3)\nRun zrpc-server --help for usage.`,
+    );
   });
 
   it.each([['--help'], ['-h']])('%s asks for help', (flag) => {

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>] [--help]
+                   [--name <name>] [--heartbeat <seconds>] [--verbosity {0,1,2,3}] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -17,6 +18,11 @@ Imports the rpcs module of each app and serves the methods they register.
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  -v, --verbosity {0,1,2,3}
+                        what the log (on stderr) shows: 0 failed calls only,
+                        1 (default) also start and stop, one line per call,
+                        refused and lost calls, ignored input; 2 also the
+                        built-in calls and task contexts; 3 also arguments
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -32,6 +38,8 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  /** `--verbosity`, 0..3 (default 1). */
+  verbosity: number;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -51,6 +59,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    verbosity:
+      values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
   };
 }
 
@@ -65,6 +75,7 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        verbosity: { type: 'string', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -79,6 +90,15 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseVerbosity(value: string): number {
+  if (!/^[0-3]$/.test(value)) {
+    throw usageError(
+      `argument -v/--verbosity: invalid choice: '${value}' (choose from 0, 1, 2, 3)`,
+    );
+  }
+  return Number(value);
 }
 
 function usageError(message: string): UsageError {

@@ -1,5 +1,7 @@
 import { constants } from 'node:os';
 import { HostNotFoundError, resolveEndpointHost, rpc, type ServerMiddleware } from '@zrpc/core';
+import { writeLog } from '../log.js';
+import type { Logger } from '../options.js';
 import { Server } from '../server.js';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { bannerLines } from './banner.js';
@@ -60,6 +62,21 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   }
   const log = options.log ?? consoleLog;
   for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
+  const logger = options.server?.logger;
+  if (logger !== undefined) {
+    const methods = rpc.list().length;
+    writeLog(
+      logger,
+      'info',
+      {
+        endpoints: server.endpoints,
+        methods,
+        apps: apps.map((app) => app.name),
+        server: server.name,
+      },
+      `${server.name} serving ${methods} method${methods === 1 ? '' : 's'} on ${server.endpoints.join(', ')}`,
+    );
+  }
   return { server, apps };
 }
 
@@ -80,7 +97,11 @@ async function checkHostResolves(endpoint: string): Promise<void> {
  * gracefully (calls in flight are answered) and exits 0; a second one, or
  * one before the server is up, exits at once with 128 + the signal number.
  */
-export function exitOnSignals(current: () => RunningServer | undefined, log: RunnerLog): void {
+export function exitOnSignals(
+  current: () => RunningServer | undefined,
+  log: RunnerLog,
+  logger?: Logger,
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     const running = current();
@@ -91,7 +112,10 @@ export function exitOnSignals(current: () => RunningServer | undefined, log: Run
     closing = true;
     log.info(`${signal}: finishing the calls in flight, then exiting (${signal} again to force)`);
     running.server.close().then(
-      () => process.exit(0),
+      () => {
+        if (logger !== undefined) logStop(logger, running.server, signal);
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error(`closing the server failed: ${(err as Error)?.stack ?? String(err)}`);
         process.exit(1);
@@ -100,4 +124,15 @@ export function exitOnSignals(current: () => RunningServer | undefined, log: Run
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** The last line: why the server stopped, and what it did meanwhile. */
+function logStop(logger: Logger, server: Server, signal: NodeJS.Signals): void {
+  const { calls, errors, lostRemotes, rejectedBusy, rejectedClosing } = server.stats;
+  writeLog(
+    logger,
+    'info',
+    { signal, calls, errors, lostRemotes, rejectedBusy, rejectedClosing },
+    `${server.name} stopped (${signal}) after ${calls} call${calls === 1 ? '' : 's'}, ${errors} answered with an error`,
+  );
 }
