@@ -48,6 +48,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
       logger: config.server?.logger ?? runnerLogger({ verbosity: commandLine.verbosity }),
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
+      ...(commandLine.workers !== undefined && { workers: commandLine.workers }),
     },
   };
 }

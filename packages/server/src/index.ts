@@ -9,8 +9,10 @@ export type {
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
 export { ServerBusyError, ServerClosingError, TooManyChannelsError } from './errors.js';
+export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
 export type { CallOutcome, CallRecord } from './server-call.js';
 export type { ServerStats } from './stats.js';
+export type { WorkerStats } from './worker-pool.js';

@@ -19,10 +19,12 @@ import { builtinMethods } from './builtins.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { CallLog } from './log.js';
+import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** How long the socket keeps trying to deliver queued replies after close(). */
 const LINGER_MS = 2000;
@@ -62,6 +64,8 @@ export class Server {
   private readonly limiter: Limiter;
   private readonly badInput: BadInputLog;
   private readonly host: CallHost;
+  private readonly workers: WorkerPool;
+  private readonly loopWatch: LoopWatch;
   private readonly endpointList: string[] = [];
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -87,6 +91,8 @@ export class Server {
     );
     const builtins = builtinMethods(registry, this.name);
     const callLog = new CallLog(logger, registry);
+    this.workers = new WorkerPool(this.options.workers, logger);
+    this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
       tracebacks: this.options.tracebacks,
@@ -105,6 +111,9 @@ export class Server {
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
       ended: (record) => callLog.ended(record),
+      workers: this.workers,
+      blockWarnMs: this.loopWatch.thresholdMs,
+      blockedLoop: (method, ms) => this.loopWatch.blocked(method, ms),
     };
   }
 
@@ -120,6 +129,8 @@ export class Server {
       openChannels: this.calls.size,
       running: this.limiter.running,
       queued: this.limiter.queued,
+      workers: this.workers.stats,
+      loopDelayMs: this.loopWatch.stats,
     };
   }
 
@@ -157,6 +168,7 @@ export class Server {
   }
 
   private startReceiving(): void {
+    if (this.receiving === undefined) this.loopWatch.start();
     this.receiving ??= this.receiveLoop();
   }
 
@@ -285,6 +297,8 @@ export class Server {
     }
     await this.queue.idle();
     this.socket.close();
+    await this.workers.close();
+    this.loopWatch.stop();
     await this.receiving;
     this.badInput.flush();
   }

@@ -94,6 +94,7 @@ describe('parseCommandLine', () => {
       name: undefined,
       heartbeatMs: undefined,
       verbosity: 1,
+      workers: undefined,
     });
   });
 
@@ -112,6 +113,8 @@ describe('parseCommandLine', () => {
         '2.5',
         '-v',
         '3',
+        '--workers',
+        '4',
       ]),
     ).toEqual({
       help: false,
@@ -121,6 +124,7 @@ describe('parseCommandLine', () => {
       name: 'billing',
       heartbeatMs: 2500,
       verbosity: 3,
+      workers: 4,
     });
   });
 
@@ -143,6 +147,12 @@ describe('parseCommandLine', () => {
   it.each([['0'], ['-1'], ['soon'], [''], ['Infinity']])('refuses the heartbeat %j', (value) => {
     expect(usageErrorOf(() => parseCommandLine([`--heartbeat=${value}`])).message).toBe(
       `"${value}" is not a valid heartbeat: give a positive number of seconds.`,
+    );
+  });
+
+  it.each([['0'], ['-1'], ['two'], [''], ['1.5']])('refuses the workers %j', (value) => {
+    expect(usageErrorOf(() => parseCommandLine([`--workers=${value}`])).message).toBe(
+      `"${value}" is not a valid number of workers: give an integer >= 1.`,
     );
   });
 

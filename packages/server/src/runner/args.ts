@@ -4,7 +4,8 @@ import { UsageError } from './errors.js';
 import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>] [--verbosity {0,1,2,3}] [--help]
+                   [--name <name>] [--heartbeat <seconds>] [--workers <n>]
+                   [--verbosity {0,1,2,3}] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -23,6 +24,8 @@ Imports the rpcs module of each app and serves the methods they register.
                         1 (default) also start and stop, one line per call,
                         refused and lost calls, ignored input; 2 also the
                         built-in calls and task contexts; 3 also arguments
+  --workers <n>         threads for the methods registered with { worker: true }
+                        (default: the machine's cores)
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -40,6 +43,7 @@ export interface CommandLine {
   heartbeatMs: number | undefined;
   /** `--verbosity`, 0..3 (default 1). */
   verbosity: number;
+  workers: number | undefined;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -61,6 +65,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
     verbosity:
       values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
+    workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
   };
 }
 
@@ -76,6 +81,7 @@ function readArgs(argv: readonly string[]) {
         name: { type: 'string' },
         heartbeat: { type: 'string' },
         verbosity: { type: 'string', short: 'v' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -99,6 +105,14 @@ function parseVerbosity(value: string): number {
     );
   }
   return Number(value);
+}
+
+function parseWorkers(value: string): number {
+  const threads = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(threads) || threads < 1) {
+    throw new UsageError(`"${value}" is not a valid number of workers: give an integer >= 1.`);
+  }
+  return threads;
 }
 
 function usageError(message: string): UsageError {

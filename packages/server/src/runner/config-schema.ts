@@ -67,6 +67,8 @@ const serverEntries = {
       'expected an object of zeromq.js socket options',
     ),
   ),
+  workers: v.optional(integerFrom(1)),
+  blockWarnMs: v.optional(milliseconds),
 } satisfies Record<keyof RunnerServerOptions, v.GenericSchema>;
 
 const address = v.pipe(
