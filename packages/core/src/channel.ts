@@ -21,6 +21,13 @@ export interface ChannelOptions {
   now: number;
   /** How many events this side buffers, and so grants the remote (reference: 100). */
   inputQueueSize?: number;
+  /**
+   * Top the grant up to the full window once fewer than this many granted
+   * slots remain unused (reference: half the window, rounded down). The
+   * credit a side grants is its own choice; the protocol only bounds what
+   * the remote may send.
+   */
+  topUpBelow?: number;
 }
 
 /**
@@ -41,6 +48,7 @@ export class Channel {
   private lastTick: number;
   private nextBeat: number;
   private readonly inputQueueSize: number;
+  private readonly topUpBelow: number;
   readonly heartbeatMs: number;
 
   constructor(
@@ -50,6 +58,7 @@ export class Channel {
   ) {
     this.heartbeatMs = options.heartbeatMs;
     this.inputQueueSize = options.inputQueueSize ?? 100;
+    this.topUpBelow = options.topUpBelow ?? Math.floor(this.inputQueueSize / 2);
     this.lastHeard = this.lastTick = options.now;
     this.nextBeat = options.now + options.heartbeatMs;
   }
@@ -93,15 +102,16 @@ export class Channel {
   }
 
   /**
-   * The application asks for the next event. Grants credit exactly like the
+   * The application asks for the next event. Grants credit like the
    * reference client: nothing for the first event, then a top-up to the
-   * full buffer whenever fewer than half of its slots remain reserved.
+   * full buffer whenever fewer than `topUpBelow` of its slots remain
+   * reserved (by default half: exactly the reference's grants).
    */
   pull(): void {
     if (this.closed) return;
     if (!this.pulledOnce) {
       this.pulledOnce = true;
-    } else if (this.reserved < Math.floor(this.inputQueueSize / 2)) {
+    } else if (this.reserved < this.topUpBelow) {
       const grant = this.inputQueueSize - this.reserved;
       this.reserved += grant;
       this.sink.emit(MORE, [grant]);

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
 import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
 import { RunnerError, UsageError } from './runner/errors.js';
+import { runnerLogger } from './runner/logger.js';
 import {
   consoleLog,
   exitOnSignals,
@@ -22,7 +23,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const options = await runOptions(commandLine);
   let running: RunningServer | undefined;
-  exitOnSignals(() => running, consoleLog);
+  exitOnSignals(() => running, consoleLog, options.server?.logger);
   running = await runServer(options);
 }
 
@@ -43,6 +44,8 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     middleware: config.middleware,
     server: {
       ...config.server,
+      // A logger from the config is used as it is; --verbosity sets the runner's own.
+      logger: config.server?.logger ?? runnerLogger({ verbosity: commandLine.verbosity }),
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
       ...(commandLine.workers !== undefined && { workers: commandLine.workers }),

@@ -18,6 +18,7 @@ import { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
+import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
@@ -89,6 +90,7 @@ export class Server {
       },
     );
     const builtins = builtinMethods(registry, this.name);
+    const callLog = new CallLog(logger, registry);
     this.workers = new WorkerPool(this.options.workers, logger);
     this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
     this.host = {
@@ -108,6 +110,7 @@ export class Server {
       send: (identity, header, name, args) => this.send(identity, header, name, args),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
+      ended: (record) => callLog.ended(record),
       workers: this.workers,
       blockWarnMs: this.loopWatch.thresholdMs,
       blockedLoop: (method, ms) => this.loopWatch.blocked(method, ms),

@@ -33,7 +33,9 @@ export class ChannelHarness {
   onWritable: () => void = () => {};
   readonly channel: Channel;
 
-  constructor(options: { heartbeatMs?: number; inputQueueSize?: number } = {}) {
+  constructor(
+    options: { heartbeatMs?: number; inputQueueSize?: number; topUpBelow?: number } = {},
+  ) {
     this.channel = new Channel(
       new Uint8Array(Buffer.from('channel-id')),
       {
@@ -53,6 +55,7 @@ export class ChannelHarness {
         heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
         now: 0,
         inputQueueSize: options.inputQueueSize,
+        topUpBelow: options.topUpBelow,
       },
     );
   }

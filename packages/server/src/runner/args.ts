@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>] [--workers <n>] [--help]
+                   [--name <name>] [--heartbeat <seconds>] [--workers <n>]
+                   [--verbosity {0,1,2,3}] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -13,10 +15,15 @@ Imports the rpcs module of each app and serves the methods they register.
                         (tcp://127.0.0.1:8000, ipc:///tmp/zrpc.sock)
   --app <dir or pkg>    an app: a directory, or an installed package name
                         (repeatable; replaces the config file's apps)
-  --config <file>       the config file (default: zrpc.config.{ts,mts,js,mjs}
+  --config <file>       the config file (default: zrpc.config.{ts,mts,cts,js,mjs,cjs}
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  -v, --verbosity {0,1,2,3}
+                        what the log (on stderr) shows: 0 failed calls only,
+                        1 (default) also start and stop, one line per call,
+                        refused and lost calls, ignored input; 2 also the
+                        built-in calls and task contexts; 3 also arguments
   --workers <n>         threads for the methods registered with { worker: true }
                         (default: the machine's cores)
   -h, --help            show this help
@@ -34,6 +41,8 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  /** `--verbosity`, 0..3 (default 1). */
+  verbosity: number;
   workers: number | undefined;
 }
 
@@ -54,6 +63,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    verbosity:
+      values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
     workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
   };
 }
@@ -69,6 +80,7 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        verbosity: { type: 'string', short: 'v' },
         workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +96,15 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseVerbosity(value: string): number {
+  if (!/^[0-3]$/.test(value)) {
+    throw usageError(
+      `argument -v/--verbosity: invalid choice: '${value}' (choose from 0, 1, 2, 3)`,
+    );
+  }
+  return Number(value);
 }
 
 function parseWorkers(value: string): number {
