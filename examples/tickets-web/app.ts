@@ -1,0 +1,99 @@
+/**
+ * The HTTP side: a Fastify app whose routes call the tickets provider
+ * through one `RPCClient` pool. Every request borrows a connection for its
+ * call (a stream for the whole stream) and gives it back, so many
+ * concurrent requests share at most `max` connections; the rest wait their
+ * turn in the pool (`rpc.stats.pending`), within `acquireTimeoutMs`.
+ */
+
+import * as Sentry from '@sentry/node';
+import { AcquireTimeoutError, RemoteError, RPCClient, TimeoutError } from '@zrpc/client';
+import type * as Tickets from '@zrpc/example-tickets/rpcs';
+import { sentryClient } from '@zrpc/sentry';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+export interface AppOptions {
+  /** Where the tickets provider listens, e.g. `tcp://127.0.0.1:4242`. */
+  endpoint: string;
+  /** Most connections to the provider at once (default 8). */
+  max?: number;
+  /** How long a call, including its wait for a free connection, may take (ms, default 5000). */
+  timeoutMs?: number;
+}
+
+/** Remote error names and the HTTP status each becomes. */
+const STATUS_OF: Record<string, number> = {
+  DoesNotExist: 404,
+  ValueError: 400,
+  IntegrityError: 409,
+};
+
+export function buildApp(options: AppOptions): {
+  app: FastifyInstance;
+  rpc: RPCClient<typeof Tickets>;
+} {
+  const rpc = new RPCClient<typeof Tickets>({
+    endpoints: options.endpoint,
+    max: options.max ?? 8,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    // A span and a breadcrumb per call; the trace goes on to the provider in the zerorpc header.
+    middleware: [sentryClient({ service: 'tickets', expected: ['DoesNotExist'] })],
+  });
+  const app = Fastify();
+
+  app.get<{ Params: { id: string } }>('/tickets/:id', async (request) =>
+    rpc.get_ticket(ticketId(request.params.id)),
+  );
+
+  app.get<{ Querystring: { n?: string } }>('/tickets', async (request) => {
+    const n = Math.min(Number(request.query.n ?? 10) || 10, 500);
+    const tickets = [];
+    for await (const ticket of rpc.ticket_list(n)) tickets.push(ticket);
+    return tickets;
+  });
+
+  app.post<{ Body: { title?: string; description?: string } }>(
+    '/tickets',
+    async (request, reply) => {
+      const { title = '', description = '' } = request.body ?? {};
+      reply.code(201);
+      return rpc.create_ticket(title, description);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>('/tickets/:id/close', async (request) =>
+    rpc.close_ticket(ticketId(request.params.id)),
+  );
+
+  /** What the pool holds now: connections open, idle, lent, and requests waiting for one. */
+  app.get('/pool', async () => rpc.stats);
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof RemoteError) {
+      const status = STATUS_OF[error.remoteName] ?? 502;
+      // The provider reported its own failures; a 4xx is the caller's business.
+      if (status >= 500) Sentry.captureException(error);
+      return reply.code(status).send({ error: error.remoteName, message: error.remoteMessage });
+    }
+    if (error instanceof AcquireTimeoutError || error instanceof TimeoutError) {
+      // Load, not a bug: the client span already has the deadline_exceeded status.
+      return reply.code(503).send({ error: error.name, message: error.message });
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) Sentry.captureException(error);
+    return reply
+      .code(status)
+      .send({ error: (error as Error).name, message: (error as Error).message });
+  });
+
+  app.addHook('onClose', () => rpc.close());
+  return { app, rpc };
+}
+
+function ticketId(text: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id < 1) {
+    throw Object.assign(new Error(`"${text}" is not a ticket id`), { statusCode: 400 });
+  }
+  return id;
+}
