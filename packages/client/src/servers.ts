@@ -201,7 +201,7 @@ export class Servers {
 
   /** Resolves when a server is added (or at once if there is one). */
   whenAny(): Promise<void> {
-    if (this.order.length > 0) return Promise.resolve();
+    if (this.order.length > 0 || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => this.added.push(resolve));
   }
 
@@ -226,6 +226,8 @@ export class Servers {
     for (const link of this.order) link.close(error);
     this.links.clear();
     this.order = [];
+    // Calls waiting for a first server end now (with ClientClosedError).
+    for (const wake of this.added.splice(0)) wake();
   }
 
   get closed(): boolean {

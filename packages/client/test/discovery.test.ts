@@ -192,3 +192,15 @@ test('a resolver that fails or finds nothing leaves the servers as they were; ca
     await client.close();
   }
 });
+
+test('a call still waiting for a first server fails with ClientClosedError when the client closes', async () => {
+  const client = new Client<Api>({
+    endpoints: `tcp://${NAME}:${port}`,
+    heartbeatMs: HEARTBEAT_MS,
+    timeoutMs: 60_000,
+    discovery: { resolve: () => new Promise<string[]>(() => {}) }, // never answers
+  });
+  const waiting = client.where(0).catch((e: unknown) => e);
+  await client.close();
+  expect(((await waiting) as Error).name).toBe('ClientClosedError');
+});
