@@ -24,6 +24,13 @@ export interface ServerOptions {
   tracebacks?: boolean;
   /** Most user calls running at once (default 1000). */
   concurrency?: number;
+  /**
+   * Slots a peer already running this many calls leaves free for other
+   * peers (default a tenth of `concurrency`): a lone busy peer may use every
+   * slot but these, so a peer that arrives later starts at once. While calls
+   * wait, freed slots go to the waiting peers in turn.
+   */
+  reservedSlots?: number;
   /** Most calls waiting for a slot; beyond it a call gets `ServerBusyError` (default 10000). */
   queueLimit?: number;
   /** Most open channels one peer may hold; beyond it a request gets `TooManyChannelsError` (default 1000). */
@@ -44,13 +51,15 @@ export type ServerSocketOptions = SocketOptions<Router>;
 export type ResolvedOptions = Required<ServerOptions>;
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
   return {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
     heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? 5000),
     tracebacks: options.tracebacks ?? process.env.NODE_ENV !== 'production',
-    concurrency: count('concurrency', options.concurrency ?? 1000, 1),
+    concurrency,
+    reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
     logger: options.logger ?? console,

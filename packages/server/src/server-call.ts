@@ -113,7 +113,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       heartbeatMs: host.heartbeatMs,
       now: this.startedAt,
     });
-    this.slot = new CallSlot(host.limiter, () => host.counters.rejectedBusy++);
+    this.slot = new CallSlot(host.limiter, peer, () => host.counters.rejectedBusy++);
     this.waits = new AbortableWaits(() => this.ctx.abortReason);
   }
 

@@ -75,7 +75,11 @@ export class Server {
     });
     const { registry, logger } = this.options;
     this.name = this.options.name;
-    this.limiter = new Limiter(this.options.concurrency, this.options.queueLimit);
+    this.limiter = new Limiter(
+      this.options.concurrency,
+      this.options.queueLimit,
+      this.options.reservedSlots,
+    );
     this.badInput = new BadInputLog(logger);
     this.queue = new SendQueue<Frames>(
       (frames) => this.socket.send(frames),
@@ -178,7 +182,7 @@ export class Server {
 
   private handle(frames: Buffer[]): void {
     const envelope = openEnvelope(frames);
-    if (envelope === undefined) {
+    if (envelope === undefined || envelope.identity.length === 0) {
       this.bad('badFrames', 'a message without payload');
       return;
     }

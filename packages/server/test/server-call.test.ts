@@ -54,7 +54,7 @@ function fakeHost(
     heartbeatMs: 5000,
     tracebacks: false,
     middleware: compose(options.middleware ?? []),
-    limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10),
+    limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10, 0),
     counters: newCounters(),
     sendQueue: { size: 0, highWater: 1000, room: () => Promise.resolve() },
     resolve: (method) => {
