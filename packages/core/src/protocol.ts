@@ -7,7 +7,15 @@ export { runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
 export { Channel } from './channel.js';
 export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
-export { decodeEvent, decodeValue, encodeEvent, encodeValue, MAX_DEPTH } from './codec.js';
+export {
+  decodeEvent,
+  decodeValue,
+  encodeEvent,
+  encodeValue,
+  MAX_DEPTH,
+  MAX_ENCODE_DEPTH,
+  readableHead,
+} from './codec.js';
 export { durationMs } from './duration.js';
 export type { Envelope } from './envelope.js';
 export { openEnvelope } from './envelope.js';

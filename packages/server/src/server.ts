@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { compose, type EventHeader } from '@zrpc/core';
+import { compose, type EventHeader, ProtocolError } from '@zrpc/core';
 import {
   channelHeader,
   decodeEvent,
@@ -10,6 +10,7 @@ import {
   messageIdKey,
   monotonicNow,
   openEnvelope,
+  readableHead,
   SendQueue,
   type ZEvent,
 } from '@zrpc/core/protocol';
@@ -191,6 +192,7 @@ export class Server {
       event = decodeEvent(envelope.payload);
     } catch (error) {
       this.bad('badFrames', (error as Error).message);
+      this.answerUnreadable(envelope.identity, envelope.payload, error as Error);
       return;
     }
     const peer = peerKeyOf(envelope.identity);
@@ -236,6 +238,21 @@ export class Server {
       // Only a call still going needs routing (heartbeats, credit, cancel).
       if (!call.finished) this.calls.add(peer, call.key, call);
     }
+  }
+
+  /**
+   * A request whose args could not be decoded but whose id can be read is
+   * answered with an ERR naming the reason: its caller need not wait for its
+   * timeout. (An event on a channel, or one whose id is unreadable, is only counted.)
+   */
+  private answerUnreadable(identity: Buffer[], payload: Buffer, error: Error): void {
+    const head = readableHead(payload);
+    if (head === undefined || head.header.response_to !== undefined) return;
+    if (head.name.startsWith('_zpc_')) return;
+    const reason = new ProtocolError(
+      `cannot decode the request for ${head.name}: ${error.message}`,
+    );
+    this.refuse(identity, { ...head, args: null }, reason);
   }
 
   /** Answer a request with ERR without opening a channel for it. */
