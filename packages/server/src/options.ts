@@ -20,7 +20,12 @@ export interface ServerOptions {
   name?: string;
   /** Heartbeat interval per channel in ms; a client silent for two intervals is lost (default 5000). */
   heartbeatMs?: number;
-  /** Whether ERR events carry the stack trace (default: unless NODE_ENV is `production`). */
+  /**
+   * Whether ERR events carry the stack trace. Default: only while every
+   * endpoint is loopback, `ipc://` or `inproc://` and NODE_ENV is not
+   * `production`; otherwise the caller sees the error's name and message and
+   * the traceback goes to the server's log.
+   */
   tracebacks?: boolean;
   /** Most user calls running at once (default 1000). */
   concurrency?: number;
@@ -48,7 +53,10 @@ export interface ServerOptions {
 /** The zeromq.js options of the server's ROUTER socket. */
 export type ServerSocketOptions = SocketOptions<Router>;
 
-export type ResolvedOptions = Required<ServerOptions>;
+export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks'>> & {
+  /** Undefined: decided by the endpoints (see `tracebacksFor`). */
+  tracebacks: boolean | undefined;
+};
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
@@ -57,7 +65,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
     heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? 5000),
-    tracebacks: options.tracebacks ?? process.env.NODE_ENV !== 'production',
+    tracebacks: options.tracebacks,
     concurrency,
     reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
@@ -80,4 +88,24 @@ function count(option: string, value: number, min: number): number {
     throw new RangeError(`${option} must be an integer >= ${min}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * Whether ERR replies carry tracebacks by default: never in production, and
+ * never once an endpoint can be reached from another host (a stack trace
+ * names files and paths an outsider should not learn).
+ */
+export function defaultTracebacks(endpoints: readonly string[]): boolean {
+  return process.env.NODE_ENV !== 'production' && endpoints.every(isLocalEndpoint);
+}
+
+function isLocalEndpoint(endpoint: string): boolean {
+  if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
+  const host = /^tcp:\/\/(?:[^;]*;)?(\[[^\]]*\]|[^:]*):/.exec(endpoint)?.[1];
+  return (
+    host === 'localhost' ||
+    host === '[::1]' ||
+    host === '[::ffff:127.0.0.1]' ||
+    (host !== undefined && /^127\.\d+\.\d+\.\d+$/.test(host))
+  );
 }

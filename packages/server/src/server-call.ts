@@ -50,6 +50,8 @@ export interface CallRecord {
 export interface CallHost {
   readonly heartbeatMs: number;
   readonly tracebacks: boolean;
+  /** An ERR went out without the traceback of `error`: the server's log keeps it. */
+  withheld?(ctx: ServerCallContext, error: Error): void;
   readonly middleware: ComposedMiddleware<ServerCallContext>;
   readonly limiter: Limiter;
   readonly counters: ServerCounters;
@@ -366,6 +368,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       if (error !== undefined) {
         this.channel.send(ERR, errArgs(error, this.ctx.tracebacks));
         this.host.counters.errors++;
+        if (!this.ctx.tracebacks && error instanceof Error) this.host.withheld?.(this.ctx, error);
       }
     }
     this.close();

@@ -20,7 +20,12 @@ import { builtinMethods } from './builtins.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
-import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
+import {
+  defaultTracebacks,
+  type ResolvedOptions,
+  resolveOptions,
+  type ServerOptions,
+} from './options.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
 
@@ -90,9 +95,18 @@ export class Server {
       },
     );
     const builtins = builtinMethods(registry, this.name);
+    const endpoints = this.endpointList;
+    const tracebacks = this.options.tracebacks;
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
-      tracebacks: this.options.tracebacks,
+      get tracebacks() {
+        return tracebacks ?? defaultTracebacks(endpoints);
+      },
+      withheld: (ctx, error) =>
+        logger.error(
+          `zrpc server: ${ctx.method}() failed (traceback not sent to the caller):`,
+          error,
+        ),
       middleware: compose(this.options.middleware),
       limiter: this.limiter,
       counters: this.counters,
