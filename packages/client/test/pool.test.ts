@@ -9,7 +9,7 @@ import {
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
-import { collect, providerPerFile, startServer } from './helpers/server.js';
+import { collect, providerPerFile, silentServer, startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 type Api = typeof Provider;
@@ -93,8 +93,7 @@ test('a stream holds its connection until the iteration ends, however it ends', 
 });
 
 test('a connection that lost its remote is destroyed, not reused', async () => {
-  // A server that heart-beats far less often than the pool expects.
-  const deaf = await startServer({ heartbeatMs: 60_000 });
+  const deaf = await silentServer();
   const p = pool({ endpoints: deaf.endpoint, heartbeatMs: 100 });
   try {
     expect(await p.add(1, 1)).toBe(2);
@@ -106,7 +105,7 @@ test('a connection that lost its remote is destroyed, not reused', async () => {
     expect(p.stats.size).toBe(1);
   } finally {
     await p.close();
-    await deaf.server.close({ graceMs: 0 });
+    deaf.close();
   }
 });
 

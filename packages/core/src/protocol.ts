@@ -23,6 +23,8 @@ export type { ErrArgs } from './err-args.js';
 export { errArgs, errorName, remoteErrorOf } from './err-args.js';
 export type { EventHeader, ZEvent } from './events.js';
 export {
+  advertisedHeartbeat,
+  CANCEL,
   channelHeader,
   ERR,
   HEARTBEAT,
@@ -34,6 +36,7 @@ export {
   requestHeader,
   STREAM,
   STREAM_DONE,
+  ZRPC_HEARTBEAT_KEY,
 } from './events.js';
 export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';

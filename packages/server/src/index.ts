@@ -8,7 +8,12 @@ export type {
   ServerMiddleware,
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
-export { ServerBusyError, ServerClosingError, TooManyChannelsError } from './errors.js';
+export {
+  CancelledByClientError,
+  ServerBusyError,
+  ServerClosingError,
+  TooManyChannelsError,
+} from './errors.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';

@@ -1,6 +1,7 @@
 import type { ComposedMiddleware, MessageId, MethodSpec, ServerCallContext } from '@zrpc/core';
 import { arityError, LostRemoteError } from '@zrpc/core';
 import {
+  advertisedHeartbeat,
   Channel,
   type ChannelSink,
   ChannelTimer,
@@ -17,10 +18,11 @@ import {
   type SendQueue,
   STREAM_DONE,
   type ZEvent,
+  ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import { AbortableWaits } from './abortable-waits.js';
 import { CallSlot } from './call-slot.js';
-import { NameError } from './errors.js';
+import { CancelledByClientError, NameError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 import { ServerContext } from './server-context.js';
@@ -114,6 +116,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     this.channel = new Channel(request.header.message_id, this, {
       heartbeatMs: host.heartbeatMs,
       now: this.startedAt,
+      remoteHeartbeatMs: advertisedHeartbeat(request.header),
     });
     this.slot = new CallSlot(host.limiter, peer, () => host.counters.rejectedBusy++);
     this.waits = new AbortableWaits(() => this.ctx.abortReason);
@@ -212,6 +215,19 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     this.abort(error);
     this.close();
     this.report(error);
+  }
+
+  /**
+   * A zrpc client no longer wants the call (its consumer left a stream, it
+   * aborted or timed out): stop it and answer nothing. The slot goes back
+   * as soon as the user code running in it settles.
+   */
+  cancelled(): void {
+    this.host.counters.cancelledByClient++;
+    const reason = new CancelledByClientError('the client cancelled the call');
+    this.abort(reason);
+    this.close();
+    this.report(reason);
   }
 
   writable(): void {
@@ -396,6 +412,9 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   }
 
   private header(extra?: Readonly<Record<string, unknown>>): EventHeader {
-    return channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
+    const header = channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
+    // Tells a zrpc client our pace, and that we understand _zpc_cancel.
+    header[ZRPC_HEARTBEAT_KEY] = this.host.heartbeatMs;
+    return header;
   }
 }

@@ -117,7 +117,11 @@ describe('a plain call', () => {
     const call = start(host, 'add', [2, 3]);
     expect(call.finished).toBe(true);
     expect(host.sent).toEqual([
-      { name: 'OK', args: [5], header: { message_id: 's0', v: 3, response_to: 'r0' } },
+      {
+        name: 'OK',
+        args: [5],
+        header: { message_id: 's0', v: 3, response_to: 'r0', zrpc_hb: host.heartbeatMs },
+      },
     ]);
     expect(call.slotState).toBe('returned');
     expect(host.limiter.running).toBe(0);
