@@ -4,7 +4,6 @@ import {
   Registry,
   type ServerMiddleware,
 } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   Client,

@@ -1,5 +1,4 @@
-import type { Server } from '@zrpc/server';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import {
   AcquireTimeoutError,
   ClientClosedError,
@@ -9,7 +8,7 @@ import {
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
-import { collect, providerPerFile, silentServer, startServer } from './helpers/server.js';
+import { collect, providerPerFile, silentServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 type Api = typeof Provider;

@@ -2,7 +2,6 @@ import { Registry } from '@zrpc/core';
 import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
 import { afterEach, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';
-import type { Server } from '../src/index.js';
 import { deferred, RawClient, startServer } from './helpers.js';
 
 /*
