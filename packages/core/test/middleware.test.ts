@@ -240,8 +240,8 @@ describe('taskContextOf', () => {
       response_to: 'r',
       trace_id: 'abc',
       baggage: { tenant: 7 },
-    };
       zrpc_hb: 5000,
+    };
     const context = taskContextOf(header);
     expect(context).toEqual({ trace_id: 'abc', baggage: { tenant: 7 } });
     expect([...PROTOCOL_HEADER_KEYS].sort()).toEqual(['message_id', 'response_to', 'v', 'zrpc_hb']);
