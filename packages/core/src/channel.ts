@@ -2,6 +2,9 @@ import { LostRemoteError } from './errors.js';
 import { advertisedHeartbeat, CANCEL, HEARTBEAT, MORE, type ZEvent } from './events.js';
 import type { MessageId } from './message-id.js';
 
+/** Most events a remote may have granted and not yet received (see `receive`). */
+export const MAX_CREDIT = 1000;
+
 /** What a channel asks its owner to do. The owner does the I/O. */
 export interface ChannelSink {
   /** Send an event on this channel (the owner adds message_id, v and response_to). */
@@ -122,7 +125,10 @@ export class Channel {
       const granted = Array.isArray(event.args) ? event.args[0] : undefined;
       if (typeof granted !== 'number' || !Number.isInteger(granted) || granted < 0) return;
       const hadNone = this.remoteCredit <= 0;
-      this.remoteCredit += granted;
+      // A peer that grants more than it could ever buffer (the reference
+      // grants at most its input queue, 100) would only make us push
+      // events into memory that nobody reads: honour up to MAX_CREDIT.
+      this.remoteCredit = Math.min(this.remoteCredit + granted, MAX_CREDIT);
       if (hadNone && this.remoteCredit > 0) this.sink.writable?.();
       return;
     }

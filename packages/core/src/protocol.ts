@@ -5,7 +5,7 @@
  */
 export { runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
-export { Channel } from './channel.js';
+export { Channel, MAX_CREDIT } from './channel.js';
 export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
 export {
   decodeEvent,

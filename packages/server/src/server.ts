@@ -33,12 +33,20 @@ import { newCounters, type ServerStats } from './stats.js';
 const LINGER_MS = 2000;
 /**
  * Outgoing messages ZeroMQ may queue per peer before a ROUTER silently drops
- * them. `_zpc_more` credit and `maxChannelsPerPeer` already bound what one
- * peer can have in flight; this is only the backstop for a peer that stops
- * reading, set well above the 1000 default so that a burst of replies to a
- * busy client is never dropped.
+ * them: the backstop for a peer that stops reading (ZeroMQ counts messages,
+ * not bytes; `maxMessageSize` bounds each). `_zpc_more` credit and
+ * `maxChannelsPerPeer` bound what a reading peer has in flight; this is set
+ * above the 1000 default so that a burst of replies to a busy client is not
+ * dropped, and far below what would let a peer that never reads hold
+ * hundreds of megabytes.
  */
-const SEND_HIGH_WATER_MARK = 100_000;
+const SEND_HIGH_WATER_MARK = 10_000;
+/**
+ * Largest message a peer may send (ZeroMQ's own check: a peer that sends a
+ * larger one is disconnected before the bytes are buffered), and largest
+ * reply the server sends (a larger one gets an ERR instead).
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 /** After the grace period, how long cancelled calls get to send their ERR. */
 const CANCEL_SETTLE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
@@ -71,14 +79,18 @@ export class Server {
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Replies larger than this are refused (the socket's maxMessageSize; -1: no limit). */
+  private readonly maxReplyBytes: number;
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
     this.socket = new Router({
       linger: LINGER_MS,
       sendHighWaterMark: SEND_HIGH_WATER_MARK,
+      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
       ...this.options.socket,
     });
+    this.maxReplyBytes = this.socket.maxMessageSize;
     const { registry, logger } = this.options;
     this.name = this.options.name;
     this.limiter = new Limiter(
@@ -283,6 +295,11 @@ export class Server {
     args: unknown,
   ): void {
     const payload = encodeEvent({ header, name, args });
+    if (this.maxReplyBytes > 0 && payload.byteLength > this.maxReplyBytes) {
+      throw new RangeError(
+        `the ${name} event is ${payload.byteLength} bytes, over maxMessageSize (${this.maxReplyBytes})`,
+      );
+    }
     this.queue.push([...identity, EMPTY, payload]);
   }
 
