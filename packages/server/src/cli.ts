@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
+import { readKeyPair } from './curve.js';
 import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
 import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
 import { RunnerError, UsageError } from './runner/errors.js';
@@ -11,6 +12,7 @@ import {
   exitOnSignals,
   type RunningServer,
   type RunOptions,
+  reloadKeysOnSighup,
   runServer,
 } from './runner/run.js';
 
@@ -23,6 +25,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const options = await runOptions(commandLine);
   let running: RunningServer | undefined;
   exitOnSignals(() => running, consoleLog);
+  reloadKeysOnSighup(() => running, consoleLog);
   running = await runServer(options);
 }
 
@@ -45,6 +48,12 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
       ...config.server,
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
+      ...(commandLine.curve && {
+        curve: {
+          ...readKeyPair(resolve(commandLine.curve.keys)),
+          clientKeys: resolve(commandLine.curve.allow),
+        },
+      }),
     },
   };
 }

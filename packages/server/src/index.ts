@@ -8,6 +8,8 @@ export type {
   ServerMiddleware,
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
+export type { CurveOptions } from './curve.js';
+export { readKeyList, readKeyPair } from './curve.js';
 export {
   CancelledByClientError,
   ServerBusyError,

@@ -3,6 +3,7 @@ import { basename, extname } from 'node:path';
 import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
+import type { CurveOptions } from './curve.js';
 
 /** Where the server writes. `console` fits. */
 export interface Logger {
@@ -43,6 +44,12 @@ export interface ServerOptions {
   /** Default: `console`. */
   logger?: Logger;
   /**
+   * CURVE encryption and authentication: the server's key pair and the
+   * client keys it admits (see `CurveOptions`). With it, plaintext clients
+   * and clients whose key is not listed never get through the handshake.
+   */
+  curve?: CurveOptions;
+  /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
    * server's own: `linger` 2000 and `sendHighWaterMark` 100 000.
@@ -53,7 +60,8 @@ export interface ServerOptions {
 /** The zeromq.js options of the server's ROUTER socket. */
 export type ServerSocketOptions = SocketOptions<Router>;
 
-export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks'>> & {
+export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks' | 'curve'>> & {
+  curve: CurveOptions | undefined;
   /** Undefined: decided by the endpoints (see `tracebacksFor`). */
   tracebacks: boolean | undefined;
 };
@@ -72,6 +80,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
     logger: options.logger ?? console,
     socket: options.socket ?? {},
+    curve: options.curve,
   };
 }
 

@@ -17,6 +17,13 @@ import {
 import { Router } from 'zeromq';
 import { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
+import {
+  allowClientKeys,
+  clientKeyList,
+  curveSocketOptions,
+  forgetZapDomain,
+  newZapDomain,
+} from './curve.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
@@ -79,12 +86,18 @@ export class Server {
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** With CURVE: this server's ZAP domain, and the allow-list's first load. */
+  private readonly zapDomain: string | undefined;
+  private keysLoaded: Promise<void> | undefined;
   /** Replies larger than this are refused (the socket's maxMessageSize; -1: no limit). */
   private readonly maxReplyBytes: number;
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
+    const curve = this.options.curve;
+    this.zapDomain = curve && newZapDomain();
     this.socket = new Router({
+      ...(curve && curveSocketOptions(curve, this.zapDomain!)),
       linger: LINGER_MS,
       sendHighWaterMark: SEND_HIGH_WATER_MARK,
       maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
@@ -154,6 +167,7 @@ export class Server {
   /** Listen on `endpoint` (`tcp://host:port`, `tcp://[::1]:port`, `ipc://path`, `inproc://name`). */
   async bind(endpoint: string): Promise<void> {
     this.prepare(endpoint);
+    await this.loadClientKeys();
     await this.socket.bind(endpoint);
     this.endpointList.push(unmapped(this.socket.lastEndpoint ?? endpoint));
     this.startReceiving();
@@ -162,6 +176,7 @@ export class Server {
   /** Connect out to `endpoint`: a peer that binds, such as a broker. */
   async connect(endpoint: string): Promise<void> {
     this.prepare(endpoint);
+    await this.loadClientKeys();
     this.socket.connect(endpoint);
     this.endpointList.push(endpoint);
     this.startReceiving();
@@ -175,6 +190,28 @@ export class Server {
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options.graceMs ?? 5000);
     return this.closing;
+  }
+
+  /** Whether the server encrypts and admits clients by key (the `curve` option). */
+  get hasCurve(): boolean {
+    return this.options.curve !== undefined;
+  }
+
+  /**
+   * Read the CURVE allow-list again (from its file, when `curve.clientKeys`
+   * is a path) and admit exactly those keys from now on; connections already
+   * made stay. The runner calls it on SIGHUP.
+   */
+  async reloadClientKeys(): Promise<void> {
+    const curve = this.options.curve;
+    if (curve === undefined) throw new Error('the server has no CURVE keys');
+    await allowClientKeys(this.zapDomain!, clientKeyList(curve.clientKeys));
+  }
+
+  private loadClientKeys(): Promise<void> {
+    if (this.options.curve === undefined) return Promise.resolve();
+    this.keysLoaded ??= this.reloadClientKeys();
+    return this.keysLoaded;
   }
 
   private prepare(endpoint: string): void {
@@ -334,6 +371,7 @@ export class Server {
     }
     await this.queue.idle();
     this.socket.close();
+    if (this.zapDomain !== undefined) forgetZapDomain(this.zapDomain);
     await this.receiving;
     this.badInput.flush();
   }

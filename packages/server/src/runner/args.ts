@@ -3,7 +3,8 @@ import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>] [--help]
+                   [--name <name>] [--heartbeat <seconds>]
+                   [--curve-keys <file> --curve-allow <file>] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -17,6 +18,10 @@ Imports the rpcs module of each app and serves the methods they register.
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  --curve-keys <file>   CURVE encryption: the server's key pair file, from
+                        zrpc-keygen (or ZRPC_CURVE_KEYS); needs --curve-allow
+  --curve-allow <file>  the client public keys admitted, one per line (or
+                        ZRPC_CURVE_ALLOW); re-read on SIGHUP
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -32,6 +37,8 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  /** CURVE: the key pair file and the allow-list file, given together or not at all. */
+  curve: { keys: string; allow: string } | undefined;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -51,7 +58,19 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    curve: curveFiles(
+      values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
+      values['curve-allow'] ?? process.env.ZRPC_CURVE_ALLOW,
+    ),
   };
+}
+
+function curveFiles(keys: string | undefined, allow: string | undefined): CommandLine['curve'] {
+  if (!keys && !allow) return undefined;
+  if (!keys || !allow) {
+    throw usageError('--curve-keys and --curve-allow go together (a key pair and an allow-list)');
+  }
+  return { keys, allow };
 }
 
 function readArgs(argv: readonly string[]) {
@@ -65,6 +84,8 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        'curve-keys': { type: 'string' },
+        'curve-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

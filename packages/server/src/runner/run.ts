@@ -87,3 +87,15 @@ export function exitOnSignals(current: () => RunningServer | undefined, log: Run
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
+
+/** SIGHUP re-reads a CURVE server's allow-list (a server without CURVE ignores it). */
+export function reloadKeysOnSighup(current: () => RunningServer | undefined, log: RunnerLog): void {
+  process.on('SIGHUP', () => {
+    const server = current()?.server;
+    if (server === undefined || !server.hasCurve) return;
+    server.reloadClientKeys().then(
+      () => log.info('SIGHUP: CURVE client keys reloaded'),
+      (err: unknown) => log.error(`SIGHUP: reloading the CURVE client keys failed: ${String(err)}`),
+    );
+  });
+}
