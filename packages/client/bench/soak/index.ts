@@ -19,6 +19,7 @@ import { Dealer } from 'zeromq';
 import { Client } from '../../src/index.js';
 
 const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const LEAVER = fileURLToPath(new URL('./leaver.ts', import.meta.url));
 const WINDOW_MS = 6000;
 const GOOD_EVERY_MS = 20;
 const MB = 1024 * 1024;
@@ -71,14 +72,16 @@ const attacks: Attack[] = [
         await socket.send([EMPTY, request('forever', [], id)]);
       }
       drain(socket);
-      const beat = setInterval(() => {
+      let beating = false;
+      const beat = setInterval(async () => {
+        if (beating) return;
+        beating = true;
         for (const id of channels) {
           const header = channelHeader(ids.next(), id);
-          void socket.send([
-            EMPTY,
-            Buffer.from(encodeEvent({ header, name: '_zpc_hb', args: [0] })),
-          ]);
+          const event = encodeEvent({ header, name: '_zpc_hb', args: [0] });
+          await socket.send([EMPTY, Buffer.from(event)]).catch(() => {});
         }
+        beating = false;
       }, 2000);
       return async () => {
         clearInterval(beat);
@@ -89,21 +92,14 @@ const attacks: Attack[] = [
   {
     name: 'a client leaving streams early (break), over and over',
     async start(endpoint) {
-      const client = new Client<{ forever(): Promise<AsyncIterable<number>> }>({
-        endpoints: endpoint,
+      const leaver = fork(LEAVER, [endpoint], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       });
-      let running = true;
-      const loops = Array.from({ length: 20 }, async () => {
-        while (running) {
-          try {
-            for await (const item of await client.forever()) if (item >= 3) break;
-          } catch {}
-        }
-      });
+      await message(leaver);
       return async () => {
-        running = false;
-        await Promise.all(loops);
-        await client.close();
+        leaver.kill('SIGKILL');
+        await once(leaver, 'exit');
       };
     },
   },
