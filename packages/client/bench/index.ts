@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { startServer, stopServers } from './children.js';
 import { LOADS, type Load } from './loads.js';
 import { type LoadResult, type Samples, STACK_NAMES, summarize, table } from './report.js';
+import { measureScaling, scalingTable } from './scaling.js';
 import { floorStack } from './stacks/floor.js';
 import { grpcStack } from './stacks/grpc.js';
 import type { Stack } from './stacks/stack.js';
@@ -79,16 +80,23 @@ async function main(): Promise<void> {
     "ratios: the median of the rounds' ratios (each round measures the stacks seconds apart);\n" +
       'rounds: the lowest and highest zrpc/floor ratio of a single round',
   );
+  await Promise.all(stacks.map((stack) => stack.close()));
+  console.log('\nscaling with servers...');
+  const scaling = await measureScaling();
+  console.log(`\n${scalingTable(scaling)}`);
   const seconds = Math.round((performance.now() - started) / 1000);
   const machine = { node: process.version, cpus: availableParallelism(), rounds: ROUNDS, seconds };
-  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results }, readable, 2)}\n`);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results, scaling }, readable, 2)}\n`);
   console.log(`\n${seconds} s in all; written to ${RESULTS_FILE.pathname}`);
-  await Promise.all(stacks.map((stack) => stack.close()));
   await stopServers();
 }
 
 try {
-  await main();
+  // `bench/index.ts scaling` runs the servers-scaling rows alone.
+  if (process.argv[2] === 'scaling') {
+    console.log(scalingTable(await measureScaling()));
+    await stopServers();
+  } else await main();
 } catch (error) {
   console.error(error);
   // Calls may still be pending on a failed stack: do not wait for them.

@@ -89,11 +89,11 @@ export const LOADS: Load[] = [
   },
   {
     key: 'inFlight512',
-    title: '512 in flight (zrpc: RPCClient max 8)',
+    title: '512 callers (zrpc: through RPCClient max 512)',
     unit: 'calls/s',
     size: CALL_MS,
     warmUpSize: WARM_UP_MS,
-    targets: [],
+    targets: [{ against: 'floor', atLeast: 0.8 }],
     run: (stack, ms) => roundTrips(stack.echoWide, SMALL, 512, { ms }),
   },
   {
@@ -102,7 +102,10 @@ export const LOADS: Load[] = [
     unit: 'items/s',
     size: 100_000,
     warmUpSize: 20_000,
-    targets: [],
+    targets: [
+      { against: 'floor', atLeast: 0.8 },
+      { against: 'grpc-js', atLeast: 1 },
+    ],
     run: streamItems,
   },
   {

@@ -4,13 +4,21 @@ import {
   compose,
   currentCall,
   LostRemoteError,
+  RemoteError,
 } from '@zrpc/core';
-import { durationMs } from '@zrpc/core/protocol';
+import { durationMs, monotonicNow } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
-import { Connection } from './connection.js';
-import { ClientClosedError } from './errors.js';
-import { Exchange } from './exchange.js';
+import type { Connection } from './connection.js';
+import { Discovery, namedEndpoint } from './discovery.js';
+import { ClientClosedError, NotConnectedError } from './errors.js';
+import {
+  Exchange,
+  type ExchangeHost,
+  type ExchangeSpec,
+  RequestNotSent,
+  type StreamCredit,
+} from './exchange.js';
 import {
   type CallOptions,
   type ClientOptions,
@@ -18,76 +26,128 @@ import {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_TIMEOUT_MS,
   endpointList,
+  streamCredit,
 } from './options.js';
+import { type ServerStats, Servers } from './servers.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
 const NO_TASK_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+const PING = '_zerorpc_ping';
 
 /**
- * A zerorpc client over one DEALER socket: any number of calls in flight
- * at once, each on its own channel.
+ * A zerorpc client: one DEALER socket per server address, any number of
+ * calls in flight on each, each call on its own channel and staying on the
+ * server it was sent to. A new call goes to the server in rotation with the
+ * fewest calls open (see `Servers`); host names are resolved to every
+ * address they stand for (see `Discovery`).
  */
-class ClientBase<Api = UntypedApi> extends Caller<Api> {
-  private readonly connection: Connection;
+class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
+  private readonly rotation: Servers;
+  private readonly discovery: Discovery;
+  private readonly configured: string[] = [];
   /** Undefined without middleware: calls then take the direct path (no context, no wrappers). */
   private readonly middleware: ComposedMiddleware<ClientCallContext> | undefined;
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
-  private lostRemote = false;
+  private readonly credit: StreamCredit;
 
   constructor(options: ClientOptions = {}) {
     super();
-    this.connection = new Connection(options.socket);
     this.defaults = {
       timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
     };
+    this.credit = streamCredit(options.credit);
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
-    for (const endpoint of endpointList(options.endpoints)) this.connect(endpoint);
+    this.rotation = new Servers(
+      options.socket,
+      (connection) => this.ping(connection),
+      () => this.discovery.failed(),
+    );
+    this.discovery = new Discovery(this.rotation, options.discovery);
+    try {
+      for (const endpoint of endpointList(options.endpoints)) this.connect(endpoint);
+    } catch (error) {
+      this.shutDown();
+      throw error;
+    }
   }
 
-  /** Connect to one more server; calls are spread over the connected servers. */
+  /**
+   * Connect to one more server, or to every address of a host name; new
+   * calls are spread over the servers, calls open elsewhere are untouched.
+   */
   connect(endpoint: string): void {
-    if (this.connection.closed) throw new ClientClosedError();
-    this.connection.connect(endpoint);
+    if (this.rotation.closed) throw new ClientClosedError();
+    const named = namedEndpoint(endpoint);
+    if (named === undefined) this.rotation.add(endpoint);
+    else this.discovery.watch(named.host, named.port);
+    this.configured.push(endpoint);
   }
 
+  /** The endpoints as given (host names unresolved); see `servers` for the addresses. */
   get endpoints(): readonly string[] {
-    return this.connection.endpoints;
+    return this.configured;
+  }
+
+  /** Each server address: its open calls, its state in the rotation, its ejections. */
+  get servers(): ServerStats[] {
+    return this.rotation.stats;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.rotation.closed;
   }
 
   /** Calls and streams in progress (each holds one channel). */
   get openChannels(): number {
-    return this.connection.openChannels;
+    return this.rotation.openChannels;
   }
 
   /** Events received for no open channel (late replies after a timeout...) or unreadable. */
   get droppedEvents(): number {
-    return this.connection.droppedEvents;
+    return this.rotation.droppedEvents;
   }
 
-  /** False once closed, or once a call lost its remote (a pool then replaces this client). */
+  /** False once closed, or while no server is in rotation (all ejected or none known). */
   get healthy(): boolean {
-    return !this.connection.closed && !this.lostRemote;
+    return !this.rotation.closed && this.rotation.stats.some((server) => server.state === 'up');
   }
 
-  /** Fail the calls in flight with `ClientClosedError` and close the socket. */
+  /** Resolve the endpoints' host names again now (it also happens periodically and after failures). */
+  refresh(): Promise<void> {
+    return this.discovery.refresh();
+  }
+
+  /** Fail the calls in flight with `ClientClosedError` and close the sockets. */
   async close(): Promise<void> {
-    this.connection.close(new ClientClosedError());
+    this.shutDown();
   }
 
   [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
     try {
-      if (this.connection.closed) throw new ClientClosedError();
-      const { timeoutMs, heartbeatMs, signal } = callSettings(this.defaults, options);
+      if (this.rotation.closed) throw new ClientClosedError();
+      const { timeoutMs, heartbeatMs, signal, idempotent } = callSettings(this.defaults, options);
       // Inside a server handler the call carries on the handler's task
       // context (trace ids) and is cancelled with it.
       const serverCall = currentCall();
       const signals = signalsOf(signal, serverCall?.signal);
       if (this.middleware === undefined) {
         const context = serverCall?.taskContext ?? NO_TASK_CONTEXT;
-        const spec = { method, args, context, timeoutMs, heartbeatMs, signals };
-        return new Exchange(this.connection, spec, this.callEnded).start();
+        return this.start({
+          method,
+          args,
+          context,
+          timeoutMs,
+          heartbeatMs,
+          signals,
+          idempotent,
+          retries: 0,
+          credit: this.credit,
+          endpoints: this.configured,
+        });
       }
       const ctx = new ClientCall(
         method,
@@ -97,22 +157,22 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
         heartbeatMs,
       );
       const chain = this.middleware(ctx, async () => {
-        const spec = {
+        ctx.result = await this.start({
           method,
           args,
           context: ctx.taskContext,
           timeoutMs,
           heartbeatMs,
           signals,
-          onReplyHeader: (header: ClientCall['replyHeader']) => {
+          idempotent,
+          retries: 0,
+          credit: this.credit,
+          endpoints: this.configured,
+          onReplyHeader: (header) => {
             ctx.replyHeader = header;
           },
-        };
-        const exchange = new Exchange(this.connection, spec, (error) => {
-          this.callEnded(error);
-          if (error !== undefined) ctx.abandon(error);
+          onAbandon: (error) => ctx.abandon(error),
         });
-        ctx.result = await exchange.start();
       });
       return chain.then(() => ctx.result);
     } catch (error) {
@@ -120,9 +180,108 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> {
     }
   }
 
-  private readonly callEnded = (error?: unknown): void => {
-    if (error instanceof LostRemoteError) this.lostRemote = true;
-  };
+  // ExchangeHost
+
+  ended(exchange: Exchange, error?: unknown): void {
+    if (error instanceof LostRemoteError) this.rotation.eject(exchange.connection);
+    this.rotation.callEnded(exchange.connection);
+  }
+
+  again(exchange: Exchange, error: unknown): Promise<unknown> | undefined {
+    const { spec, connection } = exchange;
+    // A new attempt gets what is left of the call's timeout, not a fresh one.
+    const timeoutMs = Math.floor(exchange.timeLeftMs);
+    if (error instanceof RequestNotSent) {
+      const moved = timeoutMs < 1 ? undefined : this.resend({ ...spec, timeoutMs }, connection);
+      // (Only if its time ran out in the same instant: fail as any unsent call does.)
+      return (
+        moved ?? Promise.reject(new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints))
+      );
+    }
+    if (timeoutMs < 1) return undefined;
+    const refused = error instanceof RemoteError && error.remoteName === 'ServerClosingError';
+    if (!(refused || error instanceof LostRemoteError)) return undefined;
+    // A server shutting down or gone takes no more calls, whether or not this one is retried.
+    this.rotation.eject(connection);
+    if (!spec.idempotent || spec.pinned || this.rotation.closed) return undefined;
+    if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
+    return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
+  }
+
+  canMove(exchange: Exchange): boolean {
+    return exchange.spec.pinned !== true && this.rotation.hasOtherThan(exchange.connection);
+  }
+
+  /** Start a call on the best server now, or once one is known (within the call's timeout). */
+  private start(spec: ExchangeSpec): Promise<unknown> {
+    if (this.rotation.closed) return Promise.reject(new ClientClosedError());
+    const connection = this.rotation.pick();
+    if (connection !== undefined) return new Exchange(connection, spec, this).start();
+    return this.startWhenServer(spec);
+  }
+
+  /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
+  private async startWhenServer(spec: ExchangeSpec): Promise<unknown> {
+    const due = monotonicNow() + spec.timeoutMs;
+    const stops = [AbortSignal.timeout(spec.timeoutMs), ...spec.signals];
+    let wake = (): void => {};
+    const stopped = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
+    try {
+      await Promise.race([this.rotation.whenAny(), stopped]);
+    } finally {
+      for (const signal of stops) signal.removeEventListener('abort', wake);
+    }
+    for (const signal of spec.signals) signal.throwIfAborted();
+    if (this.rotation.closed) throw new ClientClosedError();
+    const connection = this.rotation.pick();
+    if (connection === undefined) {
+      throw new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
+    }
+    const left = Math.max(1, due - monotonicNow());
+    return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();
+  }
+
+  /** Send the request again on another server, if one is in rotation. */
+  private resend(spec: ExchangeSpec, from: Connection): Promise<unknown> | undefined {
+    const connection = this.rotation.pick();
+    if (connection === undefined || connection === from) return undefined;
+    try {
+      return new Exchange(connection, spec, this).start();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A health probe: does the server at `connection` answer a ping within a heartbeat? */
+  private async ping(connection: Connection): Promise<boolean> {
+    const spec: ExchangeSpec = {
+      method: PING,
+      args: NO_ARGS,
+      context: NO_TASK_CONTEXT,
+      timeoutMs: this.defaults.heartbeatMs,
+      heartbeatMs: this.defaults.heartbeatMs,
+      signals: NO_SIGNALS,
+      idempotent: false,
+      retries: 0,
+      pinned: true,
+      credit: this.credit,
+      endpoints: [connection.endpoint],
+    };
+    try {
+      await new Exchange(connection, spec, this).start();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private shutDown(): void {
+    this.discovery.close();
+    this.rotation.close(new ClientClosedError());
+  }
 }
 
 const NO_SIGNALS: readonly AbortSignal[] = Object.freeze([]);

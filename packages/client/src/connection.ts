@@ -1,4 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
 import {
   decodeEvent,
   MessageIdGenerator,
@@ -27,9 +28,24 @@ export interface Outgoing {
   sent?(): void;
   /** The socket refused the message (it was closed). */
   failed?(error: unknown): void;
+  /**
+   * The server is out of rotation and the message was never handed to the
+   * socket: answer true to take it back (the call moves to another server).
+   */
+  reroute?(): boolean;
+}
+
+/** What the connection tells its owner about the server at the other end. */
+export interface ConnectionEvents {
+  /** The ZMTP handshake completed: the server is reachable. */
+  up(): void;
+  /** The connection dropped, or an attempt to connect failed. */
+  down(): void;
 }
 
 const DELIMITER = Buffer.alloc(0);
+/** How long the receive loop may run without letting the event loop turn, in ms. */
+const TURN_MS = 5;
 /** Pauses between attempts to send while no server can take the message: 1, 2, 4... up to 100 ms. */
 const FIRST_RETRY_MS = 1;
 const MAX_RETRY_MS = 100;
@@ -40,12 +56,14 @@ const plainBytes = (frame: Buffer): Uint8Array =>
   new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
 
 /**
- * One DEALER socket shared by every call of a client: it sends through one
- * SendQueue (zeromq.js allows one pending send per socket) and one receive
- * loop routes each reply to its channel by `response_to`.
+ * One DEALER socket connected to one server address, shared by every call
+ * sent there: it sends through one SendQueue (zeromq.js allows one pending
+ * send per socket) and one receive loop routes each reply to its channel by
+ * `response_to`. A channel's heartbeats, credit and cancellation go out on
+ * the socket its request took, so they reach the server that runs it (one
+ * DEALER connected to several servers would deal them out in turn).
  */
 export class Connection {
-  readonly endpoints: string[] = [];
   /** Events that named no open channel (late replies after a timeout, say) or were not events. */
   droppedEvents = 0;
   private isClosed = false;
@@ -55,7 +73,14 @@ export class Connection {
   private readonly routes = new Map<number, Route>();
   private readonly ids = new MessageIdGenerator();
 
-  constructor(socketOptions: ClientSocketOptions = {}) {
+  /** False while the owner holds the server out of rotation (see `reroute`). */
+  inRotation = true;
+
+  constructor(
+    readonly endpoint: string,
+    socketOptions: ClientSocketOptions = {},
+    events?: ConnectionEvents,
+  ) {
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
     // sendTimeout 0: a send either goes out at once or fails, never waits
@@ -65,18 +90,25 @@ export class Connection {
       (message) => this.write(message),
       (error, message) => message.failed?.(error),
     );
-    void this.receiveLoop();
-  }
-
-  connect(endpoint: string): void {
+    // IPv6 addresses need the option; it stays off otherwise so that a
+    // host name given to ZeroMQ keeps resolving to IPv4.
+    if (endpoint.startsWith('tcp://[')) this.socket.ipv6 = true;
     try {
       this.socket.connect(endpoint);
     } catch (error) {
+      this.isClosed = true;
+      this.socket.close();
       throw new TypeError(`invalid endpoint "${endpoint}": ${(error as Error).message}`, {
         cause: error,
       });
     }
-    this.endpoints.push(endpoint);
+    if (events !== undefined) {
+      const observer = this.socket.events;
+      observer.on('handshake', () => events.up());
+      observer.on('disconnect', () => events.down());
+      observer.on('connect:retry', () => events.down());
+    }
+    void this.receiveLoop();
   }
 
   get closed(): boolean {
@@ -129,6 +161,7 @@ export class Connection {
     let pause = FIRST_RETRY_MS;
     while (message.wanted()) {
       try {
+        if (!this.inRotation && message.reroute?.()) return;
         await this.socket.send([DELIMITER, message.payload]);
         message.sent?.();
         return;
@@ -141,8 +174,18 @@ export class Connection {
   }
 
   private async receiveLoop(): Promise<void> {
+    let turnStarted = performance.now();
     try {
-      for await (const frames of this.socket) this.dispatch(frames);
+      for await (const frames of this.socket) {
+        this.dispatch(frames);
+        // While messages keep coming, each receive settles as a microtask:
+        // let the event loop turn now and then, or the timers that send
+        // every call's heartbeats would wait until the flood stops.
+        if (performance.now() - turnStarted > TURN_MS) {
+          await nextTurn();
+          turnStarted = performance.now();
+        }
+      }
     } catch (error) {
       // Not expected while the socket is open; if it happens, fail every
       // call clearly rather than let them wait for replies nobody reads.

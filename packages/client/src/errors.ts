@@ -25,7 +25,7 @@ export class NotConnectedError extends TimeoutError {
   }
 }
 
-/** A pool could not lend a client within its acquire timeout. */
+/** A pool reached its bound on calls in flight and none ended within the acquire timeout. */
 export class AcquireTimeoutError extends TimeoutError {
   override name = 'AcquireTimeoutError';
   constructor(
@@ -34,6 +34,6 @@ export class AcquireTimeoutError extends TimeoutError {
     readonly poolSize: number,
   ) {
     super(timeoutMs, method);
-    this.message = `no pooled client free after ${timeoutMs / 1000}s (all ${poolSize} busy), when calling remote method ${method}`;
+    this.message = `no place free in the pool after ${timeoutMs / 1000}s (all ${poolSize} in flight), when calling remote method ${method}`;
   }
 }

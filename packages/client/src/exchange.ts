@@ -33,6 +33,44 @@ export interface ExchangeSpec {
   signals: readonly AbortSignal[];
   /** Told the header of the first reply event (for client middleware). */
   onReplyHeader?(header: Readonly<EventHeader>): void;
+  /** Told why the call was abandoned (lost, timeout, abort, close), unless it is sent again. */
+  onAbandon?(error: unknown): void;
+  /** The call may be sent again after a lost or refusing server (see `CallOptions`). */
+  idempotent: boolean;
+  /** Attempts made before this one. */
+  retries: number;
+  /** Stays on its server whatever happens (a health probe). */
+  pinned?: boolean;
+  /** The credit a stream grants its server (see `StreamCredit`). */
+  credit: StreamCredit;
+  /** Where the call could have gone, for a `NotConnectedError`. */
+  endpoints: readonly string[];
+}
+
+/** What an exchange asks of the client that started it. */
+export interface ExchangeHost {
+  /** The call ended (`error`: it was abandoned, or failed before any reply). */
+  ended(exchange: Exchange, error?: unknown): void;
+  /** The call failed before its first reply: a new attempt elsewhere, or undefined to fail. */
+  again(exchange: Exchange, error: unknown): Promise<unknown> | undefined;
+  /** Whether a request not yet sent may leave its server, now out of rotation, for another. */
+  canMove(exchange: Exchange): boolean;
+}
+
+/** How much a stream lets its server send ahead (see `ChannelOptions` in core). */
+export interface StreamCredit {
+  /** Events granted and buffered at most (the reference's is 100). */
+  window: number;
+  /** Top the grant up once fewer than this many granted slots remain unused. */
+  topUpBelow: number;
+}
+
+/**
+ * The request never left this process and its server went out of rotation:
+ * the caller sends it again elsewhere (not a retry: no server saw it).
+ */
+export class RequestNotSent extends Error {
+  override name = 'RequestNotSent';
 }
 
 const NOTHING = new Uint8Array(0);
@@ -48,9 +86,6 @@ class ControlEvent implements Outgoing {
     return !this.exchange.closed;
   }
 }
-
-/** The reference client buffers this many events per channel and fails past it. */
-const INPUT_QUEUE_SIZE = 100;
 
 /**
  * One call on a connection: the request, its channel (heartbeat, credit,
@@ -79,10 +114,10 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private rejectReply!: (error: unknown) => void;
 
   constructor(
-    private readonly connection: Connection,
-    private readonly spec: ExchangeSpec,
-    /** Told once when the call ends; `error` when it was abandoned (lost, timeout, abort, close). */
-    private readonly onEnd: (error?: unknown) => void,
+    /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
+    readonly connection: Connection,
+    readonly spec: ExchangeSpec,
+    private readonly host: ExchangeHost,
   ) {
     this.id = connection.nextId();
   }
@@ -120,6 +155,12 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     this.fail(error, true);
   }
 
+  reroute(): boolean {
+    if (this.channel !== undefined || this.done || !this.host.canMove(this)) return false;
+    this.fail(new RequestNotSent(), true);
+    return true;
+  }
+
   // Route
 
   receive(event: ZEvent): void {
@@ -143,7 +184,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     if (this.stream !== undefined) {
       if (event.name !== STREAM) this.answered = true;
       this.stream.push(event);
-      if (this.stream.buffered > INPUT_QUEUE_SIZE) {
+      if (this.stream.buffered > this.spec.credit.window) {
         this.fail(new ProtocolError('the server streamed more events than it was granted'), true);
       }
       return;
@@ -154,10 +195,14 @@ export class Exchange implements Route, ChannelSink, Outgoing {
         this.end();
         this.resolveReply(okValue(event.args));
         return;
-      case ERR:
+      case ERR: {
+        const error = remoteErrorOf(event.args);
+        const retry = this.host.again(this, error);
         this.end();
-        this.rejectReply(remoteErrorOf(event.args));
+        if (retry === undefined) this.rejectReply(error);
+        else this.resolveReply(retry);
         return;
+      }
       case STREAM:
       case STREAM_DONE:
         // The call timeout covers the wait for the first reply only.
@@ -193,6 +238,11 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     return this.done;
   }
 
+  /** What is left of the call timeout (0 once a stream has begun: nothing to resend then). */
+  get timeLeftMs(): number {
+    return this.replyDue === undefined ? 0 : Math.max(0, this.replyDue - monotonicNow());
+  }
+
   tick(now: number): void {
     if (this.replyDue !== undefined && now >= this.replyDue) this.timedOut();
     else this.channel?.tick(now);
@@ -218,7 +268,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     this.channel = new Channel(this.id, this, {
       heartbeatMs: this.spec.heartbeatMs,
       now: monotonicNow(),
-      inputQueueSize: INPUT_QUEUE_SIZE,
+      inputQueueSize: this.spec.credit.window,
+      topUpBelow: this.spec.credit.topUpBelow,
     });
     // The first reply is the first event this side asks for.
     this.channel.pull();
@@ -228,7 +279,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     const { timeoutMs, method } = this.spec;
     this.fail(
       this.channel === undefined
-        ? new NotConnectedError(timeoutMs, method, this.connection.endpoints)
+        ? new NotConnectedError(timeoutMs, method, this.spec.endpoints)
         : new TimeoutError(timeoutMs, method),
       true,
     );
@@ -242,8 +293,11 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   /** End abnormally; a stream's consumer sees `error` (after what it already received, unless `discard`). */
   private fail(error: unknown, discard: boolean): void {
-    if (!this.end(error)) return;
+    if (this.done) return;
+    const retry = this.stream === undefined ? this.host.again(this, error) : undefined;
+    this.end(error, retry !== undefined);
     if (this.stream !== undefined) this.stream.fail(error, discard);
+    else if (retry !== undefined) this.resolveReply(retry);
     else this.rejectReply(error);
   }
 
@@ -263,7 +317,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   /** Release everything the call holds; false if it had already ended. */
-  private end(error?: unknown): boolean {
+  private end(error?: unknown, retried = false): boolean {
     if (this.done) return false;
     this.done = true;
     this.cancelOnServer(error);
@@ -272,7 +326,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     if (this.routeKey !== undefined) this.connection.remove(this.routeKey);
     for (const signal of this.spec.signals) signal.removeEventListener('abort', this);
     this.markEnded?.();
-    this.onEnd(error);
+    this.host.ended(this, error);
+    if (error !== undefined && !retried) this.spec.onAbandon?.(error);
     return true;
   }
 }

@@ -8,10 +8,15 @@ export {
 } from '@zrpc/core';
 export type { Caller } from './caller.js';
 export { Client, createClient } from './client.js';
+export type { DiscoveryOptions, Resolve } from './discovery.js';
+export { dnsResolver, systemResolve } from './discovery.js';
 export { AcquireTimeoutError, ClientClosedError, NotConnectedError } from './errors.js';
+export type { StreamCredit } from './exchange.js';
 export type { CallOptions, ClientOptions, ClientSocketOptions } from './options.js';
+export { DEFAULT_CREDIT, REFERENCE_CREDIT } from './options.js';
 export type { PoolOptions, PoolStats } from './pool.js';
 export { RPCClient } from './pool.js';
+export type { ServerState, ServerStats } from './servers.js';
 export { RemoteStream } from './stream.js';
 export type {
   CallResult,

@@ -1,6 +1,8 @@
 import type { ClientMiddleware } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import type { Dealer, SocketOptions } from 'zeromq';
+import type { DiscoveryOptions } from './discovery.js';
+import type { StreamCredit } from './exchange.js';
 
 /** Settings of one call; any of them may be given per call with `withOptions`. */
 export interface CallOptions {
@@ -13,11 +15,31 @@ export interface CallOptions {
   heartbeatMs?: number;
   /** Cancels the call: it rejects with the signal's reason and its channel closes. */
   signal?: AbortSignal;
+  /**
+   * The call may run twice without harm. Only then is it sent again, once
+   * per other server at most and within its timeout, when its server was
+   * lost or refused it (shutting down) before any reply came. Default false:
+   * nothing is retried.
+   */
+  idempotent?: boolean;
 }
 
 export interface ClientOptions {
-  /** Where the server(s) listen, e.g. `tcp://127.0.0.1:4242`; more can be added with `connect`. */
+  /**
+   * Where the server(s) listen, e.g. `tcp://127.0.0.1:4242`; more can be
+   * added with `connect`. Each address gets a socket of its own; a host
+   * name (`tcp://tickets.internal:4242`) stands for every address it
+   * resolves to, and is resolved again periodically (see `discovery`).
+   */
   endpoints?: string | string[];
+  /** How host names in endpoints are resolved, and how often. */
+  discovery?: DiscoveryOptions;
+  /**
+   * The credit a stream grants its server: up to `window` items buffered,
+   * topped up once fewer than `topUpBelow` granted items remain unreceived
+   * (default 1000 and 750; `REFERENCE_CREDIT` is zerorpc's 100 and 50).
+   */
+  credit?: Partial<StreamCredit>;
   /** Default call timeout in ms (reference default: 30 s). */
   timeoutMs?: number;
   /** Default heartbeat interval in ms (reference default: 5 s). */
@@ -39,11 +61,43 @@ export type ClientSocketOptions = SocketOptions<Dealer>;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
+/** The reference client's grants: 100 items, topped up when half are used. */
+export const REFERENCE_CREDIT: Readonly<StreamCredit> = Object.freeze({
+  window: 100,
+  topUpBelow: 50,
+});
+
+/**
+ * zrpc's grants: a window wide enough that the server never waits for a
+ * grant while the consumer keeps up (a top-up leaves when a quarter is used,
+ * and three quarters are still in hand while it travels).
+ */
+export const DEFAULT_CREDIT: Readonly<StreamCredit> = Object.freeze({
+  window: 1000,
+  topUpBelow: 750,
+});
+
+/** `credit` checked and completed with the defaults. */
+export function streamCredit(credit: Partial<StreamCredit> = {}): StreamCredit {
+  const window = credit.window ?? DEFAULT_CREDIT.window;
+  if (!Number.isInteger(window) || window < 1) {
+    throw new RangeError(`credit.window must be a positive integer, got ${window}`);
+  }
+  const topUpBelow = credit.topUpBelow ?? Math.floor((window * 3) / 4);
+  if (!Number.isInteger(topUpBelow) || topUpBelow < 1 || topUpBelow > window) {
+    throw new RangeError(
+      `credit.topUpBelow must be an integer from 1 to the window (${window}), got ${topUpBelow}`,
+    );
+  }
+  return { window, topUpBelow };
+}
+
 /** The effective settings of one call: per-call options over the client's defaults. */
 export interface CallSettings {
   timeoutMs: number;
   heartbeatMs: number;
   signal: AbortSignal | undefined;
+  idempotent: boolean;
 }
 
 export function callSettings(
@@ -60,6 +114,7 @@ export function callSettings(
       options.heartbeatMs ?? defaults.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     ),
     signal: options.signal,
+    idempotent: options.idempotent === true,
   };
 }
 

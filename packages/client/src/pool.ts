@@ -9,145 +9,171 @@ import {
   callSettings,
   DEFAULT_TIMEOUT_MS,
 } from './options.js';
+import type { ServerStats } from './servers.js';
 import { RemoteStream } from './stream.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
 
 export interface PoolOptions extends ClientOptions {
-  /** Most clients (each one DEALER socket) at once (default 8). */
+  /** Most calls (and streams) in flight at once through the pool (default 64). */
   max?: number;
-  /** Clients kept open even when idle (default 0). */
-  min?: number;
-  /** How long a call may wait for a free client, in ms (default: the call timeout). */
+  /** How long a call may wait for a free place, in ms (default: the call timeout). */
   acquireTimeoutMs?: number;
-  /** An idle client is closed after this many ms (default 30 000). */
-  idleTimeoutMs?: number;
 }
 
 /** What the pool holds right now. */
 export interface PoolStats {
-  /** Clients open (idle and lent). */
+  /** Places made so far (each the right to one call in flight; at most `max`). */
   size: number;
-  /** Idle clients. */
+  /** Places free. */
   available: number;
-  /** Clients lent to calls or streams. */
+  /** Calls and streams in flight. */
   borrowed: number;
-  /** Calls waiting for a client. */
+  /** Calls waiting for a free place. */
   pending: number;
+  /** Each server: open calls, state in the rotation (`up`, `ejected`, `draining`), ejections. */
+  servers: ServerStats[];
+  /** Ejections so far, all servers together. */
+  ejections: number;
 }
 
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** The right to one call in flight, on the pool's shared client. */
+class Place {
+  constructor(readonly client: Client) {}
+}
+
+const DEFAULT_MAX = 64;
 
 /**
- * A pool of clients (the original's `RPCClient`, redis-py style), on
- * generic-pool: each call borrows one client for its whole life (a
- * stream until its iteration ends), LIFO so that idle ones can expire;
- * a client whose remote was lost is destroyed instead of reused.
+ * The original's `RPCClient` (redis-py's BlockingConnectionPool, on
+ * generic-pool): a bound on calls in flight, LIFO reuse, an acquire timeout
+ * that fails clearly when the bound is reached. What it lends is a place on
+ * one shared `Client`, which multiplexes every call over one socket per
+ * server: a call holds its place for its whole life (a stream until its
+ * iteration ends). Broken parts are the client's servers: one that drops
+ * or loses a call's remote is ejected and pinged back (see `Servers`).
  */
 class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
-  private readonly pool: Pool<Client>;
+  private readonly client: Client;
+  private readonly pool: Pool<Place>;
   private readonly acquireTimeoutMs: number;
+  /** Callers waiting for a place (those that gave up are not counted, though generic-pool still is). */
+  private waiting = 0;
   private closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions = {}) {
     super();
-    const {
-      max = 8,
-      min = 0,
-      acquireTimeoutMs,
-      idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
-      ...clientOptions
-    } = options;
+    const { max = DEFAULT_MAX, acquireTimeoutMs, ...clientOptions } = options;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`max must be a positive integer, got ${max}`);
+    }
     this.acquireTimeoutMs = durationMs(
       'acquireTimeoutMs',
       acquireTimeoutMs ?? clientOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     );
-    durationMs('idleTimeoutMs', idleTimeoutMs);
     // Bad durations fail here, not at the first call.
     callSettings(clientOptions, {});
-    this.pool = createPool<Client>(
-      {
-        create: async () => new Client(clientOptions),
-        destroy: (client) => client.close(),
-        validate: async (client) => client.healthy,
-      },
-      {
-        max,
-        min,
-        fifo: false,
-        testOnBorrow: true,
-        acquireTimeoutMillis: this.acquireTimeoutMs,
-        idleTimeoutMillis: idleTimeoutMs,
-        evictionRunIntervalMillis: Math.min(idleTimeoutMs, 1000),
-        numTestsPerEvictionRun: max,
-      },
+    this.client = new Client(clientOptions);
+    // A place is only a right to one call: nothing in it can break, so it is
+    // not validated per lend (that costs a promise per call). What breaks are
+    // servers, and the client's rotation takes those out and back in.
+    this.pool = createPool<Place>(
+      { create: async () => new Place(this.client), destroy: async () => {} },
+      // The acquire timeout is ours, armed only for a caller that must wait.
+      { max, fifo: false },
     );
   }
 
   get stats(): PoolStats {
-    const { size, available, borrowed, pending } = this.pool;
-    return { size, available, borrowed, pending };
+    const { size, available, borrowed } = this.pool;
+    const pending = this.waiting;
+    const servers = this.client.servers;
+    const ejections = servers.reduce((sum, server) => sum + server.ejections, 0);
+    return { size, available, borrowed, pending, servers, ejections };
+  }
+
+  /** The shared client's endpoints as given. */
+  get endpoints(): readonly string[] {
+    return this.client.endpoints;
   }
 
   /**
-   * Stop lending, wait until every borrowed client is back (streams
-   * included), then close them all. Calls made meanwhile fail with
+   * Stop lending, wait until every call in flight has ended (streams
+   * included), then close the client. Calls made meanwhile fail with
    * `ClientClosedError`.
    */
   close(): Promise<void> {
-    this.closing ??= this.pool.drain().then(() => this.pool.clear());
+    this.closing ??= this.pool
+      .drain()
+      .then(() => this.pool.clear())
+      .then(() => this.client.close());
     return this.closing;
   }
 
   async [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    const client = await this.acquire(method, options.signal);
+    if (this.closing !== undefined) throw new ClientClosedError();
+    const signal = options.signal;
+    const pool = this.pool;
+    // A place idle now and nobody queued before us: generic-pool lends it at
+    // once, so no timeout timer is armed for it (a timer per call is a
+    // measurable share of the call).
+    const place =
+      signal === undefined && pool.available > pool.pending
+        ? await pool.acquire()
+        : await this.waitForPlace(method, signal);
     let reply: unknown;
     try {
-      reply = await client[invoke](method, args, options);
+      reply = await place.client[invoke](method, args, options);
     } catch (error) {
-      this.giveBack(client);
+      void pool.release(place);
       throw error;
     }
-    if (reply instanceof RemoteStream) void reply.ended.then(() => this.giveBack(client));
-    else this.giveBack(client);
+    if (reply instanceof RemoteStream) void reply.ended.then(() => pool.release(place));
+    else void pool.release(place);
     return reply;
   }
 
-  /** Borrow a client; an abort while waiting rejects at once (the client, once lent, goes back). */
-  private acquire(method: string, signal: AbortSignal | undefined): Promise<Client> {
-    if (this.closing !== undefined) return Promise.reject(new ClientClosedError());
+  /**
+   * Wait for a place, up to the acquire timeout; an abort rejects at once.
+   * A place lent after the caller gave up goes straight back.
+   */
+  private waitForPlace(method: string, signal: AbortSignal | undefined): Promise<Place> {
     signal?.throwIfAborted();
-    const lent = this.pool.acquire().catch((error: Error) => {
-      throw error.name === 'TimeoutError'
-        ? new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max)
-        : error;
-    });
-    if (signal === undefined) return lent;
+    const lent = this.pool.acquire();
+    this.waiting++;
     return new Promise((resolve, reject) => {
-      const abort = () => reject(signal.reason);
-      signal.addEventListener('abort', abort, { once: true });
+      let waiting = true;
+      const stop = (): boolean => {
+        if (!waiting) return false;
+        waiting = false;
+        this.waiting--;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        if (stop()) reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
+      }, this.acquireTimeoutMs);
+      const abort = () => {
+        if (stop()) reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
       lent.then(
-        (client) => {
-          signal.removeEventListener('abort', abort);
-          if (signal.aborted) void this.pool.release(client);
-          else resolve(client);
+        (place) => {
+          if (stop()) resolve(place);
+          else void this.pool.release(place);
         },
         (error) => {
-          signal.removeEventListener('abort', abort);
-          reject(error);
+          if (stop()) reject(error);
         },
       );
     });
-  }
-
-  private giveBack(client: Client): void {
-    void (client.healthy ? this.pool.release(client) : this.pool.destroy(client));
   }
 }
 
 /** A pool whose remote methods are typed from `Api` (see `RemoteMethods`). */
 export type RPCClient<Api = UntypedApi> = RPCClientBase<Api> & RemoteMethods<Api>;
 
-/** `new RPCClient<typeof import('./rpcs.js')>({ endpoints, max: 8 })`. */
+/** `new RPCClient<typeof import('./rpcs.js')>({ endpoints, max: 64 })`. */
 export const RPCClient = RPCClientBase as new <Api = UntypedApi>(
   options?: PoolOptions,
 ) => RPCClient<Api>;

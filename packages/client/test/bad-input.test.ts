@@ -94,7 +94,8 @@ test('a server streaming past its credit gets a ProtocolError; other calls are u
   const requests = [await nextRequest(), await nextRequest()];
   const flood = requests.find((r) => r.event.name === 'flood')!;
   const add = requests.find((r) => r.event.name === 'add')!;
-  const items = Array.from({ length: 150 }, (_, i) => replyTo(flood, 'STREAM', i));
+  // One more than the default window (1000) grants, and then some.
+  const items = Array.from({ length: 1050 }, (_, i) => replyTo(flood, 'STREAM', i));
   await send(flood, ...items);
   const reply = await stream;
   expect(reply).toBeInstanceOf(RemoteStream);

@@ -364,6 +364,26 @@ describe('middleware and task context', () => {
     }
   });
 
+  test('socket options reach the DEALER (here its routing id, as the server sees it)', async () => {
+    const peers: string[] = [];
+    const watching: ServerMiddleware = async (ctx, next) => {
+      peers.push(ctx.peer);
+      await next();
+    };
+    const watched = await startServer({ heartbeatMs: HEARTBEAT_MS, middleware: [watching] });
+    const named = new Client<Api>({
+      endpoints: watched.endpoint,
+      socket: { routingId: 'client-7' },
+    });
+    try {
+      expect(await named.add(1, 1)).toBe(2);
+      expect(peers).toEqual([Buffer.from('client-7').toString('hex')]);
+    } finally {
+      await named.close();
+      await watched.server.close({ graceMs: 0 });
+    }
+  });
+
   test('runs around each call: before, after, result, errors, translation', async () => {
     const trail: string[] = [];
     class NotFound extends Error {}

@@ -2,7 +2,7 @@ import { LostRemoteError, RemoteError, TimeoutError } from '@zrpc/core';
 import { messageIdKey, PROTOCOL_VERSION } from '@zrpc/core/protocol';
 import { fromRendered, loadVectors, type Scenario, type VectorFileName } from '@zrpc/testkit';
 import { describe, expect, test } from 'vitest';
-import { Client, RemoteStream } from '../src/index.js';
+import { Client, DEFAULT_CREDIT, REFERENCE_CREDIT, RemoteStream } from '../src/index.js';
 import { ReplayServer, type Session } from './helpers/replay-server.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -105,6 +105,7 @@ function expectSameControlEvents(scenario: Scenario, session: Session) {
 for (const file of files) {
   const vectors = loadVectors(file);
 
+  // The grants are checked event for event: the client grants as the reference does here.
   describe.concurrent(`client against the recorded ${vectors.server.split(' ')[0]} server`, () => {
     for (const scenario of vectors.scenarios) {
       test(scenario.name, async () => {
@@ -113,6 +114,7 @@ for (const file of files) {
           endpoints: server.endpoint,
           heartbeatMs: HEARTBEAT_MS,
           timeoutMs: timeoutOf(scenario),
+          credit: REFERENCE_CREDIT,
         });
         try {
           const result = await outcome(client, scenario);
@@ -133,6 +135,45 @@ for (const file of files) {
           const s2c = scenario.events.filter((e) => e.dir === 's2c').length;
           expect(client.droppedEvents).toBeLessThanOrEqual(s2c);
           if (scenario.name !== 'client_timeout') expect(client.droppedEvents).toBe(0);
+          expect(client.openChannels).toBe(0);
+        } finally {
+          await client.close();
+          server.close();
+        }
+      });
+    }
+  });
+}
+
+// The client's own grants (a wide window, topped up when a quarter is used):
+// a reference server, sending only while it holds credit, streams the same.
+const streaming = (scenario: Scenario) =>
+  scenario.events.some((e) => e.dir === 's2c' && e.event[1] === 'STREAM');
+
+for (const file of files) {
+  const vectors = loadVectors(file);
+  describe.concurrent(`the default credit rule against the recorded ${vectors.server.split(' ')[0]} server`, () => {
+    for (const scenario of vectors.scenarios.filter(streaming)) {
+      test(scenario.name, async () => {
+        const server = await ReplayServer.start([scenario], { followCredit: true });
+        const client = new Client({
+          endpoints: server.endpoint,
+          heartbeatMs: HEARTBEAT_MS,
+          timeoutMs: timeoutOf(scenario),
+        });
+        try {
+          const result = await outcome(client, scenario);
+          server.settle();
+          expectClientSaw(scenario, result);
+          const session = server.sessions[0]!;
+          await session.done;
+          const grants = session.events
+            .filter((r) => r.event.name === '_zpc_more')
+            .map((r) => (r.event.args as number[])[0]!);
+          // Never more in flight than the window; the first grant fills it.
+          if (grants.length > 0) expect(grants[0]).toBe(DEFAULT_CREDIT.window);
+          for (const grant of grants) expect(grant).toBeLessThanOrEqual(DEFAULT_CREDIT.window);
+          expect(client.droppedEvents).toBe(0);
           expect(client.openChannels).toBe(0);
         } finally {
           await client.close();

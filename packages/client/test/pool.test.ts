@@ -30,11 +30,15 @@ function pool(options: ConstructorParameters<typeof RPCClient>[0] = {}): RPCClie
   return p;
 }
 
-test('1,000 concurrent callers through a pool of 8 all succeed', async () => {
+test('1,000 concurrent callers through a pool of 8 all succeed, never more than 8 in flight', async () => {
   const p = pool({ max: 8, acquireTimeoutMs: 20_000, timeoutMs: 20_000 });
   let largest = 0;
+  let largestOnServer = 0;
+  let waited = 0;
   const sampler = setInterval(() => {
-    largest = Math.max(largest, p.stats.size);
+    largest = Math.max(largest, p.stats.borrowed);
+    largestOnServer = Math.max(largestOnServer, p.stats.servers[0]!.openCalls);
+    waited = Math.max(waited, p.stats.pending);
   }, 5);
   const outcomes = await Promise.allSettled(
     Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? p.greet(`n${i}`) : p.add(i, 1))),
@@ -47,19 +51,40 @@ test('1,000 concurrent callers through a pool of 8 all succeed', async () => {
     Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? `Hello, n${i}!` : i + 1)),
   );
   expect(largest).toBeLessThanOrEqual(8);
+  expect(largestOnServer).toBeLessThanOrEqual(8);
+  expect(waited).toBeGreaterThan(0);
   expect(p.stats.size).toBeLessThanOrEqual(8);
   expect(p.stats).toMatchObject({ borrowed: 0, pending: 0 });
 });
 
-test('one caller at a time reuses one connection (LIFO); the proxy and views work', async () => {
+test('calls in flight share one socket per server: 64 slow calls run at once', async () => {
+  const p = pool({ max: 64 });
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, p.stats.servers[0]!.openCalls);
+  }, 5);
+  const started = Date.now();
+  const replies = await Promise.all(Array.from({ length: 64 }, () => p.slow(300)));
+  clearInterval(sampler);
+  expect(replies).toEqual(Array.from({ length: 64 }, () => 'slept 300'));
+  // All 64 were open on the server together (one pooled client per call would need 64 sockets).
+  expect(peak).toBe(64);
+  expect(Date.now() - started).toBeLessThan(64 * 300);
+  expect(p.stats.servers).toHaveLength(1);
+});
+
+test('one caller at a time reuses one place (LIFO); the proxy and views work', async () => {
   const p = pool();
   for (let i = 0; i < 5; i++) expect(await p.add(i, i)).toBe(2 * i);
   expect(await p.call('greet', 'pool')).toBe('Hello, pool!');
   expect(await p.withOptions({ timeoutMs: 1000 }).pair()).toEqual([1, 'two']);
-  expect(p.stats).toEqual({ size: 1, available: 1, borrowed: 0, pending: 0 });
+  expect(p.stats).toMatchObject({ size: 1, available: 1, borrowed: 0, pending: 0, ejections: 0 });
+  expect(p.stats.servers).toEqual([
+    { endpoint: provider.endpoint, openCalls: 0, state: 'up', ejections: 0 },
+  ]);
 });
 
-test('a stream holds its connection until the iteration ends, however it ends', async () => {
+test('a stream holds its place until the iteration ends, however it ends', async () => {
   const p = pool();
   // Fully.
   const seen: number[] = [];
@@ -87,21 +112,23 @@ test('a stream holds its connection until the iteration ends, however it ends', 
   );
   expect(aborted.message).toBe('enough');
   await waitFor(() => p.stats.borrowed === 0);
-  // All of that on the one connection, still healthy.
+  // All of that on the one place and server, still in rotation.
   expect(p.stats.size).toBe(1);
+  expect(p.stats.servers[0]).toMatchObject({ openCalls: 0, state: 'up' });
 });
 
-test('a connection that lost its remote is destroyed, not reused', async () => {
+test('a server that lost the remote of a call is ejected, pinged, and back in rotation', async () => {
+  // A server that answers add and pings, and is silent on anything else (no heartbeat).
   const deaf = await silentServer();
   const p = pool({ endpoints: deaf.endpoint, heartbeatMs: 100 });
   try {
     expect(await p.add(1, 1)).toBe(2);
-    expect(p.stats.size).toBe(1);
     expect(await rejection(p.slow(5000))).toBeInstanceOf(LostRemoteError);
-    await waitFor(() => p.stats.size === 0, 2000, 'the connection to be destroyed');
-    // The next call gets a fresh connection.
+    expect(p.stats.ejections).toBe(1);
+    // The ping answers (a ping needs no heartbeat): the server is back.
+    await waitFor(() => p.stats.servers[0]?.state === 'up', 3000, 'the server back in rotation');
     expect(await p.add(2, 2)).toBe(4);
-    expect(p.stats.size).toBe(1);
+    expect(p.stats.servers[0]).toMatchObject({ openCalls: 0, ejections: 1 });
   } finally {
     await p.close();
     deaf.close();
@@ -113,19 +140,11 @@ test('a call that times out keeps its connection (the server is alive)', async (
   expect(await rejection(p.withOptions({ timeoutMs: 100 }).slow(2000))).toBeInstanceOf(
     TimeoutError,
   );
-  expect(p.stats).toMatchObject({ size: 1, borrowed: 0 });
+  expect(p.stats).toMatchObject({ size: 1, borrowed: 0, ejections: 0 });
   expect(await p.add(1, 2)).toBe(3);
 });
 
-test('idle connections are closed after idleTimeoutMs', async () => {
-  const p = pool({ idleTimeoutMs: 200 });
-  await Promise.all([p.add(1, 1), p.add(2, 2), p.add(3, 3)]);
-  expect(p.stats.size).toBeGreaterThan(0);
-  await waitFor(() => p.stats.size === 0, 5000, 'idle eviction');
-  expect(await p.add(4, 4)).toBe(8);
-});
-
-test('all connections busy: AcquireTimeoutError within the acquire timeout, saying so', async () => {
+test('the bound reached: AcquireTimeoutError within the acquire timeout, saying so', async () => {
   const p = pool({ max: 1, acquireTimeoutMs: 200 });
   const busy = p.slow(1500);
   await waitFor(() => p.stats.borrowed === 1);
@@ -133,12 +152,12 @@ test('all connections busy: AcquireTimeoutError within the acquire timeout, sayi
   expect(error).toBeInstanceOf(AcquireTimeoutError);
   expect(error).toBeInstanceOf(TimeoutError);
   expect(error.message).toBe(
-    'no pooled client free after 0.2s (all 1 busy), when calling remote method add',
+    'no place free in the pool after 0.2s (all 1 in flight), when calling remote method add',
   );
   expect(await busy).toBe('slept 1500');
 });
 
-test('an abort while waiting for a connection rejects at once and loses nothing', async () => {
+test('an abort while waiting for a place rejects at once and loses nothing', async () => {
   const p = pool({ max: 1 });
   const busy = p.slow(300);
   await waitFor(() => p.stats.borrowed === 1);
@@ -152,7 +171,7 @@ test('an abort while waiting for a connection rejects at once and loses nothing'
   expect(await p.add(1, 2)).toBe(3);
 });
 
-test('close() drains: waits for borrowed connections, refuses new calls, then closes all', async () => {
+test('close() drains: waits for the calls in flight, refuses new calls, then closes the client', async () => {
   const p = new RPCClient<Api>({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
   const stream = p.ticks(3, 100);
   const first = await stream[Symbol.asyncIterator]().next();
@@ -168,10 +187,11 @@ test('close() drains: waits for borrowed connections, refuses new calls, then cl
   expect(await collect(stream)).toEqual([1, 2]);
   await closing;
   expect(p.stats.size).toBe(0);
+  expect(p.stats.servers).toEqual([]);
 });
 
 test('bad options fail at construction', () => {
   expect(() => new RPCClient({ timeoutMs: -1 })).toThrow(RangeError);
   expect(() => new RPCClient({ acquireTimeoutMs: 0 })).toThrow(RangeError);
-  expect(() => new RPCClient({ idleTimeoutMs: Number.NaN })).toThrow(RangeError);
+  expect(() => new RPCClient({ max: 0 })).toThrow('max must be a positive integer, got 0');
 });

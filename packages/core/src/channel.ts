@@ -31,6 +31,13 @@ export interface ChannelOptions {
   inputQueueSize?: number;
   /** The interval the remote advertised in its request (`ZRPC_HEARTBEAT_KEY`), if it did. */
   remoteHeartbeatMs?: number;
+  /**
+   * Top the grant up to the full window once fewer than this many granted
+   * slots remain unused (reference: half the window, rounded down). The
+   * credit a side grants is its own choice; the protocol only bounds what
+   * the remote may send.
+   */
+  topUpBelow?: number;
 }
 
 /**
@@ -62,6 +69,7 @@ export class Channel {
   private advertisedMs: number | undefined;
   private learnedMs: number | undefined;
   private lastRemoteBeat: number;
+  private readonly topUpBelow: number;
   readonly heartbeatMs: number;
 
   constructor(
@@ -71,6 +79,7 @@ export class Channel {
   ) {
     this.heartbeatMs = options.heartbeatMs;
     this.inputQueueSize = options.inputQueueSize ?? 100;
+    this.topUpBelow = options.topUpBelow ?? Math.floor(this.inputQueueSize / 2);
     this.lastHeard = this.lastTick = this.lastRemoteBeat = options.now;
     this.advertisedMs = options.remoteHeartbeatMs;
     this.nextBeat = options.now + this.beatEvery;
@@ -148,15 +157,16 @@ export class Channel {
   }
 
   /**
-   * The application asks for the next event. Grants credit exactly like the
+   * The application asks for the next event. Grants credit like the
    * reference client: nothing for the first event, then a top-up to the
-   * full buffer whenever fewer than half of its slots remain reserved.
+   * full buffer whenever fewer than `topUpBelow` of its slots remain
+   * reserved (by default half: exactly the reference's grants).
    */
   pull(): void {
     if (this.closed) return;
     if (!this.pulledOnce) {
       this.pulledOnce = true;
-    } else if (this.reserved < Math.floor(this.inputQueueSize / 2)) {
+    } else if (this.reserved < this.topUpBelow) {
       const grant = this.inputQueueSize - this.reserved;
       this.reserved += grant;
       this.sink.emit(MORE, [grant]);

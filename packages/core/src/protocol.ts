@@ -40,4 +40,5 @@ export {
 } from './events.js';
 export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';
+export { workerFunction } from './registry.js';
 export { SendQueue } from './send-queue.js';

@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ArgSpec, readParameters } from './signature.js';
 
 export type { ArgSpec } from './signature.js';
@@ -17,6 +19,14 @@ export interface RegisterOptions {
    * function's source does not tell them (bound or minified functions).
    */
   args?: Array<string | ArgSpec>;
+  /**
+   * Run the method on the server's pool of worker threads, off the event
+   * loop. A worker imports the module that registered the method and calls
+   * what that module registers under the same name: `true` finds that module
+   * from the call stack; a file URL or path (`import.meta.url`) names it,
+   * for code whose stack does not tell (bundles, `eval`).
+   */
+  worker?: boolean | string;
 }
 
 /** A registered method, as dispatch and introspection see it. */
@@ -30,6 +40,8 @@ export interface MethodSpec {
   readonly minArgs: number;
   /** Most positional arguments it accepts (Infinity with a rest parameter). */
   readonly maxArgs: number;
+  /** For a method that runs on worker threads: the file URL of the module that registered it. */
+  readonly worker: string | undefined;
 }
 
 /** Thrown by `register` for a name already taken in the same registry. */
@@ -79,6 +91,7 @@ export class Registry {
     const rest = args.some((a) => a.rest);
     const positional = args.filter((a) => !a.rest);
     const firstOptional = positional.findIndex((a) => a.optional);
+    const worker = workerModule(name, options);
     this.insert({
       name,
       fn,
@@ -87,7 +100,9 @@ export class Registry {
       args,
       minArgs: firstOptional < 0 ? positional.length : firstOptional,
       maxArgs: rest ? Number.POSITIVE_INFINITY : positional.length,
+      worker,
     });
+    if (worker !== undefined) workerFunctions.set(workerKey(worker, name), fn);
     return fn;
   }
 
@@ -105,6 +120,61 @@ export class Registry {
  */
 export const rpc: Registry = ((globalThis as any)[Symbol.for('@zrpc/core/default-registry')] ??=
   new Registry());
+
+/**
+ * Every function registered with `worker` in this thread, by module and
+ * name: a worker thread imports the module, then finds the function here.
+ * One per thread, whichever copy of @zrpc/core the module imported.
+ */
+const workerFunctions: Map<string, RpcFunction> = ((globalThis as any)[
+  Symbol.for('@zrpc/core/worker-functions')
+] ??= new Map());
+
+function workerKey(module: string, name: string): string {
+  return `${module}#${name}`;
+}
+
+/** The function `module` registered as the worker method `name`, once this thread imported it. */
+export function workerFunction(module: string, name: string): RpcFunction | undefined {
+  return workerFunctions.get(workerKey(module, name));
+}
+
+/** The module a worker method is imported from, as a file URL; undefined for a loop method. */
+function workerModule(name: string, options: RegisterOptions): string | undefined {
+  const { worker } = options;
+  if (worker === undefined || worker === false) return undefined;
+  const module = worker === true ? callerFile() : worker;
+  if (module?.startsWith('file:')) return module;
+  if (module && isAbsolute(module)) return pathToFileURL(module).href;
+  throw new TypeError(
+    module === undefined || worker === true
+      ? `${name}: cannot tell which module registers it; pass { worker: import.meta.url }`
+      : `${name}: { worker } must be a file URL or an absolute path, got ${JSON.stringify(module)}`,
+  );
+}
+
+/** The file of the first stack frame outside this module: whoever called `register`. */
+function callerFile(): string | undefined {
+  const { prepareStackTrace, stackTraceLimit } = Error;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  let sites: NodeJS.CallSite[];
+  try {
+    Error.prepareStackTrace = (_, callSites) => callSites;
+    Error.stackTraceLimit = 20;
+    Error.captureStackTrace(holder);
+    // Formatted on first read: read it while ours is in place.
+    sites = Array.isArray(holder.stack) ? holder.stack : [];
+  } finally {
+    Error.prepareStackTrace = prepareStackTrace;
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+  const own = sites[0]?.getFileName();
+  for (const site of sites) {
+    const file = site.getFileName();
+    if (file && file !== own && !file.startsWith('node:')) return file;
+  }
+  return undefined;
+}
 
 /**
  * A Python-style arity message naming the method and its arguments, or

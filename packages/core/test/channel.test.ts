@@ -357,6 +357,20 @@ describe('Channel, unit by unit', () => {
       expect(grantsAfterPulls(5)).toEqual([[10]]);
       expect(grantsAfterPulls(1)).toEqual([[10], [6]]);
     });
+
+    it('tops up earlier with topUpBelow: never more than the window granted and unconsumed', () => {
+      const h = new ChannelHarness({ inputQueueSize: 8, topUpBelow: 6 });
+      const grantsAfterPulls = (pulls: number) => {
+        for (let i = 0; i < pulls; i++) h.channel.pull();
+        return h.emissionsOf(MORE).map((e) => e.args);
+      };
+      expect(grantsAfterPulls(2)).toEqual([[8]]);
+      // Reserved 7 after it; the pull that finds 5 (< 6) left tops up by 3.
+      expect(grantsAfterPulls(2)).toEqual([[8]]);
+      expect(grantsAfterPulls(1)).toEqual([[8], [3]]);
+      expect(grantsAfterPulls(2)).toEqual([[8], [3]]);
+      expect(grantsAfterPulls(1)).toEqual([[8], [3], [3]]);
+    });
   });
 });
 

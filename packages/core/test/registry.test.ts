@@ -1,6 +1,8 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { arityError, DuplicateMethodError, type MethodSpec, Registry, rpc } from '../src/index.js';
+import { workerFunction } from '../src/protocol.js';
 import { readParameters } from '../src/signature.js';
 import { scenario } from './support/vectors.js';
 
@@ -38,6 +40,7 @@ describe('Registry', () => {
       args: [{ name: 'a' }, { name: 'b', optional: true, default: 2 }],
       minArgs: 1,
       maxArgs: 2,
+      worker: undefined,
     } satisfies MethodSpec);
   });
 
@@ -357,5 +360,46 @@ describe('arityError', () => {
     );
     expect(arityError(log, 1)).toBeUndefined();
     expect(arityError(log, 100)).toBeUndefined();
+  });
+});
+
+describe('worker methods', () => {
+  it('`worker: true` records the registering module, as a file URL, and makes the function findable there', () => {
+    const registry = new Registry();
+    const crunch = (n: number) => n * 2;
+    registry.register(crunch, { worker: true });
+    const spec = registry.get('crunch')!;
+    expect(spec.worker).toBe(pathToFileURL(fileURLToPath(import.meta.url)).href);
+    expect(workerFunction(spec.worker!, 'crunch')).toBe(crunch);
+    // The decorator form finds the same module.
+    registry.register({ name: 'crunch2', worker: true })(crunch);
+    expect(registry.get('crunch2')!.worker).toBe(spec.worker);
+  });
+
+  it('an explicit module (URL or path) is kept as a file URL; loop methods have none', () => {
+    const registry = new Registry();
+    registry.register((a: number) => a, { name: 'byUrl', worker: 'file:///srv/app/rpcs.js' });
+    registry.register((a: number) => a, { name: 'byPath', worker: '/srv/app/rpcs.js' });
+    registry.register((a: number) => a, { name: 'onLoop', worker: false });
+    expect(registry.get('byUrl')!.worker).toBe('file:///srv/app/rpcs.js');
+    expect(registry.get('byPath')!.worker).toBe('file:///srv/app/rpcs.js');
+    expect(registry.get('onLoop')!.worker).toBeUndefined();
+  });
+
+  it('refuses a module a worker could not import', () => {
+    const registry = new Registry();
+    expect(() => registry.register((a: number) => a, { name: 'rel', worker: 'rpcs.js' })).toThrow(
+      'rel: { worker } must be a file URL or an absolute path, got "rpcs.js"',
+    );
+    expect(registry.get('rel')).toBeUndefined();
+  });
+
+  it('a stream method may run on workers too', () => {
+    const registry = new Registry();
+    function* items() {
+      yield 1;
+    }
+    registry.register(items, { stream: true, worker: true });
+    expect(registry.get('items')).toMatchObject({ stream: true, worker: expect.any(String) });
   });
 });

@@ -54,6 +54,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
           clientKeys: resolve(commandLine.curve.allow),
         },
       }),
+      ...(commandLine.workers !== undefined && { workers: commandLine.workers }),
     },
   };
 }

@@ -16,8 +16,10 @@ export {
   ServerClosingError,
   TooManyChannelsError,
 } from './errors.js';
+export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
 export type { CallOutcome, CallRecord } from './server-call.js';
 export type { ServerStats } from './stats.js';
+export type { WorkerStats } from './worker-pool.js';

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { basename, extname } from 'node:path';
 import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
@@ -50,9 +50,21 @@ export interface ServerOptions {
    */
   curve?: CurveOptions;
   /**
+   * Threads of the pool that runs the methods registered with `{ worker }`
+   * (default: the machine's cores, `os.availableParallelism()`). The pool
+   * starts on the first such call: a server without them starts no thread.
+   */
+  workers?: number;
+  /**
+   * A handler that holds the event loop longer than this in one go (ms) is
+   * logged by name, with the advice to run it on a worker (default: a tenth
+   * of `heartbeatMs`).
+   */
+  blockWarnMs?: number;
+  /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
-   * server's own: `linger` 2000 and `sendHighWaterMark` 100 000.
+   * server's own: `linger` 2000, `sendHighWaterMark` 10 000, `maxMessageSize` 16 MiB.
    */
   socket?: ServerSocketOptions;
 }
@@ -68,17 +80,20 @@ export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks' | 'curve
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
+  const heartbeatMs = durationMs('heartbeatMs', options.heartbeatMs ?? 5000);
   return {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
-    heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? 5000),
+    heartbeatMs,
     tracebacks: options.tracebacks,
     concurrency,
     reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
     logger: options.logger ?? console,
+    workers: count('workers', options.workers ?? availableParallelism(), 1),
+    blockWarnMs: durationMs('blockWarnMs', options.blockWarnMs ?? heartbeatMs / 10),
     socket: options.socket ?? {},
     curve: options.curve,
   };

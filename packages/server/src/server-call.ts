@@ -29,6 +29,7 @@ import { ServerContext } from './server-context.js';
 import type { ServerCounters } from './stats.js';
 import { pumpStream, type StreamOutlet } from './stream-pump.js';
 import { isPromiseLike, messageOf } from './values.js';
+import type { WorkerPool } from './worker-pool.js';
 
 /** A method as a call finds it. Built-ins skip the limiter and the middleware. */
 export interface ResolvedMethod {
@@ -68,6 +69,11 @@ export interface CallHost {
   closed(call: ServerCall): void;
   /** Every call ends here once, however it ended (absent: nobody listens). */
   ended?(record: CallRecord): void;
+  /** Runs the methods registered with `{ worker }` (absent: such a method fails). */
+  readonly workers?: Pick<WorkerPool, 'run' | 'stream'>;
+  /** A handler that held the event loop longer than `blockWarnMs` in one go (absent: not measured). */
+  blockedLoop?(method: string, ms: number): void;
+  readonly blockWarnMs?: number;
 }
 
 type Reply = [name: typeof OK | typeof STREAM_DONE | typeof ERR, args: unknown];
@@ -316,7 +322,10 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   /** The innermost step of the middleware chain. */
   private readonly inner = (): Promise<void> => {
     const spec = this.resolved!.spec;
-    const produced = spec.fn(...this.ctx.args);
+    if (spec.worker !== undefined && !spec.stream) {
+      return this.awaitUser(this.onWorker(spec) as Promise<void>, true);
+    }
+    const produced = spec.worker !== undefined ? this.workerStream(spec) : this.callOnLoop(spec);
     if (spec.stream) {
       // The stream itself is what a middleware sees as the result.
       this.ctx.result = produced;
@@ -329,6 +338,36 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     // The value is kept as ctx.result; the chain itself resolves to nothing.
     return this.awaitUser(produced as PromiseLike<void>, true);
   };
+
+  /** Run the handler here, on the event loop, timing how long it holds the loop. */
+  private callOnLoop(spec: MethodSpec): unknown {
+    const { blockedLoop, blockWarnMs = Number.POSITIVE_INFINITY } = this.host;
+    if (blockedLoop === undefined) return spec.fn(...this.ctx.args);
+    const started = performance.now();
+    try {
+      return spec.fn(...this.ctx.args);
+    } finally {
+      const heldMs = performance.now() - started;
+      if (heldMs > blockWarnMs) blockedLoop.call(this.host, spec.name, heldMs);
+    }
+  }
+
+  /** Run the handler on the server's worker pool: its result, or a rejection with its error. */
+  private onWorker(spec: MethodSpec): Promise<unknown> {
+    return this.workerPool(spec).run(spec, this.ctx);
+  }
+
+  /** Run a stream method on the worker pool: its items, computed there as credit allows. */
+  private workerStream(spec: MethodSpec): AsyncIterable<unknown> {
+    return this.workerPool(spec).stream(spec, this.ctx);
+  }
+
+  private workerPool(spec: MethodSpec): Pick<WorkerPool, 'run' | 'stream'> {
+    if (this.host.workers === undefined) {
+      throw new Error(`${spec.name}() runs on workers, but this server has none`);
+    }
+    return this.host.workers;
+  }
 
   /**
    * Wait for a promise of user code (a handler's, a generator's), its value

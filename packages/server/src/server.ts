@@ -26,6 +26,7 @@ import {
 } from './curve.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
+import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import {
   defaultTracebacks,
@@ -35,6 +36,7 @@ import {
 } from './options.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** How long the socket keeps trying to deliver queued replies after close(). */
 const LINGER_MS = 2000;
@@ -90,6 +92,8 @@ export class Server {
   private readonly limiter: Limiter;
   private readonly badInput: BadInputLog;
   private readonly host: CallHost;
+  private readonly workers: WorkerPool;
+  private readonly loopWatch: LoopWatch;
   private readonly endpointList: string[] = [];
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -129,6 +133,8 @@ export class Server {
       },
     );
     const builtins = builtinMethods(registry, this.name);
+    this.workers = new WorkerPool(this.options.workers, logger);
+    this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
     const endpoints = this.endpointList;
     const tracebacks = this.options.tracebacks;
     this.host = {
@@ -155,6 +161,9 @@ export class Server {
       send: (identity, header, name, args) => this.send(identity, header, name, args),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
+      workers: this.workers,
+      blockWarnMs: this.loopWatch.thresholdMs,
+      blockedLoop: (method, ms) => this.loopWatch.blocked(method, ms),
     };
   }
 
@@ -170,6 +179,8 @@ export class Server {
       openChannels: this.calls.size,
       running: this.limiter.running,
       queued: this.limiter.queued,
+      workers: this.workers.stats,
+      loopDelayMs: this.loopWatch.stats,
     };
   }
 
@@ -231,6 +242,7 @@ export class Server {
   }
 
   private startReceiving(): void {
+    if (this.receiving === undefined) this.loopWatch.start();
     this.receiving ??= this.receiveLoop();
   }
 
@@ -388,6 +400,8 @@ export class Server {
     const drainLeft = this.lastSendAt + drainMs - monotonicNow();
     if (drainLeft > 0) await delay(drainLeft);
     this.socket.close();
+    await this.workers.close();
+    this.loopWatch.stop();
     if (this.zapDomain !== undefined) forgetZapDomain(this.zapDomain);
     await this.receiving;
     this.badInput.flush();

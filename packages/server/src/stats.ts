@@ -1,3 +1,6 @@
+import type { LoopDelayStats } from './loop-watch.js';
+import type { WorkerStats } from './worker-pool.js';
+
 /** What `server.stats` reports: counters since start, then the current load. */
 export interface ServerStats {
   /** Requests accepted (built-ins included). */
@@ -28,9 +31,16 @@ export interface ServerStats {
   running: number;
   /** User calls waiting for a slot now. */
   queued: number;
+  /** The worker pool of the methods registered with `{ worker }`. */
+  workers: WorkerStats;
+  /** Event-loop delay since the server started listening (ms). */
+  loopDelayMs: LoopDelayStats;
 }
 
-export type ServerCounters = Omit<ServerStats, 'openChannels' | 'running' | 'queued'>;
+export type ServerCounters = Omit<
+  ServerStats,
+  'openChannels' | 'running' | 'queued' | 'workers' | 'loopDelayMs'
+>;
 
 export function newCounters(): ServerCounters {
   return {

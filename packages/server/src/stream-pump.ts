@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { STREAM } from '@zrpc/core/protocol';
 import { isPromiseLike, messageOf } from './values.js';
 
@@ -20,6 +22,15 @@ export interface StreamOutlet {
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 /**
+ * How long a stream may send without letting the event loop turn, in ms.
+ * With credit in hand the pump sends item after item without waiting, and
+ * everything it awaits (the send queue, a sync iterator) settles as
+ * microtasks: left alone it would starve the timers and reads of every
+ * other call (their heartbeats, so that their clients declare them lost).
+ */
+const TURN_MS = 5;
+
+/**
  * Send the items of a stream method one by one, pulling the next item only
  * when the client has granted room for it and the send queue has room: a
  * slow reader slows the producer, nothing is drained into memory. Resolves
@@ -30,9 +41,15 @@ export async function pumpStream(call: StreamOutlet, produced: unknown): Promise
   const source = isPromiseLike(produced) ? await call.userCode(produced) : produced;
   const iterator = openIterator(source, call.method);
   let finished = false;
+  let turnStarted = performance.now();
   try {
     for (;;) {
       if (!call.canWrite()) await call.whenWritable();
+      if (performance.now() - turnStarted > TURN_MS) {
+        await nextTurn();
+        turnStarted = performance.now();
+        if (!call.canWrite()) continue;
+      }
       const next = iterator.next();
       const step = isPromiseLike(next) ? await call.userCode(next) : next;
       if (step.done) {

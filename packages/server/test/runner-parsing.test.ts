@@ -93,6 +93,7 @@ describe('parseCommandLine', () => {
       config: undefined,
       name: undefined,
       heartbeatMs: undefined,
+      workers: undefined,
     });
   });
 
@@ -109,6 +110,8 @@ describe('parseCommandLine', () => {
         'billing',
         '--heartbeat',
         '2.5',
+        '--workers',
+        '4',
       ]),
     ).toEqual({
       help: false,
@@ -117,6 +120,7 @@ describe('parseCommandLine', () => {
       config: 'conf/zrpc.config.ts',
       name: 'billing',
       heartbeatMs: 2500,
+      workers: 4,
     });
   });
 
@@ -133,6 +137,12 @@ describe('parseCommandLine', () => {
   it.each([['0'], ['-1'], ['soon'], [''], ['Infinity']])('refuses the heartbeat %j', (value) => {
     expect(usageErrorOf(() => parseCommandLine([`--heartbeat=${value}`])).message).toBe(
       `"${value}" is not a valid heartbeat: give a positive number of seconds.`,
+    );
+  });
+
+  it.each([['0'], ['-1'], ['two'], [''], ['1.5']])('refuses the workers %j', (value) => {
+    expect(usageErrorOf(() => parseCommandLine([`--workers=${value}`])).message).toBe(
+      `"${value}" is not a valid number of workers: give an integer >= 1.`,
     );
   });
 

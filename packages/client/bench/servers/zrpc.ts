@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Registry } from '@zrpc/core';
 import { Server } from '@zrpc/server';
 import { announce } from './ready.js';
@@ -5,6 +6,13 @@ import { announce } from './ready.js';
 const registry = new Registry();
 registry.register(function echo(value: unknown) {
   return value;
+});
+// CPU-bound: `us` microseconds of busy work, for the servers-scaling rows.
+registry.register(function work(us: number) {
+  const until = performance.now() + us / 1000;
+  let spins = 0;
+  while (performance.now() < until) spins++;
+  return spins >= 0 ? us : -1;
 });
 registry.register(
   function* count(n: number) {

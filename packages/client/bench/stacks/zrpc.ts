@@ -4,7 +4,7 @@ import type { Stack } from './stack.js';
 /** `@zrpc/client` against the `@zrpc/server` child. */
 export function zrpcStack(endpoint: string): Stack {
   const client = new Client({ endpoints: endpoint });
-  const pool = new RPCClient({ endpoints: endpoint, max: 8 });
+  const pool = new RPCClient({ endpoints: endpoint, max: 512 });
   return {
     name: 'zrpc',
     echo: (value) => client.call('echo', value),

@@ -32,6 +32,14 @@ export class ChildServer {
     return this.child.pid!;
   }
 
+  /** SIGTERM: the server stops taking calls, lets those in flight finish, and exits. */
+  async terminate(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+
   /** SIGKILL: the server vanishes without a word, as in a crash. */
   async kill(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;

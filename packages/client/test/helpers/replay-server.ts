@@ -42,6 +42,11 @@ export interface Session {
  * otherwise as recorded. Where the recording has the client speak
  * (`_zpc_more`, `_zpc_hb`), the replay waits until this client has sent as
  * many events of that name, or until `settle()`.
+ *
+ * With `followCredit`, the replay plays a reference server under whatever
+ * credit rule this client uses instead: it skips the recorded `_zpc_more`
+ * and sends each application event only once the client has granted room
+ * for it (the request grants one), as zerorpc-python's channel does.
  */
 export class ReplayServer {
   readonly sessions: Session[] = [];
@@ -57,16 +62,25 @@ export class ReplayServer {
     private readonly scenarios: readonly Scenario[],
     private readonly router: Router,
     readonly endpoint: string,
+    private readonly followCredit: boolean,
   ) {
     this.settledSignal = new Promise((resolve) => {
       this.markSettled = resolve;
     });
   }
 
-  static async start(scenarios: readonly Scenario[]): Promise<ReplayServer> {
+  static async start(
+    scenarios: readonly Scenario[],
+    options: { followCredit?: boolean } = {},
+  ): Promise<ReplayServer> {
     const router = new Router({ linger: 0 });
     await router.bind('tcp://127.0.0.1:*');
-    const server = new ReplayServer(scenarios, router, router.lastEndpoint!);
+    const server = new ReplayServer(
+      scenarios,
+      router,
+      router.lastEndpoint!,
+      options.followCredit === true,
+    );
     void server.receiveLoop();
     return server;
   }
@@ -120,6 +134,7 @@ export class ReplayServer {
     for (const recorded of state.session.scenario.events.slice(1)) {
       const [, name] = recorded.event;
       if (recorded.dir === 'c2s') {
+        if (this.followCredit && name === '_zpc_more') continue;
         const count = (counts.get(name) ?? 0) + 1;
         counts.set(name, count);
         await Promise.race([state.received(name, count), this.settledSignal]);
@@ -127,6 +142,10 @@ export class ReplayServer {
       }
       const wait = state.start + recorded.t_ms - monotonicNow();
       if (!this.settled && wait > 0) await Promise.race([sleep(wait), this.settledSignal]);
+      if (this.followCredit && !name.startsWith('_zpc_')) {
+        await Promise.race([state.credited(), this.settledSignal]);
+        state.spent++;
+      }
       if (this.settled) state.session.sentAfterSettle++;
       state.sent++;
       const event = decodeEvent(recorded.frames.at(-1)!);
@@ -147,6 +166,8 @@ class SessionState {
   readonly start = monotonicNow();
   /** s2c events sent so far. */
   sent = 0;
+  /** Application (credit-spending) s2c events sent so far. */
+  spent = 0;
   readonly session: Session;
   private waiters: Array<() => void> = [];
 
@@ -163,6 +184,22 @@ class SessionState {
   receive(event: ZEvent): void {
     this.session.events.push({ event, at: monotonicNow() - this.start, afterSent: this.sent });
     for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Resolves once the client has granted room for one more application event. */
+  async credited(): Promise<void> {
+    while (this.granted() <= this.spent) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** The request's one event plus every `_zpc_more` grant so far. */
+  private granted(): number {
+    let total = 1;
+    for (const { event } of this.session.events) {
+      if (event.name === '_zpc_more') total += (event.args as number[])[0]!;
+    }
+    return total;
   }
 
   /** Resolves once the client has sent `count` events named `name` on this channel. */

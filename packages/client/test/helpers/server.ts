@@ -43,8 +43,8 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 /**
- * A server that answers `add` and then goes silent on any other call (no
- * reply, no heartbeat): how a hung or dead server looks to a client.
+ * A server that answers `add` and `_zerorpc_ping` and goes silent on any
+ * other call (no reply, no heartbeat): how a hung server looks to a client.
  */
 export async function silentServer(): Promise<{ endpoint: string; close(): void }> {
   const router = new Router({ linger: 0 });
@@ -53,10 +53,15 @@ export async function silentServer(): Promise<{ endpoint: string; close(): void 
     for await (const frames of router) {
       const envelope = openEnvelope(frames)!;
       const request = decodeEvent(envelope.payload);
-      if (request.name !== 'add' || request.header.response_to !== undefined) continue;
-      const [a, b] = request.args as number[];
+      if (request.header.response_to !== undefined) continue;
+      let result: unknown;
+      if (request.name === 'add') {
+        const [a, b] = request.args as number[];
+        result = a! + b!;
+      } else if (request.name === '_zerorpc_ping') result = ['pong', 'silent'];
+      else continue;
       const header = channelHeader(ids.next(), request.header.message_id);
-      const reply = encodeEvent({ header, name: 'OK', args: [a! + b!] });
+      const reply = encodeEvent({ header, name: 'OK', args: [result] });
       await router.send([...envelope.identity, Buffer.alloc(0), reply]);
     }
   })().catch(() => {});

@@ -39,6 +39,7 @@ export class ChannelHarness {
     options: {
       heartbeatMs?: number;
       inputQueueSize?: number;
+      topUpBelow?: number;
       remoteHeartbeatMs?: number;
       withCancel?: boolean;
     } = {},
@@ -64,6 +65,7 @@ export class ChannelHarness {
         now: 0,
         inputQueueSize: options.inputQueueSize,
         remoteHeartbeatMs: options.remoteHeartbeatMs,
+        topUpBelow: options.topUpBelow,
       },
     );
   }

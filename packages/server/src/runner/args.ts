@@ -3,7 +3,7 @@ import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
-                   [--name <name>] [--heartbeat <seconds>]
+                   [--name <name>] [--heartbeat <seconds>] [--workers <n>]
                    [--curve-keys <file> --curve-allow <file>] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
@@ -18,6 +18,8 @@ Imports the rpcs module of each app and serves the methods they register.
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  --workers <n>         threads for the methods registered with { worker: true }
+                        (default: the machine's cores)
   --curve-keys <file>   CURVE encryption: the server's key pair file, from
                         zrpc-keygen (or ZRPC_CURVE_KEYS); needs --curve-allow
   --curve-allow <file>  the client public keys admitted, one per line (or
@@ -37,6 +39,7 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  workers: number | undefined;
   /** CURVE: the key pair file and the allow-list file, given together or not at all. */
   curve: { keys: string; allow: string } | undefined;
 }
@@ -58,6 +61,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
     curve: curveFiles(
       values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
       values['curve-allow'] ?? process.env.ZRPC_CURVE_ALLOW,
@@ -84,6 +88,7 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        workers: { type: 'string' },
         'curve-keys': { type: 'string' },
         'curve-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -100,6 +105,14 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseWorkers(value: string): number {
+  const threads = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(threads) || threads < 1) {
+    throw new UsageError(`"${value}" is not a valid number of workers: give an integer >= 1.`);
+  }
+  return threads;
 }
 
 function usageError(message: string): UsageError {

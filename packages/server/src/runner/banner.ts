@@ -25,10 +25,11 @@ export function bannerLines(
   return lines;
 }
 
-/** `name(a, b="x", ...rest)`, with ` [stream]` for a streaming method. */
+/** `name(a, b="x", ...rest)`, with ` [stream]` for a streaming method, ` [worker]` for one on worker threads. */
 export function describeMethod(spec: MethodSpec): string {
   const args = spec.args.map(describeArg).join(', ');
-  return `${spec.name}(${args})${spec.stream ? ' [stream]' : ''}`;
+  const tags = `${spec.stream ? ' [stream]' : ''}${spec.worker ? ' [worker]' : ''}`;
+  return `${spec.name}(${args})${tags}`;
 }
 
 function describeArg(arg: ArgSpec): string {

@@ -1,0 +1,19 @@
+import type { Span } from '@sentry/node';
+import type { Failure } from './outcome.js';
+
+// The codes of Sentry's span statuses (@sentry/node does not export its constants).
+export const SPAN_STATUS_OK = 1;
+export const SPAN_STATUS_ERROR = 2;
+
+/**
+ * Record how a call failed on its span: the status, and the error's name
+ * as `error.type`. The status is also kept as `rpc.response.status_code`
+ * (OpenTelemetry's RPC attribute), because Sentry's span protocol counts
+ * `cancelled` as ok and drops its message: a call whose caller went away
+ * would otherwise look like any successful one.
+ */
+export function recordFailure(span: Span, failure: Failure): void {
+  span.setStatus({ code: SPAN_STATUS_ERROR, message: failure.status });
+  span.setAttribute('error.type', failure.name);
+  span.setAttribute('rpc.response.status_code', failure.status);
+}
