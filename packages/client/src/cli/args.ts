@@ -12,6 +12,8 @@ options:
   --json             print results as JSON (a stream: one item per line)
   --timeout <s>      seconds to wait for a reply (default ${DEFAULT_TIMEOUT_MS / 1000})
   --heartbeat <s>    heartbeat interval in seconds (default ${DEFAULT_HEARTBEAT_MS / 1000})
+  --curve-server-key <z85>  CURVE: the server's public key; needs --curve-keys
+  --curve-keys <file>       CURVE: this client's key pair file (zrpc-keygen)
   -h, --help         show this help
 `;
 
@@ -24,6 +26,8 @@ export interface Command {
   json: boolean;
   timeoutMs: number;
   heartbeatMs: number;
+  /** CURVE: the server's public key and this client's key pair file. */
+  curve?: { serverKey: string; keysFile: string };
 }
 
 /** Bad usage: the CLI prints the message and the usage, and exits with 2. */
@@ -43,6 +47,8 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
   let json = false;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   let heartbeatMs = DEFAULT_HEARTBEAT_MS;
+  let curveServerKey: string | undefined;
+  let curveKeys: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === '--') {
@@ -55,12 +61,17 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     else if (option === '--json') json = true;
     else if (option === '--timeout') timeoutMs = seconds(option, value());
     else if (option === '--heartbeat') heartbeatMs = seconds(option, value());
+    else if (option === '--curve-server-key') curveServerKey = value();
+    else if (option === '--curve-keys') curveKeys = value();
     else if (token.startsWith('-') && Number.isNaN(Number(token))) {
       throw new UsageError(`unknown option ${option}`);
     } else positional.push(token);
   }
   const [endpoint, method, ...args] = positional;
   if (endpoint === undefined) throw new UsageError('an endpoint is required');
+  if ((curveServerKey === undefined) !== (curveKeys === undefined)) {
+    throw new UsageError('--curve-server-key and --curve-keys go together');
+  }
   return {
     endpoint: normalizeEndpoint(endpoint),
     ...(method === undefined ? {} : { method }),
@@ -68,6 +79,9 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     json,
     timeoutMs,
     heartbeatMs,
+    ...(curveServerKey !== undefined && {
+      curve: { serverKey: curveServerKey, keysFile: curveKeys! },
+    }),
   };
 }
 
