@@ -1,9 +1,11 @@
 import { LostRemoteError } from '@zrpc/core';
+import { loadVectors } from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import { Client } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
 import { serverLog } from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
+import { ReplayServer } from './helpers/replay-server.js';
 import { startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -78,4 +80,23 @@ test('a call timing out after the server showed it speaks zrpc is cancelled too'
   await rejection(client.withOptions({ timeoutMs: 300 }).slow(30_000));
   await waitFor(() => server.stats.cancelledByClient === 1, 2000, 'the cancel');
   expect(server.stats.running).toBe(0);
+});
+
+test('against a replayed zerorpc-python server, leaving a stream early sends nothing new', async () => {
+  const vectors = loadVectors('zerorpc-python-server.json');
+  const stream = vectors.scenarios.find((s) => s.name === 'stream_250')!;
+  const server = await ReplayServer.start([stream]);
+  open.push(async () => server.close());
+  const client = new Client<{ count(n: number): Promise<AsyncIterable<number>> }>({
+    endpoints: server.endpoint,
+    heartbeatMs: 100,
+  });
+  open.push(() => client.close());
+  for await (const item of await client.count(250)) if (item === 3) break;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const names = server.sessions.flatMap((session) => session.events.map((e) => e.event.name));
+  // Heartbeats and credit only, as from the reference client; no _zpc_cancel.
+  expect(names.length).toBeGreaterThan(0);
+  for (const name of names) expect(['_zpc_hb', '_zpc_more']).toContain(name);
+  expect(names).not.toContain('_zpc_cancel');
 });
