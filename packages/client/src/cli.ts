@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { RemoteError } from '@zrpc/core';
-import { HELP, parseCommand, USAGE, UsageError } from './cli/args.js';
+import { type Command, HELP, parseCommand, USAGE, UsageError } from './cli/args.js';
 import { pretty, toJson } from './cli/format.js';
 import { describeServer } from './cli/methods.js';
+import { NoServerError, waitForServer } from './cli/reach.js';
 import { Client } from './client.js';
 import { RemoteStream } from './stream.js';
 
@@ -20,31 +21,69 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { endpoint, method, args, json, timeoutMs, heartbeatMs, curve } = command;
+  const { endpoint, ipv6, timeoutMs, connectTimeoutMs, heartbeatMs, curve } = command;
   let client: Client;
   try {
-    const socket = curve && curveSocket(curve.serverKey, curve.keysFile);
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket });
+    const keys = curve && curveSocket(curve.serverKey, curve.keysFile);
+    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6, ...keys } });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);
   }
-  const print = (value: unknown) =>
-    process.stdout.write(`${json ? toJson(value) : pretty(value)}\n`);
+  const output = new Output(command.json);
+  const done = new AbortController();
+  const work = run(client, command, output);
+  const reach = waitForServer(endpoint, { ipv6, timeoutMs: connectTimeoutMs, signal: done.signal });
   try {
-    if (method === undefined) {
-      for (const line of await describeServer(client)) process.stdout.write(`${line}\n`);
-    } else {
-      const reply = await client.call(method, ...args);
-      if (reply instanceof RemoteStream) for await (const item of reply) print(item);
-      else print(reply);
-    }
+    // The call's outcome, unless no server took the connection before it came.
+    await Promise.race([work, reach.then(() => work)]);
     return 0;
   } catch (error) {
     process.stderr.write(`${describeError(error)}\n`);
     return 1;
   } finally {
+    done.abort();
     await client.close();
+    await Promise.allSettled([work, reach]);
+  }
+}
+
+/** List the methods, or call one and print its result (a stream item by item). */
+async function run(client: Client, command: Command, output: Output): Promise<void> {
+  if (command.method === undefined) {
+    for (const line of await describeServer(client)) output.line(line);
+    return;
+  }
+  const reply = await client.call(command.method, ...command.args);
+  if (!(reply instanceof RemoteStream)) return output.value(reply);
+  for await (const item of reply) {
+    // The reader is gone (`zrpc ... | head -1`): stop the stream, as Unix tools do.
+    if (output.closed) break;
+    output.value(item);
+  }
+}
+
+/**
+ * Standard output. When the reader closes the pipe, writing fails with
+ * EPIPE: the CLI stops writing and ends quietly (exit 0) instead of dying
+ * with a stack trace.
+ */
+class Output {
+  closed = false;
+
+  constructor(private readonly json: boolean) {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      this.closed = true;
+    });
+  }
+
+  value(value: unknown): void {
+    this.line(this.json ? toJson(value) : pretty(value));
+  }
+
+  line(text: string): void {
+    if (!this.closed) process.stdout.write(`${text}\n`);
   }
 }
 
@@ -54,6 +93,7 @@ function badUsage(reason: string): number {
 }
 
 function describeError(error: unknown): string {
+  if (error instanceof NoServerError) return `zrpc: ${error.message}`;
   if (error instanceof RemoteError) {
     return error.remoteMessage ? `${error.remoteName}: ${error.remoteMessage}` : error.remoteName;
   }

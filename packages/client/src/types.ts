@@ -22,8 +22,23 @@ export type StreamName<Api> = {
   [K in MethodName<Api>]: Result<Api, K> extends StreamReturn<any> ? K : never;
 }[MethodName<Api>];
 
-/** The parameters of method `K`. */
-export type Args<Api, K extends MethodName<Api>> = Parameters<Extract<Api[K], AnyFunction>>;
+/**
+ * The arguments a typed client passes to method `K`: every parameter of the
+ * function, optional ones included (a rest parameter stays variadic).
+ *
+ * Why not let `name?: string` be left out: the server requires every
+ * parameter without a default value (Python's rule, which zerorpc callers
+ * rely on: `add(1)` is a TypeError naming `b`), and TypeScript erases `?`
+ * from the compiled function, so `greet(name?: string)` requires `name` on
+ * the wire. A parameter with a default (`name = 'x'`) may be left out there,
+ * but its type is the same as `name?: string`, so the types cannot tell the
+ * two apart. Requiring both keeps the promise that a call that type-checks
+ * is never refused for its number of arguments. (See "Arity" in the
+ * @zrpc/core README.)
+ */
+export type Args<Api, K extends MethodName<Api>> = Required<
+  Parameters<Extract<Api[K], AnyFunction>>
+>;
 
 type Result<Api, K extends MethodName<Api>> = Awaited<ReturnType<Extract<Api[K], AnyFunction>>>;
 

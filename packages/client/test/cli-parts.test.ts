@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { HELP, normalizeEndpoint, parseArg, parseCommand, UsageError } from '../src/cli/args.js';
+import { HELP, parseArg, parseCommand, readEndpoint, UsageError } from '../src/cli/args.js';
 import { bytesLiteral, pretty, toJson } from '../src/cli/format.js';
 
 // The CLI's parts, in process (cli.test.ts runs the built bin).
@@ -8,17 +8,21 @@ describe('parseCommand', () => {
   test('endpoint, method and arguments; options anywhere', () => {
     expect(parseCommand(['127.0.0.1:4242', 'add', '1', '-2', '--json', '--timeout=1.5'])).toEqual({
       endpoint: 'tcp://127.0.0.1:4242',
+      ipv6: false,
       method: 'add',
       args: [1, -2],
       json: true,
       timeoutMs: 1500,
+      connectTimeoutMs: 2000,
       heartbeatMs: 5000,
     });
-    expect(parseCommand(['--heartbeat', '0.5', 'ipc:///tmp/x'])).toEqual({
+    expect(parseCommand(['--heartbeat', '0.5', 'ipc:///tmp/x', '--connect-timeout', '9'])).toEqual({
       endpoint: 'ipc:///tmp/x',
+      ipv6: false,
       args: [],
       json: false,
       timeoutMs: 30_000,
+      connectTimeoutMs: 9000,
       heartbeatMs: 500,
     });
     expect(parseCommand(['tcp://h:1', 'echo', '--', '--json'])).toMatchObject({
@@ -38,16 +42,31 @@ describe('parseCommand', () => {
     ],
     [['--timeout=0', 'tcp://h:1'], '--timeout takes a positive number of seconds, not "0"'],
     [['tcp://h:1', '--heartbeat'], '--heartbeat needs a value'],
-    [['localhost'], '"localhost" is not a valid endpoint: use tcp://host:port or host:port'],
+    [['localhost'], '"localhost" is not a valid port number or address:port pair.'],
+    [['[1:2:3]:80'], '"1:2:3" is not a valid IPv6 address.'],
+    [
+      ['--connect-timeout=-1', '4242'],
+      '--connect-timeout takes a positive number of seconds, not "-1"',
+    ],
   ])('bad usage %j', (argv, reason) => {
     expect(() => parseCommand(argv)).toThrow(new UsageError(reason));
   });
 
-  test('endpoints: any transport as is; host:port means tcp', () => {
-    expect(normalizeEndpoint('tcp://127.0.0.1:1')).toBe('tcp://127.0.0.1:1');
-    expect(normalizeEndpoint('localhost:4242')).toBe('tcp://localhost:4242');
-    expect(normalizeEndpoint('[::1]:4242')).toBe('tcp://[::1]:4242');
-    expect(() => normalizeEndpoint('4242')).toThrow(UsageError);
+  test('endpoints: the forms zrpc-server takes (a ZeroMQ endpoint as is, host:port, a bare port)', () => {
+    expect(readEndpoint('tcp://127.0.0.1:1')).toEqual({
+      endpoint: 'tcp://127.0.0.1:1',
+      ipv6: false,
+    });
+    expect(readEndpoint('localhost:4242')).toEqual({
+      endpoint: 'tcp://localhost:4242',
+      ipv6: false,
+    });
+    expect(readEndpoint('[::1]:4242')).toEqual({ endpoint: 'tcp://[::1]:4242', ipv6: true });
+    expect(readEndpoint('4242')).toEqual({ endpoint: 'tcp://127.0.0.1:4242', ipv6: false });
+    expect(readEndpoint('0:4242')).toEqual({ endpoint: 'tcp://0.0.0.0:4242', ipv6: false });
+    expect(() => readEndpoint('70000')).toThrow(
+      new UsageError('"70000" is not a valid port number.'),
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,10 +112,87 @@ describe.concurrent('zrpc against a @zrpc/server', () => {
     expect((await zrpc(endpoint, 'nope')).stderr).toBe('NameError: nope\n');
   });
 
+  test('takes the addresses zrpc-server takes: a bare port means 127.0.0.1', async () => {
+    const port = endpoint.slice(endpoint.lastIndexOf(':') + 1);
+    expect(await zrpc(port, 'add', '1', '2')).toEqual({ code: 0, stdout: '3\n', stderr: '' });
+  });
+
+  test('reaches a server on an IPv6 address given as [ipv6]:port', async () => {
+    await server.bind('tcp://[::1]:*');
+    const ipv6 = server.endpoints.find((e) => e.startsWith('tcp://[::1]:'))!;
+    expect(await zrpc(ipv6.slice('tcp://'.length), 'add', '1', '2')).toEqual({
+      code: 0,
+      stdout: '3\n',
+      stderr: '',
+    });
+  });
+
+  test('a reader that leaves early (`| head -1`) ends a stream quietly with exit code 0', async () => {
+    const script = `"${process.execPath}" "${CLI}" ${endpoint} count 100000 2>"$ERR" | head -1; echo "\${PIPESTATUS[0]}"`;
+    const dir = mkdtempSync(join(tmpdir(), 'zrpc-cli-epipe-'));
+    try {
+      const err = join(dir, 'stderr');
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          'bash',
+          ['-c', script],
+          { env: { ...process.env, ERR: err }, timeout: 15_000 },
+          (error, out) => (error ? reject(error) : resolve(out)),
+        );
+      });
+      expect(stdout).toBe('0\n0\n');
+      expect(readFileSync(err, 'utf8')).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--timeout and --heartbeat take seconds', async () => {
     const run = await zrpc(endpoint, 'slow', '3000', '--timeout', '0.2', '--heartbeat=2');
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('TimeoutError: timeout after 0.2s, when calling remote method slow\n');
+  });
+});
+
+describe.concurrent('zrpc with no server to answer', () => {
+  /** A port nobody listens on: bound by the OS for a moment, then let go. */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  test('says so within its connect timeout, naming the endpoint, however long the call timeout', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const run = await zrpc('--timeout', '60', `127.0.0.1:${port}`, 'add', '1', '2');
+    // Well under the 60 s call timeout: the default connect timeout is 2 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `zrpc: no server answers at tcp://127.0.0.1:${port}: nothing accepted a connection within 2s (--connect-timeout <seconds> waits longer)\n`,
+    });
+  });
+
+  test('--connect-timeout sets how long it waits; listing the methods is no different', async () => {
+    const port = await freePort();
+    const run = await zrpc('--connect-timeout', '0.5', String(port));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `zrpc: no server answers at tcp://127.0.0.1:${port}: nothing accepted a connection within 0.5s (--connect-timeout <seconds> waits longer)\n`,
+    );
+  });
+
+  test('names a host that does not resolve', async () => {
+    expect(await zrpc('--timeout', '60', 'nosuch.invalid:4242', 'add', '1', '2')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'zrpc: cannot reach tcp://nosuch.invalid:4242: host "nosuch.invalid" does not resolve (ENOTFOUND)\n',
+    });
   });
 });
 

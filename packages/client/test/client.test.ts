@@ -40,7 +40,7 @@ afterAll(async () => {
 describe('calls', () => {
   test('values come back as the server returned them', async () => {
     expect(await client.add(1, 2)).toBe(3);
-    expect(await client.greet('wörld ☃')).toBe('Hello, wörld ☃!');
+    expect(await client.greet('wörld ☃', '!')).toBe('Hello, wörld ☃!');
     expect(await client.greet('you', '?')).toBe('Hello, you?');
     expect(await client.pair()).toEqual([1, 'two']);
     const bytes = await client.blob(6);
@@ -194,7 +194,7 @@ describe('per-call options, timeout, abort', () => {
   test('a stream timeout covers the wait for its first reply only', async () => {
     // Items 250 ms apart, timeout 150 ms: after the first item the heartbeat guards the stream.
     const paced = client.withOptions({ timeoutMs: 150 });
-    expect(await collect(paced.ticks(4, 250))).toEqual([0, 1, 2, 3]);
+    expect(await collect(paced.ticks(4, 250, 0))).toEqual([0, 1, 2, 3]);
     // ...but a first item later than the timeout is a timeout.
     const error = await rejection(collect(paced.ticks(2, 250, 400)));
     expect(error).toBeInstanceOf(TimeoutError);

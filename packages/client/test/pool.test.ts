@@ -41,7 +41,7 @@ test('1,000 concurrent callers through a pool of 8 all succeed, never more than 
     waited = Math.max(waited, p.stats.pending);
   }, 5);
   const outcomes = await Promise.allSettled(
-    Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? p.greet(`n${i}`) : p.add(i, 1))),
+    Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? p.greet(`n${i}`, '!') : p.add(i, 1))),
   );
   clearInterval(sampler);
   const errors = outcomes.filter((o) => o.status === 'rejected');
@@ -76,7 +76,7 @@ test('calls in flight share one socket per server: 64 slow calls run at once', a
 test('one caller at a time reuses one place (LIFO); the proxy and views work', async () => {
   const p = pool();
   for (let i = 0; i < 5; i++) expect(await p.add(i, i)).toBe(2 * i);
-  expect(await p.call('greet', 'pool')).toBe('Hello, pool!');
+  expect(await p.call('greet', 'pool', '!')).toBe('Hello, pool!');
   expect(await p.withOptions({ timeoutMs: 1000 }).pair()).toEqual([1, 'two']);
   expect(p.stats).toMatchObject({ size: 1, available: 1, borrowed: 0, pending: 0, ejections: 0 });
   expect(p.stats.servers).toEqual([
@@ -173,7 +173,7 @@ test('an abort while waiting for a place rejects at once and loses nothing', asy
 
 test('close() drains: waits for the calls in flight, refuses new calls, then closes the client', async () => {
   const p = new RPCClient<Api>({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
-  const stream = p.ticks(3, 100);
+  const stream = p.ticks(3, 100, 0);
   const first = await stream[Symbol.asyncIterator]().next();
   expect(first).toEqual({ done: false, value: 0 });
   let closed = false;

@@ -14,7 +14,8 @@ const pool = new RPCClient<Api>();
 
 // Plain functions: same parameters, the result as a Promise.
 expectTypeOf(client.add).toEqualTypeOf<(a: number, b: number) => Promise<number>>();
-expectTypeOf(client.greet).toEqualTypeOf<(name: string, punctuation?: string) => Promise<string>>();
+// A parameter with a default is passed too (see Args in src/types.ts, and arity.test-d.ts).
+expectTypeOf(client.greet).toEqualTypeOf<(name: string, punctuation: string) => Promise<string>>();
 expectTypeOf(client.pair()).toEqualTypeOf<Promise<[number, string]>>();
 expectTypeOf(client.blob(4)).toEqualTypeOf<Promise<Uint8Array>>();
 expectTypeOf(client.big()).toEqualTypeOf<Promise<bigint>>();
@@ -30,7 +31,7 @@ expectTypeOf(client.stream('words', 'a b')).toEqualTypeOf<AsyncIterableIterator<
 expectTypeOf(client.withOptions({ timeoutMs: 100 }).add(1, 2)).toEqualTypeOf<Promise<number>>();
 expectTypeOf(pool.add(1, 2)).toEqualTypeOf<Promise<number>>();
 expectTypeOf(pool.withOptions({}).count(2)).toEqualTypeOf<AsyncIterable<number>>();
-expectTypeOf(createClient<Api>().greet('x')).toEqualTypeOf<Promise<string>>();
+expectTypeOf(createClient<Api>().greet('x', '?')).toEqualTypeOf<Promise<string>>();
 // Real members keep their types.
 expectTypeOf(client.openChannels).toEqualTypeOf<number>();
 expectTypeOf(client.close()).toEqualTypeOf<Promise<void>>();

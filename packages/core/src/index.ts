@@ -1,8 +1,18 @@
 /*
  * @zrpc/core for handler and middleware authors: the middleware contract,
- * the call's context, the errors and the registry. The protocol machinery
- * (codec, channels, timers, message ids) is `@zrpc/core/protocol`.
+ * the call's context, the errors, the registry, and the address reader both
+ * commands share. The protocol machinery (codec, channels, timers, message
+ * ids) is `@zrpc/core/protocol`.
  */
+
+export type { Address } from './address.js';
+export {
+  AddressError,
+  endpointHostName,
+  HostNotFoundError,
+  parseAddrport,
+  resolveEndpointHost,
+} from './address.js';
 export { callSignal, currentCall } from './call-context.js';
 export { errorName } from './err-args.js';
 export {

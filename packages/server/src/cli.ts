@@ -7,6 +7,7 @@ import { readKeyPair } from './curve.js';
 import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
 import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
 import { RunnerError, UsageError } from './runner/errors.js';
+import { runnerLogger } from './runner/logger.js';
 import {
   consoleLog,
   exitOnSignals,
@@ -24,7 +25,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const options = await runOptions(commandLine);
   let running: RunningServer | undefined;
-  exitOnSignals(() => running, consoleLog);
+  exitOnSignals(() => running, consoleLog, options.server?.logger);
   reloadKeysOnSighup(() => running, consoleLog);
   running = await runServer(options);
 }
@@ -46,6 +47,8 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     middleware: config.middleware,
     server: {
       ...config.server,
+      // A logger from the config is used as it is; --verbosity sets the runner's own.
+      logger: config.server?.logger ?? runnerLogger({ verbosity: commandLine.verbosity }),
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
       ...(commandLine.curve && {

@@ -5,12 +5,28 @@ import { durationMs } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
 import type { CurveOptions } from './curve.js';
 
-/** Where the server writes. `console` fits. */
+/**
+ * Where the server writes: `console` fits, and so does a pino logger, which
+ * gets structured fields (see `CallLog` in log.ts). `info` takes one line per
+ * call, `warn` refused and lost calls and ignored input, `error` failed calls
+ * with their traceback.
+ */
 export interface Logger {
   info(...args: unknown[]): void;
   warn(...args: unknown[]): void;
   error(...args: unknown[]): void;
 }
+
+/**
+ * The default: `console` for warnings and errors only, so that a server
+ * embedded in a program reports failures without a line per call (pass
+ * `console` itself for those).
+ */
+export const consoleWarnings: Logger = {
+  info() {},
+  warn: (...args) => console.warn(...args),
+  error: (...args) => console.error(...args),
+};
 
 export interface ServerOptions {
   /** The methods to serve (default: the global `rpc` registry). */
@@ -41,7 +57,7 @@ export interface ServerOptions {
   queueLimit?: number;
   /** Most open channels one peer may hold; beyond it a request gets `TooManyChannelsError` (default 1000). */
   maxChannelsPerPeer?: number;
-  /** Default: `console`. */
+  /** Default: `console` for warnings and errors (no line per call). A pino logger gets fields. */
   logger?: Logger;
   /**
    * CURVE encryption and authentication: the server's key pair and the
@@ -91,7 +107,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
-    logger: options.logger ?? console,
+    logger: options.logger ?? consoleWarnings,
     workers: count('workers', options.workers ?? availableParallelism(), 1),
     blockWarnMs: durationMs('blockWarnMs', options.blockWarnMs ?? heartbeatMs / 10),
     socket: options.socket ?? {},

@@ -26,6 +26,7 @@ import {
 } from './curve.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
+import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import {
@@ -133,6 +134,7 @@ export class Server {
       },
     );
     const builtins = builtinMethods(registry, this.name);
+    const callLog = new CallLog(logger, registry);
     this.workers = new WorkerPool(this.options.workers, logger);
     this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
     const endpoints = this.endpointList;
@@ -161,6 +163,7 @@ export class Server {
       send: (identity, header, name, args) => this.send(identity, header, name, args),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
+      ended: (record) => callLog.ended(record),
       workers: this.workers,
       blockWarnMs: this.loopWatch.thresholdMs,
       blockedLoop: (method, ms) => this.loopWatch.blocked(method, ms),

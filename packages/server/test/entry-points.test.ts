@@ -5,8 +5,7 @@
  * all of them resolve from the packed packages as npm would install them.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,16 +84,16 @@ describe('the entry points from packed packages', () => {
       await run('tar', ['-xzf', join(project, filename), '-C', target, '--strip-components=1']);
     }
     // Their dependencies as installed in the workspace, linked where npm would put them.
-    const fromServer = createRequire(join(serverDir, 'package.json'));
-    const fromCore = createRequire(join(coreDir, 'package.json'));
-    for (const [name, require] of [
-      ['zeromq', fromServer],
-      ['tsx', fromServer],
-      ['@msgpack/msgpack', fromCore],
-    ] as const) {
-      const dir = realpathSync(dirname(require.resolve(`${name}/package.json`)));
-      mkdirSync(dirname(join(modules, name)), { recursive: true });
-      symlinkSync(dir, join(modules, name), 'dir');
+    for (const dir of [coreDir, serverDir]) {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+      };
+      const names = Object.keys(manifest.dependencies).filter((n) => !n.startsWith('@zrpc/'));
+      for (const name of names) {
+        const installed = realpathSync(join(dir, 'node_modules', name));
+        mkdirSync(dirname(join(modules, name)), { recursive: true });
+        symlinkSync(installed, join(modules, name), 'dir');
+      }
     }
   }, 120_000);
 

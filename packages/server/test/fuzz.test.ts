@@ -173,8 +173,12 @@ test(`${MESSAGES} malformed messages while a good client calls add: no error for
 
   // One line at once, then at most one per interval: nowhere near one per frame.
   const maxLines = 1 + Math.ceil(elapsedMs / 5000);
-  expect(logger.lines.filter((l) => l.level === 'warn').length).toBeLessThanOrEqual(maxLines);
-  expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  // (A request the fuzzer got right but named no method of gets its own refused-call line.)
+  const badInputLines = logger.lines.filter((l) => /ignored bad input/.test(String(l.args[0])));
+  expect(badInputLines.length).toBeLessThanOrEqual(maxLines);
+  // Errors: only the calls the fuzzer made to `boom`, which fails by design.
+  const errors = logger.lines.filter((l) => l.level === 'error').map((l) => String(l.args[0]));
+  expect(errors.filter((line) => !/^boom failed in /.test(line))).toEqual([]);
 
   // Channels the fuzzer opened by chance are lost (it never heart-beats) and freed.
   await good.until(() => server.stats.openChannels === 0, 10_000, 'the fuzzer channels freed');

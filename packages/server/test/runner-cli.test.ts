@@ -37,6 +37,15 @@ describe('zrpc-server command line', () => {
     expect(exit.stderr).toBe(`app "./nowhere": directory ${resolve(APPS, 'nowhere')} not found\n`);
   });
 
+  it('exits 1 saying that a host name does not resolve, before any app code runs', async () => {
+    const exit = await runCli(['--app', 'broken', 'nosuch.invalid:4242']);
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toBe(
+      'cannot listen on tcp://nosuch.invalid:4242: host "nosuch.invalid" does not resolve (ENOTFOUND); give an IP address or a name this machine resolves\n',
+    );
+  });
+
   it('exits 1 when the address is taken', async () => {
     const holder = new Router({ linger: 0 });
     await holder.bind('tcp://127.0.0.1:0');
@@ -96,12 +105,17 @@ describe('settings', () => {
     expect(exit.stderr).toBe(`config file ${join(APPS, 'nowhere.config.ts')} not found\n`);
   });
 
-  it('exits 1 with a clear first line when the server refuses an option', async () => {
-    const exit = await runCli([], join(APPS, 'bad-server-option'));
+  it('exits 1 naming the config file, the key and the expected value for a bad option', async () => {
+    const dir = join(APPS, 'bad-server-option');
+    const exit = await runCli([], dir);
     expect(exit.code).toBe(1);
     expect(exit.stdout).toBe('');
-    expect(exit.stderr.split('\n')[0]).toBe(
-      'zrpc-server could not start: RangeError: concurrency must be an integer >= 1, got 0',
+    expect(exit.stderr).toBe(
+      [
+        `config ${join(dir, 'zrpc.config.mjs')}: server.heartbeatMs: expected a positive number of milliseconds, got "5000" (string)`,
+        `config ${join(dir, 'zrpc.config.mjs')}: server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)`,
+        '',
+      ].join('\n'),
     );
   });
 

@@ -35,7 +35,7 @@ describe('findConfigFile', () => {
     expect(findConfigFile(root)).toBeUndefined();
   });
 
-  it('prefers zrpc.config.ts, then .mts, .js, .mjs', () => {
+  it('prefers zrpc.config.ts, then .mts, .cts, .js, .mjs, .cjs', () => {
     const dir = join(root, 'several');
     mkdirSync(dir);
     for (const name of [...CONFIG_FILES].reverse()) {
@@ -69,23 +69,94 @@ describe('loadConfig', () => {
 
   it.each([
     ['export const apps = [];', 'no default export (export default defineConfig({ ... }))'],
-    ['export default ["a"];', 'the default export must be an object'],
+    ['export default ["a"];', 'the default export: expected an object, got an array'],
     [
       'export default { app: ["a"] };',
-      'unknown key "app" (expected apps, middleware, server, address)',
+      'app: unknown key (the config takes apps, middleware, server, address)',
     ],
-    ['export default { apps: "a" };', '"apps" must be an array of directories or package names'],
-    ['export default { apps: [""] };', '"apps" must be an array of directories or package names'],
-    ['export default { middleware: [{}] };', '"middleware" must be an array of functions'],
-    ['export default { server: 5 };', '"server" must be an object'],
-    ['export default { address: 8000 };', '"address" must be a string'],
+    [
+      'export default { apps: "a" };',
+      'apps: expected an array of directories or package names, got "a" (string)',
+    ],
+    [
+      'export default { apps: ["a", ""] };',
+      'apps[1]: expected a directory or a package name, not "", got "" (string)',
+    ],
+    [
+      'export default { middleware: [async () => {}, {}] };',
+      'middleware[1]: expected a middleware function, got an object',
+    ],
+    ['export default { server: 5 };', 'server: expected an object, got 5 (number)'],
+    [
+      'export default { server: { heartbeat: 5 } };',
+      'server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)',
+    ],
+    [
+      'export default { server: { heartbeatMs: "5000" } };',
+      'server.heartbeatMs: expected a positive number of milliseconds, got "5000" (string)',
+    ],
+    [
+      'export default { server: { heartbeatMs: 0 } };',
+      'server.heartbeatMs: expected a positive number of milliseconds (at most 2147483647), got 0 (number)',
+    ],
+    [
+      'export default { server: { concurrency: 1.5 } };',
+      'server.concurrency: expected an integer >= 1, got 1.5 (number)',
+    ],
+    [
+      'export default { server: { queueLimit: -1 } };',
+      'server.queueLimit: expected an integer >= 0, got -1 (number)',
+    ],
+    [
+      'export default { server: { tracebacks: "no" } };',
+      'server.tracebacks: expected true or false, got "no" (string)',
+    ],
+    [
+      'export default { server: { name: "" } };',
+      'server.name: expected a non-empty string, got "" (string)',
+    ],
+    [
+      'export default { server: { logger: { info() {} } } };',
+      'server.logger: expected a logger: an object with info, warn and error methods (console, a pino logger), got an object',
+    ],
+    [
+      'export default { server: { socket: 5 } };',
+      'server.socket: expected an object of zeromq.js socket options, got 5 (number)',
+    ],
+    [
+      'export default { address: 8000 };',
+      'address: expected an address string (8000, 0.0.0.0:8000, tcp://...), got 8000 (number)',
+    ],
     [
       'export default { address: "abc" };',
-      '"address": "abc" is not a valid port number or address:port pair.',
+      'address: "abc" is not a valid port number or address:port pair.',
     ],
   ])('refuses %s', async (source, problem) => {
     const file = configFile(source);
     expect((await loadError(file)).message).toBe(`config ${file}: ${problem}`);
+  });
+
+  it('reports every problem of a config, one line each', async () => {
+    const file = configFile(
+      'export default { apps: [1], server: { heartbeat: 5, maxChannelsPerPeer: 0 } };',
+    );
+    expect((await loadError(file)).message.split('\n')).toEqual([
+      `config ${file}: apps[0]: expected a directory or a package name, got 1 (number)`,
+      `config ${file}: server.maxChannelsPerPeer: expected an integer >= 1, got 0 (number)`,
+      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)`,
+    ]);
+  });
+
+  it('takes every server option a Server takes', async () => {
+    const file = configFile(
+      [
+        'export default { server: {',
+        '  name: "n", heartbeatMs: 250, tracebacks: false, concurrency: 1, queueLimit: 0,',
+        '  maxChannelsPerPeer: 1, logger: console, socket: { maxMessageSize: 1024 },',
+        '} };',
+      ].join('\n'),
+    );
+    expect((await loadConfig(file)).server).toMatchObject({ name: 'n', concurrency: 1 });
   });
 
   it('reports a config that throws with the real error as cause', async () => {

@@ -93,6 +93,7 @@ describe('parseCommandLine', () => {
       config: undefined,
       name: undefined,
       heartbeatMs: undefined,
+      verbosity: 1,
       workers: undefined,
     });
   });
@@ -110,6 +111,8 @@ describe('parseCommandLine', () => {
         'billing',
         '--heartbeat',
         '2.5',
+        '-v',
+        '3',
         '--workers',
         '4',
       ]),
@@ -120,8 +123,15 @@ describe('parseCommandLine', () => {
       config: 'conf/zrpc.config.ts',
       name: 'billing',
       heartbeatMs: 2500,
+      verbosity: 3,
       workers: 4,
     });
+  });
+
+  it.each(['4', '10', 'x', ''])('refuses --verbosity %j, as Django does', (value) => {
+    expect(usageErrorOf(() => parseCommandLine(['--verbosity', value])).message).toBe(
+      `argument -v/--verbosity: invalid choice: '${value}' (choose from 0, 1, 2, 3)\nRun zrpc-server --help for usage.`,
+    );
   });
 
   it.each([['--help'], ['-h']])('%s asks for help', (flag) => {

@@ -1,5 +1,6 @@
 // Shutdown of the zrpc-server command: a real child process, a real call in
 // flight, a real signal.
+import { hostname } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, callRaw, startCli, stopAllClis } from './runner-helpers.js';
 
@@ -21,7 +22,16 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('on %s', (signal) => {
     cli.child.kill(signal);
     expect(await reply).toMatchObject({ name: 'OK', args: ['still answered'] });
     const exit = await cli.exited;
-    expect(exit).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    // The log's last line says why the server stopped, and what it did.
+    const last = JSON.parse(exit.stderr.trimEnd().split('\n').at(-1)!);
+    expect(last).toMatchObject({
+      level: 30,
+      signal,
+      calls: 1,
+      errors: 0,
+      msg: `zrpc-server@${hostname()} stopped (${signal}) after 1 call, 0 answered with an error`,
+    });
     expect(exit.stdout).toContain(
       `${signal}: finishing the calls in flight, then exiting (${signal} again to force)\n`,
     );
@@ -35,7 +45,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('on %s', (signal) => {
     cli.child.kill(signal);
     const exit = await cli.exited;
     expect(exit.code).toBe(signal === 'SIGINT' ? 130 : 143);
-    expect(exit.stderr).toBe(`${signal}: exiting now\n`);
+    expect(exit.stderr).toMatch(new RegExp(`\n${signal}: exiting now\n$`));
     abandoned.abort();
     await expect(reply).rejects.toThrow();
   });

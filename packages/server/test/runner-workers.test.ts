@@ -45,7 +45,8 @@ test('a worker method of a TypeScript app completes after three heartbeats; on t
     expect(cli.stderr).toMatch(
       /zrpc server: crunchOnLoop\(\) held the event loop for \d+ ms \(threshold 20 ms\).*\{ worker: true \}/,
     );
-    expect(cli.stderr).not.toMatch(/crunchOnWorker/);
+    // Its call has a log line, but no warning: it never held the loop.
+    expect(cli.stderr).not.toMatch(/crunchOnWorker\(\) held the event loop/);
   } finally {
     await client.close();
   }

@@ -1,16 +1,25 @@
+import { AddressError, parseAddrport } from '@zrpc/core';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TIMEOUT_MS } from '../options.js';
+
+/** How long the CLI waits for a server to accept its connection, by default. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 
 export const USAGE = `usage: zrpc [options] <endpoint> [<method> [<arg>...]]
 
 Call a zerorpc server (zrpc, zerorpc-python, zerorpc-node).
 Without a method, list the server's methods with their arguments and docs.
 
-  <endpoint>         tcp://host:port, or host:port
+  <endpoint>         where the server listens, in any form zrpc-server takes:
+                     a port (4242, on 127.0.0.1), host:port, [ipv6]:port,
+                     or a ZeroMQ endpoint (tcp://host:port, ipc:///path)
   <arg>              parsed as JSON when it is valid JSON, else taken as a string
 
 options:
   --json             print results as JSON (a stream: one item per line)
   --timeout <s>      seconds to wait for a reply (default ${DEFAULT_TIMEOUT_MS / 1000})
+  --connect-timeout <s>
+                     seconds to wait for a server to accept the connection
+                     (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000})
   --heartbeat <s>    heartbeat interval in seconds (default ${DEFAULT_HEARTBEAT_MS / 1000})
   --curve-server-key <z85>  CURVE: the server's public key; needs --curve-keys
   --curve-keys <file>       CURVE: this client's key pair file (zrpc-keygen)
@@ -20,11 +29,14 @@ options:
 /** What the command line asks for. */
 export interface Command {
   endpoint: string;
+  /** The endpoint is an IPv6 address: the socket needs ZeroMQ's ipv6 option. */
+  ipv6: boolean;
   /** Absent: list the methods. */
   method?: string;
   args: unknown[];
   json: boolean;
   timeoutMs: number;
+  connectTimeoutMs: number;
   heartbeatMs: number;
   /** CURVE: the server's public key and this client's key pair file. */
   curve?: { serverKey: string; keysFile: string };
@@ -46,6 +58,7 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
   const positional: string[] = [];
   let json = false;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
+  let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
   let heartbeatMs = DEFAULT_HEARTBEAT_MS;
   let curveServerKey: string | undefined;
   let curveKeys: string | undefined;
@@ -60,6 +73,7 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     if (option === '-h' || option === '--help') return HELP;
     else if (option === '--json') json = true;
     else if (option === '--timeout') timeoutMs = seconds(option, value());
+    else if (option === '--connect-timeout') connectTimeoutMs = seconds(option, value());
     else if (option === '--heartbeat') heartbeatMs = seconds(option, value());
     else if (option === '--curve-server-key') curveServerKey = value();
     else if (option === '--curve-keys') curveKeys = value();
@@ -73,11 +87,12 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     throw new UsageError('--curve-server-key and --curve-keys go together');
   }
   return {
-    endpoint: normalizeEndpoint(endpoint),
+    ...readEndpoint(endpoint),
     ...(method === undefined ? {} : { method }),
     args: args.map(parseArg),
     json,
     timeoutMs,
+    connectTimeoutMs,
     heartbeatMs,
     ...(curveServerKey !== undefined && {
       curve: { serverKey: curveServerKey, keysFile: curveKeys! },
@@ -102,11 +117,14 @@ function seconds(option: string, text: string): number {
   return value * 1000;
 }
 
-/** `tcp://host:port` (or any ZeroMQ transport) as is; `host:port` means tcp. */
-export function normalizeEndpoint(text: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\/./i.test(text)) return text;
-  if (/^(?:\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}$/i.test(text)) return `tcp://${text}`;
-  throw new UsageError(`"${text}" is not a valid endpoint: use tcp://host:port or host:port`);
+/** The endpoint argument, read like zrpc-server's addrport (`@zrpc/core`'s `parseAddrport`). */
+export function readEndpoint(text: string): { endpoint: string; ipv6: boolean } {
+  try {
+    return parseAddrport(text);
+  } catch (error) {
+    if (error instanceof AddressError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 // Integer literals too long for a double, outside strings.

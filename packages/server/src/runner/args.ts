@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
                    [--name <name>] [--heartbeat <seconds>] [--workers <n>]
+                   [--verbosity {0,1,2,3}]
                    [--curve-keys <file> --curve-allow <file>] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
@@ -14,10 +16,15 @@ Imports the rpcs module of each app and serves the methods they register.
                         (tcp://127.0.0.1:8000, ipc:///tmp/zrpc.sock)
   --app <dir or pkg>    an app: a directory, or an installed package name
                         (repeatable; replaces the config file's apps)
-  --config <file>       the config file (default: zrpc.config.{ts,mts,js,mjs}
+  --config <file>       the config file (default: zrpc.config.{ts,mts,cts,js,mjs,cjs}
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
   --heartbeat <seconds> the heartbeat interval of every channel
+  -v, --verbosity {0,1,2,3}
+                        what the log (on stderr) shows: 0 failed calls only,
+                        1 (default) also start and stop, one line per call,
+                        refused and lost calls, ignored input; 2 also the
+                        built-in calls and task contexts; 3 also arguments
   --workers <n>         threads for the methods registered with { worker: true }
                         (default: the machine's cores)
   --curve-keys <file>   CURVE encryption: the server's key pair file, from
@@ -39,6 +46,8 @@ export interface CommandLine {
   config: string | undefined;
   name: string | undefined;
   heartbeatMs: number | undefined;
+  /** `--verbosity`, 0..3 (default 1). */
+  verbosity: number;
   workers: number | undefined;
   /** CURVE: the key pair file and the allow-list file, given together or not at all. */
   curve: { keys: string; allow: string } | undefined;
@@ -61,6 +70,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     config: values.config,
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
+    verbosity:
+      values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
     workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
     curve: curveFiles(
       values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
@@ -88,6 +99,7 @@ function readArgs(argv: readonly string[]) {
         config: { type: 'string' },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
+        verbosity: { type: 'string', short: 'v' },
         workers: { type: 'string' },
         'curve-keys': { type: 'string' },
         'curve-allow': { type: 'string' },
@@ -105,6 +117,15 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseVerbosity(value: string): number {
+  if (!/^[0-3]$/.test(value)) {
+    throw usageError(
+      `argument -v/--verbosity: invalid choice: '${value}' (choose from 0, 1, 2, 3)`,
+    );
+  }
+  return Number(value);
 }
 
 function parseWorkers(value: string): number {

@@ -2,18 +2,22 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type MethodSpec, rpc } from '@zrpc/core';
 import { AppImportError, MethodConflictError, RunnerError } from './errors.js';
-import { importSource } from './import-source.js';
+import { importDefault } from './import-source.js';
 
 /** The module an app's methods live in, tried in this order inside the app's directory. */
 const RPCS_MODULES = [
   'rpcs.ts',
   'rpcs.mts',
+  'rpcs.cts',
   'rpcs.js',
   'rpcs.mjs',
+  'rpcs.cjs',
   'rpcs/index.ts',
   'rpcs/index.mts',
+  'rpcs/index.cts',
   'rpcs/index.js',
   'rpcs/index.mjs',
+  'rpcs/index.cjs',
 ] as const;
 
 /**
@@ -67,7 +71,7 @@ export async function discoverApps(
     }
     const before = registeredNames();
     try {
-      await importSource(app.rpcs);
+      await importDefault(app.rpcs);
     } catch (err) {
       throw explainImportFailure(err, app, app.rpcs, owners, loadedBefore);
     }

@@ -1,5 +1,7 @@
 import { constants } from 'node:os';
-import { rpc, type ServerMiddleware } from '@zrpc/core';
+import { HostNotFoundError, resolveEndpointHost, rpc, type ServerMiddleware } from '@zrpc/core';
+import { writeLog } from '../log.js';
+import type { Logger } from '../options.js';
 import { Server } from '../server.js';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { bannerLines } from './banner.js';
@@ -48,6 +50,8 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       'no apps to serve: give --app <directory or package>, or list apps in zrpc.config.ts',
     );
   }
+  // Before any app code runs, and with a message ZeroMQ does not give ("No such device").
+  await checkHostResolves(address.endpoint);
   const apps = await discoverApps(options.apps, { cwd });
   const server = new Server({ ...options.server, registry: rpc, middleware: options.middleware });
   try {
@@ -58,7 +62,34 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   }
   const log = options.log ?? consoleLog;
   for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
+  const logger = options.server?.logger;
+  if (logger !== undefined) {
+    const methods = rpc.list().length;
+    writeLog(
+      logger,
+      'info',
+      {
+        endpoints: server.endpoints,
+        methods,
+        apps: apps.map((app) => app.name),
+        server: server.name,
+      },
+      `${server.name} serving ${methods} method${methods === 1 ? '' : 's'} on ${server.endpoints.join(', ')}`,
+    );
+  }
   return { server, apps };
+}
+
+/** A host name in the endpoint that does not resolve stops the runner, naming it. */
+async function checkHostResolves(endpoint: string): Promise<void> {
+  try {
+    await resolveEndpointHost(endpoint);
+  } catch (err) {
+    if (!(err instanceof HostNotFoundError)) throw err;
+    throw new RunnerError(
+      `cannot listen on ${endpoint}: ${err.message}; give an IP address or a name this machine resolves`,
+    );
+  }
 }
 
 /**
@@ -66,7 +97,11 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
  * gracefully (calls in flight are answered) and exits 0; a second one, or
  * one before the server is up, exits at once with 128 + the signal number.
  */
-export function exitOnSignals(current: () => RunningServer | undefined, log: RunnerLog): void {
+export function exitOnSignals(
+  current: () => RunningServer | undefined,
+  log: RunnerLog,
+  logger?: Logger,
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     const running = current();
@@ -77,7 +112,10 @@ export function exitOnSignals(current: () => RunningServer | undefined, log: Run
     closing = true;
     log.info(`${signal}: finishing the calls in flight, then exiting (${signal} again to force)`);
     running.server.close().then(
-      () => process.exit(0),
+      () => {
+        if (logger !== undefined) logStop(logger, running.server, signal);
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error(`closing the server failed: ${(err as Error)?.stack ?? String(err)}`);
         process.exit(1);
@@ -86,6 +124,17 @@ export function exitOnSignals(current: () => RunningServer | undefined, log: Run
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** The last line: why the server stopped, and what it did meanwhile. */
+function logStop(logger: Logger, server: Server, signal: NodeJS.Signals): void {
+  const { calls, errors, lostRemotes, rejectedBusy, rejectedClosing } = server.stats;
+  writeLog(
+    logger,
+    'info',
+    { signal, calls, errors, lostRemotes, rejectedBusy, rejectedClosing },
+    `${server.name} stopped (${signal}) after ${calls} call${calls === 1 ? '' : 's'}, ${errors} answered with an error`,
+  );
 }
 
 /** SIGHUP re-reads a CURVE server's allow-list (a server without CURVE ignores it). */

@@ -1,0 +1,64 @@
+import { type Logger as Pino, pino } from 'pino';
+import pretty from 'pino-pretty';
+
+/**
+ * What each `--verbosity` shows, like Django's 0..3: 0 only errors (failed
+ * calls with their traceback); 1, the default, also the start and stop
+ * lines, one line per call, refused and lost calls, ignored input; 2 also
+ * the `_zerorpc_*` built-in calls and each call's task context; 3 also each
+ * call's arguments.
+ */
+export const VERBOSITY_LEVELS = ['error', 'info', 'debug', 'trace'] as const;
+
+export const DEFAULT_VERBOSITY = 1;
+
+/** Fields the log lines already say in words (see `CallLog` and the runner's start and stop lines). */
+const SUMMARISED_FIELDS = [
+  'method',
+  'peer',
+  'durationMs',
+  'outcome',
+  'error',
+  'server',
+  'endpoints',
+  'methods',
+  'apps',
+  'signal',
+  'calls',
+  'errors',
+  'lostRemotes',
+  'rejectedBusy',
+  'rejectedClosing',
+].join(',');
+
+export interface RunnerLoggerOptions {
+  verbosity?: number;
+  /** Human-readable lines instead of JSON (default: when stderr is a terminal). */
+  pretty?: boolean;
+}
+
+/**
+ * The runner's logger: pino, writing to stderr (stdout is the start banner,
+ * as with Django's runserver), synchronously so that lines keep their order
+ * with the runner's own output. On a terminal the lines are pretty
+ * (pino-pretty: time, level, the line, a failure's stack); otherwise they
+ * are JSON lines, one object per line with `method`, `peer`, `durationMs`,
+ * `outcome` and `err`, for a log collector.
+ */
+export function runnerLogger(options: RunnerLoggerOptions = {}): Pino {
+  const verbosity = options.verbosity ?? DEFAULT_VERBOSITY;
+  const level = VERBOSITY_LEVELS[verbosity] ?? 'info';
+  if (!(options.pretty ?? process.stderr.isTTY === true)) {
+    return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+  }
+  const stream = pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true && !process.env.NO_COLOR,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // Each line says it all: the fields behind it are for JSON readers, or
+    // shown from verbosity 2 on. A failure's `err` always shows, with its stack.
+    ignore: verbosity < 2 ? `pid,hostname,${SUMMARISED_FIELDS}` : 'pid,hostname',
+  });
+  return pino({ level, base: { pid: process.pid } }, stream);
+}
