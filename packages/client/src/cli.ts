@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { RemoteError } from '@zrpc/core';
 import { type Command, HELP, parseCommand, USAGE, UsageError } from './cli/args.js';
 import { pretty, toJson } from './cli/format.js';
@@ -20,10 +21,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { endpoint, ipv6, timeoutMs, connectTimeoutMs, heartbeatMs } = command;
+  const { endpoint, ipv6, timeoutMs, connectTimeoutMs, heartbeatMs, curve } = command;
   let client: Client;
   try {
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6 } });
+    const keys = curve && curveSocket(curve.serverKey, curve.keysFile);
+    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6, ...keys } });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);
@@ -99,3 +101,16 @@ function describeError(error: unknown): string {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+
+/** CURVE options of the DEALER: the server's public key and this client's pair (a zrpc-keygen file). */
+function curveSocket(serverKey: string, keysFile: string) {
+  const pair: Record<string, string> = {};
+  for (const line of readFileSync(keysFile, 'utf8').split('\n')) {
+    const match = /^\s*(public|secret)\s*=\s*(\S+)\s*$/.exec(line);
+    if (match) pair[match[1]!] = match[2]!;
+  }
+  if (!pair.public || !pair.secret) {
+    throw new Error(`${keysFile} is not a key pair file: it needs public=... and secret=... lines`);
+  }
+  return { curveServerKey: serverKey, curvePublicKey: pair.public, curveSecretKey: pair.secret };
+}

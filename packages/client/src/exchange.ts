@@ -1,5 +1,6 @@
-import { type LostRemoteError, ProtocolError, TimeoutError } from '@zrpc/core';
+import { LostRemoteError, ProtocolError, TimeoutError } from '@zrpc/core';
 import {
+  CANCEL,
   Channel,
   type ChannelSink,
   ChannelTimer,
@@ -15,6 +16,7 @@ import {
   STREAM,
   STREAM_DONE,
   type ZEvent,
+  ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
@@ -101,6 +103,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
   private markEnded: (() => void) | undefined;
   private done = false;
+  /** The server sent its final event (OK, ERR, STREAM_DONE): nothing left to cancel. */
+  private answered = false;
   private channel: Channel | undefined;
   private timer: ChannelTimer | undefined;
   /** When the wait for the first reply times out; undefined once a stream has begun. */
@@ -178,12 +182,14 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   deliver(event: ZEvent): void {
     if (this.stream === undefined) this.spec.onReplyHeader?.(event.header);
     if (this.stream !== undefined) {
+      if (event.name !== STREAM) this.answered = true;
       this.stream.push(event);
       if (this.stream.buffered > this.spec.credit.window) {
         this.fail(new ProtocolError('the server streamed more events than it was granted'), true);
       }
       return;
     }
+    if (event.name !== STREAM) this.answered = true;
     switch (event.name) {
       case OK:
         this.end();
@@ -244,6 +250,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   private encodeRequest(): Uint8Array {
     const header = requestHeader(this.id, this.spec.context);
+    // Our pace, for a zrpc server (reference servers ignore the key).
+    header[ZRPC_HEARTBEAT_KEY] = this.spec.heartbeatMs;
     try {
       return encodeEvent({ header, name: this.spec.method, args: this.spec.args });
     } catch (error) {
@@ -293,10 +301,26 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     else this.rejectReply(error);
   }
 
+  /**
+   * The call ends before its final reply (the consumer left a stream, an
+   * abort, a timeout): tell a zrpc server, so that it frees the call's slot
+   * now rather than when our heartbeats stop. A reference server never
+   * showed the header key, so it is never sent this event it does not know.
+   */
+  private cancelOnServer(error: unknown): void {
+    const channel = this.channel;
+    if (this.answered || channel === undefined || !channel.remoteIsZrpc) return;
+    if (error instanceof LostRemoteError || this.connection.closed) return;
+    const header = channelHeader(this.connection.nextId(), this.id);
+    const payload = encodeEvent({ header, name: CANCEL, args: [] });
+    this.connection.send({ payload, wanted: () => !this.connection.closed });
+  }
+
   /** Release everything the call holds; false if it had already ended. */
   private end(error?: unknown, retried = false): boolean {
     if (this.done) return false;
     this.done = true;
+    this.cancelOnServer(error);
     this.timer?.stop();
     this.channel?.close();
     if (this.routeKey !== undefined) this.connection.remove(this.routeKey);

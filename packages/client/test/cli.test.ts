@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from '@zrpc/server';
 import { loadVectors } from '@zrpc/testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { curveKeyPair } from 'zeromq';
 import { ReplayServer } from './helpers/replay-server.js';
 import { startServer } from './helpers/server.js';
 
@@ -282,5 +283,67 @@ describe.concurrent('zrpc against the recorded zerorpc-python server', () => {
     } finally {
       quiet.close();
     }
+  });
+});
+
+describe('zrpc against a CURVE server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zrpc-cli-curve-'));
+  const serverKeys = curveKeyPair();
+  const mine = curveKeyPair();
+  const stranger = curveKeyPair();
+  const pairFile = (name: string, keys: { publicKey: string; secretKey: string }) => {
+    const path = join(dir, `${name}.key`);
+    writeFileSync(path, `# test\npublic=${keys.publicKey}\nsecret=${keys.secretKey}\n`);
+    return path;
+  };
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    ({ server, endpoint } = await startServer({
+      curve: { ...serverKeys, clientKeys: [mine.publicKey] },
+    }));
+  });
+  afterAll(async () => {
+    await server.close({ graceMs: 0 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a listed key calls through --curve-server-key and --curve-keys', async () => {
+    const run = await zrpc(
+      '--curve-server-key',
+      serverKeys.publicKey,
+      '--curve-keys',
+      pairFile('mine', mine),
+      '--timeout',
+      '3',
+      endpoint,
+      'add',
+      '1',
+      '2',
+    );
+    expect(run).toMatchObject({ code: 0, stdout: '3\n' });
+  });
+
+  test('an unlisted key gets no answer (the handshake never completes)', async () => {
+    const run = await zrpc(
+      '--curve-server-key',
+      serverKeys.publicKey,
+      '--curve-keys',
+      pairFile('stranger', stranger),
+      '--timeout',
+      '1',
+      endpoint,
+      'add',
+      '1',
+      '2',
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/NotConnectedError|TimeoutError|timeout/i);
+  });
+
+  test('the two flags go together', async () => {
+    const run = await zrpc('--curve-server-key', serverKeys.publicKey, endpoint, 'add', '1', '2');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/go together/);
   });
 });

@@ -16,7 +16,7 @@ import {
 import type * as Provider from './fixtures/provider.js';
 import { serverLog } from './fixtures/provider.js';
 import { rejection } from './helpers/deadline.js';
-import { collect, providerPerFile, startServer } from './helpers/server.js';
+import { collect, providerPerFile, silentServer, startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 type Api = typeof Provider;
@@ -480,8 +480,7 @@ describe('middleware and task context', () => {
 });
 
 test('a server silent for two heartbeats is lost: LostRemoteError, client marked unhealthy', async () => {
-  // The server heart-beats far less often than this client expects.
-  const deaf = await startServer({ heartbeatMs: 60_000 });
+  const deaf = await silentServer();
   const impatient = new Client<Api>({ endpoints: deaf.endpoint, heartbeatMs: 100 });
   try {
     const error = await rejection(impatient.slow(2000));
@@ -491,6 +490,6 @@ test('a server silent for two heartbeats is lost: LostRemoteError, client marked
     expect(impatient.openChannels).toBe(0);
   } finally {
     await impatient.close();
-    await deaf.server.close({ graceMs: 0 });
+    deaf.close();
   }
 });

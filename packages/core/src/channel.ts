@@ -1,6 +1,9 @@
 import { LostRemoteError } from './errors.js';
-import { HEARTBEAT, MORE, type ZEvent } from './events.js';
+import { advertisedHeartbeat, CANCEL, HEARTBEAT, MORE, type ZEvent } from './events.js';
 import type { MessageId } from './message-id.js';
+
+/** Most events a remote may have granted and not yet received (see `receive`). */
+export const MAX_CREDIT = 1000;
 
 /** What a channel asks its owner to do. The owner does the I/O. */
 export interface ChannelSink {
@@ -8,8 +11,13 @@ export interface ChannelSink {
   emit(name: string, args: unknown): void;
   /** An application event arrived for this channel. */
   deliver(event: ZEvent): void;
-  /** The remote went silent for two heartbeat intervals; the channel is closed. */
+  /** The remote went silent for two heartbeat intervals (the slower side's); the channel is closed. */
   lost(error: LostRemoteError): void;
+  /**
+   * The remote cancelled the call (`_zpc_cancel`); the channel is closed.
+   * A sink without this hook gets the event through `deliver`, as any other.
+   */
+  cancelled?(): void;
   /** The remote granted credit while the channel had none left. */
   writable?(): void;
 }
@@ -21,6 +29,8 @@ export interface ChannelOptions {
   now: number;
   /** How many events this side buffers, and so grants the remote (reference: 100). */
   inputQueueSize?: number;
+  /** The interval the remote advertised in its request (`ZRPC_HEARTBEAT_KEY`), if it did. */
+  remoteHeartbeatMs?: number;
   /**
    * Top the grant up to the full window once fewer than this many granted
    * slots remain unused (reference: half the window, rounded down). The
@@ -35,6 +45,13 @@ export interface ChannelOptions {
  * (PROTOCOL.md §3, §6, §7). The owner tells it what arrived (`receive`),
  * that the application wants the next event (`pull`) and what time it is
  * (`tick`, due at `deadline`); it answers through its sink.
+ *
+ * Heartbeats tolerate each other: the remote is declared lost after two
+ * intervals of the slower side, the remote's interval being the one it
+ * advertised (a zrpc peer, `ZRPC_HEARTBEAT_KEY`) or the one its heartbeats
+ * show (a reference peer); this side heart-beats at the faster of its own
+ * and an advertised one. Until the remote's pace is known, two of our own
+ * intervals, as the reference does.
  */
 export class Channel {
   closed = false;
@@ -48,6 +65,10 @@ export class Channel {
   private lastTick: number;
   private nextBeat: number;
   private readonly inputQueueSize: number;
+  /** The remote's interval: advertised (a zrpc peer), else learned from its heartbeats. */
+  private advertisedMs: number | undefined;
+  private learnedMs: number | undefined;
+  private lastRemoteBeat: number;
   private readonly topUpBelow: number;
   readonly heartbeatMs: number;
 
@@ -59,13 +80,29 @@ export class Channel {
     this.heartbeatMs = options.heartbeatMs;
     this.inputQueueSize = options.inputQueueSize ?? 100;
     this.topUpBelow = options.topUpBelow ?? Math.floor(this.inputQueueSize / 2);
-    this.lastHeard = this.lastTick = options.now;
-    this.nextBeat = options.now + options.heartbeatMs;
+    this.lastHeard = this.lastTick = this.lastRemoteBeat = options.now;
+    this.advertisedMs = options.remoteHeartbeatMs;
+    this.nextBeat = options.now + this.beatEvery;
   }
 
   /** When `tick` must next be called. */
   get deadline(): number {
-    return Math.min(this.nextBeat, this.lastHeard + 2 * this.heartbeatMs);
+    return Math.min(this.nextBeat, this.lastHeard + 2 * this.slowerMs);
+  }
+
+  /** Whether the remote is a zrpc peer (it advertised its heartbeat): it understands `CANCEL`. */
+  get remoteIsZrpc(): boolean {
+    return this.advertisedMs !== undefined;
+  }
+
+  /** The slower of the two heartbeat intervals, as far as the remote's is known. */
+  private get slowerMs(): number {
+    return Math.max(this.heartbeatMs, this.advertisedMs ?? this.learnedMs ?? 0);
+  }
+
+  /** How often this side heart-beats: its own interval, or a faster one the remote asked for. */
+  private get beatEvery(): number {
+    return Math.min(this.heartbeatMs, this.advertisedMs ?? this.heartbeatMs);
   }
 
   /** Whether the remote can take one more non-control event now. */
@@ -77,12 +114,30 @@ export class Channel {
   receive(event: ZEvent, now: number): void {
     if (this.closed) return;
     this.lastHeard = now;
-    if (event.name === HEARTBEAT) return;
+    const advertised = advertisedHeartbeat(event.header);
+    if (advertised !== undefined && advertised !== this.advertisedMs) {
+      this.advertisedMs = advertised;
+      this.nextBeat = Math.min(this.nextBeat, now + this.beatEvery);
+    }
+    if (event.name === HEARTBEAT) {
+      // A reference peer's pace shows in the gaps between its heartbeats.
+      this.learnedMs = now - this.lastRemoteBeat;
+      this.lastRemoteBeat = now;
+      return;
+    }
+    if (event.name === CANCEL && this.sink.cancelled !== undefined) {
+      this.closed = true;
+      this.sink.cancelled();
+      return;
+    }
     if (event.name === MORE) {
       const granted = Array.isArray(event.args) ? event.args[0] : undefined;
       if (typeof granted !== 'number' || !Number.isInteger(granted) || granted < 0) return;
       const hadNone = this.remoteCredit <= 0;
-      this.remoteCredit += granted;
+      // A peer that grants more than it could ever buffer (the reference
+      // grants at most its input queue, 100) would only make us push
+      // events into memory that nobody reads: honour up to MAX_CREDIT.
+      this.remoteCredit = Math.min(this.remoteCredit + granted, MAX_CREDIT);
       if (hadNone && this.remoteCredit > 0) this.sink.writable?.();
       return;
     }
@@ -122,21 +177,24 @@ export class Channel {
   /** Time passed: send a heartbeat when due, or declare the remote lost. */
   tick(now: number): void {
     if (this.closed) return;
-    const hb = this.heartbeatMs;
+    const slower = this.slowerMs;
+    const every = this.beatEvery;
     // A tick far later than any deadline means this process stalled (a busy
     // event loop), not that the remote went silent: its heartbeats may be
     // waiting unread. Give it one more interval instead of declaring it lost.
-    if (now - this.lastTick > 1.5 * hb) this.lastHeard = Math.max(this.lastHeard, now - hb);
+    if (now - this.lastTick > 1.5 * every) {
+      this.lastHeard = Math.max(this.lastHeard, now - slower);
+    }
     this.lastTick = now;
-    if (now - this.lastHeard >= 2 * hb) {
+    if (now - this.lastHeard >= 2 * slower) {
       this.closed = true;
-      this.sink.lost(new LostRemoteError(hb));
+      this.sink.lost(new LostRemoteError(slower));
       return;
     }
     if (now >= this.nextBeat) {
       this.sink.emit(HEARTBEAT, [0]);
-      this.nextBeat += hb;
-      if (this.nextBeat <= now) this.nextBeat = now + hb;
+      this.nextBeat += every;
+      if (this.nextBeat <= now) this.nextBeat = now + every;
     }
   }
 

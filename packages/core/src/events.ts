@@ -37,11 +37,28 @@ export const MORE = '_zpc_more';
 /** Control event: "still here", args `[0]`. Never reaches application code. */
 export const HEARTBEAT = '_zpc_hb';
 
+/**
+ * Control event of zrpc (not of the reference): "I no longer want this
+ * call", args `[]`. The server stops the call at once and answers nothing.
+ * A zrpc client sends it only to a server that showed `ZRPC_HEARTBEAT_KEY`,
+ * so a reference server never sees it.
+ */
+export const CANCEL = '_zpc_cancel';
+/**
+ * Header key a zrpc peer adds to its requests (client) and to every event it
+ * sends on a channel (server): its heartbeat interval in ms. The other side
+ * then heart-beats at least that often and waits for the slower of the two
+ * before declaring it lost; its presence also tells a client that the server
+ * understands `CANCEL`. Reference peers ignore header keys they do not know.
+ */
+export const ZRPC_HEARTBEAT_KEY = 'zrpc_hb';
+
 /** Header keys that belong to the protocol, not to task context. */
 export const PROTOCOL_HEADER_KEYS: ReadonlySet<string> = new Set([
   'message_id',
   'v',
   'response_to',
+  ZRPC_HEARTBEAT_KEY,
 ]);
 
 /** The header of a request (a channel's first event): its id, the version, then the task context. */
@@ -77,4 +94,12 @@ function withExtraKeys(header: EventHeader, extra: Readonly<Record<string, unkno
 /** The result an `OK` reply carries: its args are `[result]`. */
 export function okValue(args: unknown): unknown {
   return Array.isArray(args) ? args[0] : args;
+}
+
+/** The heartbeat interval a zrpc peer advertised in `header`, if it did (a sane one). */
+export function advertisedHeartbeat(header: Readonly<EventHeader>): number | undefined {
+  const ms = header[ZRPC_HEARTBEAT_KEY];
+  return typeof ms === 'number' && Number.isInteger(ms) && ms >= 1 && ms <= 86_400_000
+    ? ms
+    : undefined;
 }

@@ -1,8 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { DecodeError, Decoder, Encoder } from '@msgpack/msgpack';
 
-/** Nesting deeper than this is refused on receive (no real RPC payload comes close). */
-export const MAX_DEPTH = 256;
+/**
+ * Nesting deeper than this is refused on receive: as generous as the
+ * reference (msgpack-python unpacks 1024 levels); no real payload comes close.
+ */
+export const MAX_DEPTH = 1024;
+/** Nesting deeper than this is refused on send (msgpack-python packs 511 levels). */
+export const MAX_ENCODE_DEPTH = 512;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
@@ -140,10 +145,75 @@ encoderProto.encodeBigInt64 = function (this: any, value: bigint) {
   baseEncoder.encodeBigInt64.call(this, value);
 };
 
+// A Map is written as a msgpack map whose keys keep their types (integers,
+// bytes...): how a decoded map with keys other than strings travels back.
+encoderProto.encodeObject = function (this: any, object: unknown, depth: number) {
+  if (!(object instanceof Map)) return baseEncoder.encodeObject.call(this, object, depth);
+  const size = object.size;
+  if (size < 16) this.writeU8(0x80 + size);
+  else if (size < 0x10000) {
+    this.writeU8(0xde);
+    this.writeU16(size);
+  } else {
+    this.writeU8(0xdf);
+    this.writeU32(size);
+  }
+  for (const [key, value] of object) {
+    this.doEncode(key, depth + 1);
+    this.doEncode(value, depth + 1);
+  }
+};
+
+/*
+ * Map keys other than strings (integers, bytes, booleans, nil: all legal in
+ * msgpack and used by Python peers) cannot be keys of a JS object without
+ * turning into strings. While a value is decoded, each such key is stood for
+ * by a fresh symbol; afterwards (`restoreMapKeys`) every object holding such
+ * symbols becomes a `Map` with the original keys, which encodes back the same.
+ */
+const keysBySymbol = new Map<symbol, unknown>();
+function mapKeyConverter(key: unknown): string {
+  if (typeof key === 'string') return key;
+  const stand = Symbol('map key');
+  keysBySymbol.set(stand, key instanceof Uint8Array ? new Uint8Array(key) : key);
+  return stand as unknown as string;
+}
+
+/** Forget the keys of a decode that failed half way. */
+export function resetMapKeys(): void {
+  if (keysBySymbol.size > 0) keysBySymbol.clear();
+}
+
+/** `value` with every object that had keys other than strings made a `Map` (see above). */
+export function restoreMapKeys<T>(value: T): T {
+  if (keysBySymbol.size === 0) return value;
+  try {
+    return restore(value) as T;
+  } finally {
+    keysBySymbol.clear();
+  }
+}
+
+function restore(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = restore(value[i]);
+    return value;
+  }
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  const record = value as Record<string | symbol, unknown>;
+  const symbols = Object.getOwnPropertySymbols(record);
+  for (const key of Object.keys(record)) record[key] = restore(record[key]);
+  if (symbols.length === 0) return record;
+  const map = new Map<unknown, unknown>();
+  for (const key of Object.keys(record)) map.set(key, record[key]);
+  for (const stand of symbols) map.set(keysBySymbol.get(stand), restore(record[stand]));
+  return map;
+}
+
 /** The one encoder of the process: bytes as bin, text as str, 64-bit ints exact. */
-export const encoder = new EventEncoder({ useBigInt64: true });
+export const encoder = new EventEncoder({ useBigInt64: true, maxDepth: MAX_ENCODE_DEPTH });
 /** The one decoder of the process: strict, exact 64-bit ints, depth and length guards. */
-export const decoder = new EventDecoder({ useBigInt64: true });
+export const decoder = new EventDecoder({ useBigInt64: true, mapKeyConverter });
 /** Inputs up to this size are read through a scratch copy (see `readFrom`). */
 const SCRATCH_SIZE = 1024;
 const scratch = new Uint8Array(SCRATCH_SIZE);

@@ -5,9 +5,17 @@
  */
 export { runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
-export { Channel } from './channel.js';
+export { Channel, MAX_CREDIT } from './channel.js';
 export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
-export { decodeEvent, decodeValue, encodeEvent, encodeValue, MAX_DEPTH } from './codec.js';
+export {
+  decodeEvent,
+  decodeValue,
+  encodeEvent,
+  encodeValue,
+  MAX_DEPTH,
+  MAX_ENCODE_DEPTH,
+  readableHead,
+} from './codec.js';
 export { durationMs } from './duration.js';
 export type { Envelope } from './envelope.js';
 export { openEnvelope } from './envelope.js';
@@ -15,6 +23,8 @@ export type { ErrArgs } from './err-args.js';
 export { errArgs, errorName, remoteErrorOf } from './err-args.js';
 export type { EventHeader, ZEvent } from './events.js';
 export {
+  advertisedHeartbeat,
+  CANCEL,
   channelHeader,
   ERR,
   HEARTBEAT,
@@ -26,6 +36,7 @@ export {
   requestHeader,
   STREAM,
   STREAM_DONE,
+  ZRPC_HEARTBEAT_KEY,
 } from './events.js';
 export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';

@@ -1,7 +1,7 @@
 import { recordedEvent, type Scenario } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { LostRemoteError } from '../src/index.js';
-import { HEARTBEAT, MORE, type ZEvent } from '../src/protocol.js';
+import { CANCEL, HEARTBEAT, MORE, type ZEvent, ZRPC_HEARTBEAT_KEY } from '../src/protocol.js';
 import {
   ChannelHarness,
   HEARTBEAT_MS,
@@ -214,7 +214,6 @@ describe('Channel, unit by unit', () => {
     });
 
     it.each([
-      ['a heartbeat', event(HEARTBEAT)],
       ['a _zpc_more', event(MORE, [1])],
       ['an invalid _zpc_more', event(MORE, ['x'])],
       ['an application event', event('STREAM', 1)],
@@ -372,5 +371,79 @@ describe('Channel, unit by unit', () => {
       expect(grantsAfterPulls(2)).toEqual([[8], [3]]);
       expect(grantsAfterPulls(1)).toEqual([[8], [3], [3]]);
     });
+  });
+});
+
+describe('heartbeats that differ (both sides zrpc, or a reference peer)', () => {
+  /** Tick every 100 ms up to `to` (a live process ticks at least that often). */
+  const tickTo = (h: ChannelHarness, to: number) => {
+    for (let t = Math.ceil((h.now + 1) / 100) * 100; t < to; t += 100) h.tick(t);
+    h.tick(to);
+  };
+  const advertising = (name: string, ms: number): ZEvent => ({
+    header: { message_id: 'm', v: 3, [ZRPC_HEARTBEAT_KEY]: ms },
+    name,
+    args: [0],
+  });
+
+  it('a slower zrpc remote that advertised its interval gets two of its intervals, not two of ours', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000 });
+    h.receive(advertising('OK', 5000), 10);
+    tickTo(h, 9999);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 10_010);
+    expect(h.lost).toHaveLength(1);
+    expect(h.lost[0]!.error.heartbeatMs).toBe(5000);
+  });
+
+  it('a remote advertised in the request: we beat at its faster pace and wait for our slower one', () => {
+    const h = new ChannelHarness({ heartbeatMs: 5000, remoteHeartbeatMs: 1000 });
+    expect(h.channel.remoteIsZrpc).toBe(true);
+    tickTo(h, 4000);
+    expect(h.emissionsOf(HEARTBEAT).map((e) => e.at)).toEqual([1000, 2000, 3000, 4000]);
+    tickTo(h, 9999);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 10_000);
+    expect(h.lost).toHaveLength(1);
+  });
+
+  it('a reference remote (no advertisement) that beats slower: its pace is learned from its heartbeats', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000 });
+    tickTo(h, 1400);
+    h.receive(event(HEARTBEAT), 1500); // a first heartbeat 1.5 s after the channel opened
+    tickTo(h, 1500 + 2 * 1500 - 1);
+    expect(h.lost).toEqual([]);
+    h.receive(event(HEARTBEAT), 4000); // then 2.5 s later
+    tickTo(h, 4000 + 2 * 2500 - 1);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 4000 + 2 * 2500);
+    expect(h.lost).toHaveLength(1);
+    expect(h.channel.remoteIsZrpc).toBe(false);
+  });
+
+  it('a dead remote is still lost within two intervals of the slower side', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000 });
+    h.receive(advertising(HEARTBEAT, 3000), 500);
+    tickTo(h, 6499);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 6500);
+    expect(h.lost).toHaveLength(1);
+  });
+});
+
+describe('_zpc_cancel', () => {
+  it('closes the channel and tells a sink that takes cancels', () => {
+    const h = new ChannelHarness({ withCancel: true });
+    h.receive(event(CANCEL, []), 10);
+    expect(h.cancelled).toEqual([10]);
+    expect(h.channel.closed).toBe(true);
+    expect(h.delivered).toEqual([]);
+  });
+
+  it('is delivered like any unexpected event to a sink that does not (a client)', () => {
+    const h = new ChannelHarness();
+    h.receive(event(CANCEL, []), 10);
+    expect(h.delivered.map((e) => e.name)).toEqual([CANCEL]);
+    expect(h.channel.closed).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import {
   encodeEvent,
   encodeValue,
   MAX_DEPTH,
+  MAX_ENCODE_DEPTH,
   MessageIdGenerator,
   type ZEvent,
 } from '../src/protocol.js';
@@ -267,7 +268,10 @@ describe('encodeEvent', () => {
     ['a function in args', [() => 1]],
     ['a symbol in args', [Symbol('s')]],
     ['a bigint beyond 64 bits in args', [2n ** 64n]],
-    ['objects nested too deep', [JSON.parse(`${'['.repeat(120)}${']'.repeat(120)}`)]],
+    [
+      'objects nested too deep',
+      [JSON.parse(`${'['.repeat(MAX_ENCODE_DEPTH + 20)}${']'.repeat(MAX_ENCODE_DEPTH + 20)}`)],
+    ],
   ])('%s: the same error as the generic path, and the encoder stays usable', (_label, args) => {
     const outcome = expectSameEncoding({ header: base(), name: 'x', args });
     expect('error' in outcome).toBe(true);
@@ -276,19 +280,23 @@ describe('encodeEvent', () => {
     expectSameEncoding({ header: base(), name: 'after', args: [1] });
   });
 
-  // The generic encoder refuses values deeper than 100, the event array
+  // The encoder refuses values deeper than MAX_ENCODE_DEPTH, the event array
   // counting 1, the header and the args 2, a header value 3.
   const nestedArrays = (depth: number): unknown => (depth === 0 ? null : [nestedArrays(depth - 1)]);
 
-  it.each([96, 97, 98])('a header value of %i nested arrays: the same outcome', (depth) => {
-    const header = { ...base(), trace: nestedArrays(depth) };
-    const outcome = expectSameEncoding({ header, name: 'x', args: [] });
-    expect('error' in outcome).toBe(depth > 97);
-  });
+  const D = MAX_ENCODE_DEPTH;
+  it.each([D - 4, D - 3, D - 2])(
+    'a header value of %i nested arrays: the same outcome',
+    (depth) => {
+      const header = { ...base(), trace: nestedArrays(depth) };
+      const outcome = expectSameEncoding({ header, name: 'x', args: [] });
+      expect('error' in outcome).toBe(depth > D - 3);
+    },
+  );
 
-  it.each([97, 98, 99])('args of %i nested arrays: the same outcome', (depth) => {
+  it.each([D - 3, D - 2, D - 1])('args of %i nested arrays: the same outcome', (depth) => {
     const outcome = expectSameEncoding({ header: base(), name: 'x', args: nestedArrays(depth) });
-    expect('error' in outcome).toBe(depth > 98);
+    expect('error' in outcome).toBe(depth > D - 2);
   });
 
   it('events that end right at the end of the encoder buffer, or just past it', () => {

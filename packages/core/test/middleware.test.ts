@@ -240,10 +240,11 @@ describe('taskContextOf', () => {
       response_to: 'r',
       trace_id: 'abc',
       baggage: { tenant: 7 },
+      zrpc_hb: 5000,
     };
     const context = taskContextOf(header);
     expect(context).toEqual({ trace_id: 'abc', baggage: { tenant: 7 } });
-    expect([...PROTOCOL_HEADER_KEYS].sort()).toEqual(['message_id', 'response_to', 'v']);
+    expect([...PROTOCOL_HEADER_KEYS].sort()).toEqual(['message_id', 'response_to', 'v', 'zrpc_hb']);
     context.extra = 1;
     expect(header).not.toHaveProperty('extra');
   });

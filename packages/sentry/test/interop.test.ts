@@ -97,7 +97,11 @@ describe('with zerorpc-python peers', () => {
       const request = decodeEvent(payload!);
       await call;
       const reference = recordedEvent(scenario('add').events[0]!).header;
-      const extra = Object.keys(request.header).filter((key) => !(key in reference));
+      // zrpc_hb is the protocol's (the client's heartbeat interval, an int reference peers ignore).
+      expect(request.header.zrpc_hb).toBe(5000);
+      const extra = Object.keys(request.header).filter(
+        (key) => !(key in reference) && key !== 'zrpc_hb',
+      );
       expect(extra.sort()).toEqual(['baggage', 'sentry-trace']);
       for (const key of extra) expect(typeof request.header[key]).toBe('string');
       expect(request.header.v).toBe(3);

@@ -1,5 +1,6 @@
 import { ServerBusyError } from './errors.js';
 import type { Limiter } from './limiter.js';
+import type { PeerKey } from './multiplexer.js';
 
 /**
  * Where a call stands with the server's concurrency limit:
@@ -21,6 +22,8 @@ export class CallSlot {
 
   constructor(
     private readonly limiter: Limiter,
+    /** Whose share of the slots this call takes. */
+    private readonly peer: PeerKey,
     /** Told when a call is refused because every slot and the queue are full. */
     private readonly onBusy: () => void,
   ) {}
@@ -33,7 +36,7 @@ export class CallSlot {
   take(call: { readonly signal: AbortSignal }): true | Promise<void> {
     let granted: true | Promise<void>;
     try {
-      granted = this.limiter.acquire(call);
+      granted = this.limiter.acquire(this.peer, call);
     } catch (error) {
       if (error instanceof ServerBusyError) this.onBusy();
       throw error;
@@ -49,6 +52,8 @@ export class CallSlot {
       },
       (error: unknown) => {
         this.state = 'none';
+        // Pushed out of the queue by a peer with a fairer claim.
+        if (error instanceof ServerBusyError) this.onBusy();
         throw error;
       },
     );
@@ -73,6 +78,6 @@ export class CallSlot {
 
   private giveBack(): void {
     this.state = 'returned';
-    this.limiter.release();
+    this.limiter.release(this.peer);
   }
 }

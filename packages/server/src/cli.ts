@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
+import { readKeyPair } from './curve.js';
 import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
 import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
 import { RunnerError, UsageError } from './runner/errors.js';
@@ -12,6 +13,7 @@ import {
   exitOnSignals,
   type RunningServer,
   type RunOptions,
+  reloadKeysOnSighup,
   runServer,
 } from './runner/run.js';
 
@@ -24,6 +26,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const options = await runOptions(commandLine);
   let running: RunningServer | undefined;
   exitOnSignals(() => running, consoleLog, options.server?.logger);
+  reloadKeysOnSighup(() => running, consoleLog);
   running = await runServer(options);
 }
 
@@ -48,6 +51,12 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
       logger: config.server?.logger ?? runnerLogger({ verbosity: commandLine.verbosity }),
       name: commandLine.name ?? config.server?.name ?? defaultName(),
       ...(commandLine.heartbeatMs !== undefined && { heartbeatMs: commandLine.heartbeatMs }),
+      ...(commandLine.curve && {
+        curve: {
+          ...readKeyPair(resolve(commandLine.curve.keys)),
+          clientKeys: resolve(commandLine.curve.allow),
+        },
+      }),
       ...(commandLine.workers !== undefined && { workers: commandLine.workers }),
     },
   };

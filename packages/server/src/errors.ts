@@ -15,6 +15,11 @@ export class ServerClosingError extends ZrpcError {
   override name = 'ServerClosingError';
 }
 
+/** A zrpc client cancelled the call (`_zpc_cancel`): what its signal fires with. */
+export class CancelledByClientError extends ZrpcError {
+  override name = 'CancelledByClientError';
+}
+
 /**
  * An unknown method. The name is Python's because reference clients (and
  * people used to them) recognise `NameError: <method>`.

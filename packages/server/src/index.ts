@@ -8,7 +8,14 @@ export type {
   ServerMiddleware,
 } from '@zrpc/core';
 export { callSignal, currentCall, LostRemoteError } from '@zrpc/core';
-export { ServerBusyError, ServerClosingError, TooManyChannelsError } from './errors.js';
+export type { CurveOptions } from './curve.js';
+export { readKeyList, readKeyPair } from './curve.js';
+export {
+  CancelledByClientError,
+  ServerBusyError,
+  ServerClosingError,
+  TooManyChannelsError,
+} from './errors.js';
 export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';

@@ -1,15 +1,18 @@
 /**
- * A peer's routing identity as a Map key: a number for the ids ZeroMQ
- * makes itself (5 bytes, the first 0: nearly every peer), else hex. No
- * string is made per message for the common case.
+ * A peer as a Map key: its connection. A ROUTER prepends exactly one frame
+ * to what a connection sends, the routing id ZeroMQ gave it (or the one it
+ * chose with `routingId` before connecting); any other frame before the
+ * delimiter was chosen by the peer per message, so it is no part of the key
+ * (a peer adding a random frame to every message is still one peer).
+ * A number for the ids ZeroMQ makes itself (5 bytes, the first 0: nearly
+ * every peer), else hex: no string is made per message for the common case.
  */
 export type PeerKey = number | string;
 
 export function peerKeyOf(identity: readonly Buffer[]): PeerKey {
-  const frame = identity[0];
-  if (identity.length === 1 && frame!.length === 5 && frame![0] === 0)
-    return frame!.readUInt32BE(1);
-  return identityHex(identity);
+  const frame = identity[0]!;
+  if (frame.length === 5 && frame[0] === 0) return frame.readUInt32BE(1);
+  return frame.toString('hex');
 }
 
 /** A routing identity as hex, frames joined with dots (how logs and `ctx.peer` show it). */

@@ -3,6 +3,7 @@ import { basename, extname } from 'node:path';
 import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
+import type { CurveOptions } from './curve.js';
 
 /**
  * Where the server writes: `console` fits, and so does a pino logger, which
@@ -36,16 +37,34 @@ export interface ServerOptions {
   name?: string;
   /** Heartbeat interval per channel in ms; a client silent for two intervals is lost (default 5000). */
   heartbeatMs?: number;
-  /** Whether ERR events carry the stack trace (default: unless NODE_ENV is `production`). */
+  /**
+   * Whether ERR events carry the stack trace. Default: only while every
+   * endpoint is loopback, `ipc://` or `inproc://` and NODE_ENV is not
+   * `production`; otherwise the caller sees the error's name and message and
+   * the traceback goes to the server's log.
+   */
   tracebacks?: boolean;
   /** Most user calls running at once (default 1000). */
   concurrency?: number;
+  /**
+   * Slots a peer already running this many calls leaves free for other
+   * peers (default a tenth of `concurrency`): a lone busy peer may use every
+   * slot but these, so a peer that arrives later starts at once. While calls
+   * wait, freed slots go to the waiting peers in turn.
+   */
+  reservedSlots?: number;
   /** Most calls waiting for a slot; beyond it a call gets `ServerBusyError` (default 10000). */
   queueLimit?: number;
   /** Most open channels one peer may hold; beyond it a request gets `TooManyChannelsError` (default 1000). */
   maxChannelsPerPeer?: number;
   /** Default: `console` for warnings and errors (no line per call). A pino logger gets fields. */
   logger?: Logger;
+  /**
+   * CURVE encryption and authentication: the server's key pair and the
+   * client keys it admits (see `CurveOptions`). With it, plaintext clients
+   * and clients whose key is not listed never get through the handshake.
+   */
+  curve?: CurveOptions;
   /**
    * Threads of the pool that runs the methods registered with `{ worker }`
    * (default: the machine's cores, `os.availableParallelism()`). The pool
@@ -61,7 +80,7 @@ export interface ServerOptions {
   /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
-   * server's own: `linger` 2000 and `sendHighWaterMark` 100 000.
+   * server's own: `linger` 2000, `sendHighWaterMark` 10 000, `maxMessageSize` 16 MiB.
    */
   socket?: ServerSocketOptions;
 }
@@ -69,23 +88,30 @@ export interface ServerOptions {
 /** The zeromq.js options of the server's ROUTER socket. */
 export type ServerSocketOptions = SocketOptions<Router>;
 
-export type ResolvedOptions = Required<ServerOptions>;
+export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks' | 'curve'>> & {
+  curve: CurveOptions | undefined;
+  /** Undefined: decided by the endpoints (see `tracebacksFor`). */
+  tracebacks: boolean | undefined;
+};
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
   const heartbeatMs = durationMs('heartbeatMs', options.heartbeatMs ?? 5000);
   return {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
     heartbeatMs,
-    tracebacks: options.tracebacks ?? process.env.NODE_ENV !== 'production',
-    concurrency: count('concurrency', options.concurrency ?? 1000, 1),
+    tracebacks: options.tracebacks,
+    concurrency,
+    reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),
     queueLimit: count('queueLimit', options.queueLimit ?? 10_000, 0),
     maxChannelsPerPeer: count('maxChannelsPerPeer', options.maxChannelsPerPeer ?? 1000, 1),
     logger: options.logger ?? consoleWarnings,
     workers: count('workers', options.workers ?? availableParallelism(), 1),
     blockWarnMs: durationMs('blockWarnMs', options.blockWarnMs ?? heartbeatMs / 10),
     socket: options.socket ?? {},
+    curve: options.curve,
   };
 }
 
@@ -102,4 +128,24 @@ function count(option: string, value: number, min: number): number {
     throw new RangeError(`${option} must be an integer >= ${min}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * Whether ERR replies carry tracebacks by default: never in production, and
+ * never once an endpoint can be reached from another host (a stack trace
+ * names files and paths an outsider should not learn).
+ */
+export function defaultTracebacks(endpoints: readonly string[]): boolean {
+  return process.env.NODE_ENV !== 'production' && endpoints.every(isLocalEndpoint);
+}
+
+function isLocalEndpoint(endpoint: string): boolean {
+  if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
+  const host = /^tcp:\/\/(?:[^;]*;)?(\[[^\]]*\]|[^:]*):/.exec(endpoint)?.[1];
+  return (
+    host === 'localhost' ||
+    host === '[::1]' ||
+    host === '[::ffff:127.0.0.1]' ||
+    (host !== undefined && /^127\.\d+\.\d+\.\d+$/.test(host))
+  );
 }

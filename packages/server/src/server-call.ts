@@ -1,6 +1,7 @@
 import type { ComposedMiddleware, MessageId, MethodSpec, ServerCallContext } from '@zrpc/core';
 import { arityError, LostRemoteError } from '@zrpc/core';
 import {
+  advertisedHeartbeat,
   Channel,
   type ChannelSink,
   ChannelTimer,
@@ -17,10 +18,11 @@ import {
   type SendQueue,
   STREAM_DONE,
   type ZEvent,
+  ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import { AbortableWaits } from './abortable-waits.js';
 import { CallSlot } from './call-slot.js';
-import { NameError } from './errors.js';
+import { CancelledByClientError, NameError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 import { ServerContext } from './server-context.js';
@@ -51,6 +53,8 @@ export interface CallRecord {
 export interface CallHost {
   readonly heartbeatMs: number;
   readonly tracebacks: boolean;
+  /** An ERR went out without the traceback of `error`: the server's log keeps it. */
+  withheld?(ctx: ServerCallContext, error: Error): void;
   readonly middleware: ComposedMiddleware<ServerCallContext>;
   readonly limiter: Limiter;
   readonly counters: ServerCounters;
@@ -118,8 +122,9 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     this.channel = new Channel(request.header.message_id, this, {
       heartbeatMs: host.heartbeatMs,
       now: this.startedAt,
+      remoteHeartbeatMs: advertisedHeartbeat(request.header),
     });
-    this.slot = new CallSlot(host.limiter, () => host.counters.rejectedBusy++);
+    this.slot = new CallSlot(host.limiter, peer, () => host.counters.rejectedBusy++);
     this.waits = new AbortableWaits(() => this.ctx.abortReason);
   }
 
@@ -216,6 +221,19 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     this.abort(error);
     this.close();
     this.report(error);
+  }
+
+  /**
+   * A zrpc client no longer wants the call (its consumer left a stream, it
+   * aborted or timed out): stop it and answer nothing. The slot goes back
+   * as soon as the user code running in it settles.
+   */
+  cancelled(): void {
+    this.host.counters.cancelledByClient++;
+    const reason = new CancelledByClientError('the client cancelled the call');
+    this.abort(reason);
+    this.close();
+    this.report(reason);
   }
 
   writable(): void {
@@ -405,6 +423,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       if (error !== undefined) {
         this.channel.send(ERR, errArgs(error, this.ctx.tracebacks));
         this.host.counters.errors++;
+        if (!this.ctx.tracebacks && error instanceof Error) this.host.withheld?.(this.ctx, error);
       }
     }
     this.close();
@@ -432,6 +451,9 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   }
 
   private header(extra?: Readonly<Record<string, unknown>>): EventHeader {
-    return channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
+    const header = channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
+    // Tells a zrpc client our pace, and that we understand _zpc_cancel.
+    header[ZRPC_HEARTBEAT_KEY] = this.host.heartbeatMs;
+    return header;
   }
 }

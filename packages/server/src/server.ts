@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { compose, type EventHeader } from '@zrpc/core';
+import { compose, type EventHeader, ProtocolError } from '@zrpc/core';
 import {
   channelHeader,
   decodeEvent,
@@ -10,18 +10,31 @@ import {
   messageIdKey,
   monotonicNow,
   openEnvelope,
+  readableHead,
   SendQueue,
   type ZEvent,
 } from '@zrpc/core/protocol';
 import { Router } from 'zeromq';
 import { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
+import {
+  allowClientKeys,
+  clientKeyList,
+  curveSocketOptions,
+  forgetZapDomain,
+  newZapDomain,
+} from './curve.js';
 import { ServerClosingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
-import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js';
+import {
+  defaultTracebacks,
+  type ResolvedOptions,
+  resolveOptions,
+  type ServerOptions,
+} from './options.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
@@ -30,12 +43,22 @@ import { WorkerPool } from './worker-pool.js';
 const LINGER_MS = 2000;
 /**
  * Outgoing messages ZeroMQ may queue per peer before a ROUTER silently drops
- * them. `_zpc_more` credit and `maxChannelsPerPeer` already bound what one
- * peer can have in flight; this is only the backstop for a peer that stops
- * reading, set well above the 1000 default so that a burst of replies to a
- * busy client is never dropped.
+ * them: the backstop for a peer that stops reading (ZeroMQ counts messages,
+ * not bytes; `maxMessageSize` bounds each). `_zpc_more` credit and
+ * `maxChannelsPerPeer` bound what a reading peer has in flight; this is set
+ * above the 1000 default so that a burst of replies to a busy client is not
+ * dropped, and far below what would let a peer that never reads hold
+ * hundreds of megabytes.
  */
-const SEND_HIGH_WATER_MARK = 100_000;
+const SEND_HIGH_WATER_MARK = 10_000;
+/**
+ * Largest message a peer may send (ZeroMQ's own check: a peer that sends a
+ * larger one is disconnected before the bytes are buffered), and largest
+ * reply the server sends (a larger one gets an ERR instead).
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+/** See `CloseOptions.drainMs`. */
+const DRAIN_MS = 500;
 /** After the grace period, how long cancelled calls get to send their ERR. */
 const CANCEL_SETTLE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +68,12 @@ type Frames = Array<Buffer | Uint8Array>;
 export interface CloseOptions {
   /** How long in-flight calls and streams may take to finish before they are cancelled (default 5000). */
   graceMs?: number;
+  /**
+   * How long after the last message it sent the socket stays open (new
+   * calls refused), so that clients read it before the connection drops
+   * (default 500).
+   */
+  drainMs?: number;
 }
 
 /**
@@ -70,17 +99,32 @@ export class Server {
   private receiving: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** With CURVE: this server's ZAP domain, and the allow-list's first load. */
+  private readonly zapDomain: string | undefined;
+  private keysLoaded: Promise<void> | undefined;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  /** Replies larger than this are refused (the socket's maxMessageSize; -1: no limit). */
+  private readonly maxReplyBytes: number;
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
+    const curve = this.options.curve;
+    this.zapDomain = curve && newZapDomain();
     this.socket = new Router({
+      ...(curve && curveSocketOptions(curve, this.zapDomain!)),
       linger: LINGER_MS,
       sendHighWaterMark: SEND_HIGH_WATER_MARK,
+      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
       ...this.options.socket,
     });
+    this.maxReplyBytes = this.socket.maxMessageSize;
     const { registry, logger } = this.options;
     this.name = this.options.name;
-    this.limiter = new Limiter(this.options.concurrency, this.options.queueLimit);
+    this.limiter = new Limiter(
+      this.options.concurrency,
+      this.options.queueLimit,
+      this.options.reservedSlots,
+    );
     this.badInput = new BadInputLog(logger);
     this.queue = new SendQueue<Frames>(
       (frames) => this.socket.send(frames),
@@ -93,9 +137,18 @@ export class Server {
     const callLog = new CallLog(logger, registry);
     this.workers = new WorkerPool(this.options.workers, logger);
     this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
+    const endpoints = this.endpointList;
+    const tracebacks = this.options.tracebacks;
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
-      tracebacks: this.options.tracebacks,
+      get tracebacks() {
+        return tracebacks ?? defaultTracebacks(endpoints);
+      },
+      withheld: (ctx, error) =>
+        logger.error(
+          `zrpc server: ${ctx.method}() failed (traceback not sent to the caller):`,
+          error,
+        ),
       middleware: compose(this.options.middleware),
       limiter: this.limiter,
       counters: this.counters,
@@ -137,6 +190,7 @@ export class Server {
   /** Listen on `endpoint` (`tcp://host:port`, `tcp://[::1]:port`, `ipc://path`, `inproc://name`). */
   async bind(endpoint: string): Promise<void> {
     this.prepare(endpoint);
+    await this.loadClientKeys();
     await this.socket.bind(endpoint);
     this.endpointList.push(unmapped(this.socket.lastEndpoint ?? endpoint));
     this.startReceiving();
@@ -145,6 +199,7 @@ export class Server {
   /** Connect out to `endpoint`: a peer that binds, such as a broker. */
   async connect(endpoint: string): Promise<void> {
     this.prepare(endpoint);
+    await this.loadClientKeys();
     this.socket.connect(endpoint);
     this.endpointList.push(endpoint);
     this.startReceiving();
@@ -156,8 +211,30 @@ export class Server {
    * streams stop), flush what is queued and close the socket. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.graceMs ?? 5000);
+    this.closing ??= this.shutdown(options.graceMs ?? 5000, options.drainMs ?? DRAIN_MS);
     return this.closing;
+  }
+
+  /** Whether the server encrypts and admits clients by key (the `curve` option). */
+  get hasCurve(): boolean {
+    return this.options.curve !== undefined;
+  }
+
+  /**
+   * Read the CURVE allow-list again (from its file, when `curve.clientKeys`
+   * is a path) and admit exactly those keys from now on; connections already
+   * made stay. The runner calls it on SIGHUP.
+   */
+  async reloadClientKeys(): Promise<void> {
+    const curve = this.options.curve;
+    if (curve === undefined) throw new Error('the server has no CURVE keys');
+    await allowClientKeys(this.zapDomain!, clientKeyList(curve.clientKeys));
+  }
+
+  private loadClientKeys(): Promise<void> {
+    if (this.options.curve === undefined) return Promise.resolve();
+    this.keysLoaded ??= this.reloadClientKeys();
+    return this.keysLoaded;
   }
 
   private prepare(endpoint: string): void {
@@ -193,7 +270,7 @@ export class Server {
 
   private handle(frames: Buffer[]): void {
     const envelope = openEnvelope(frames);
-    if (envelope === undefined) {
+    if (envelope === undefined || envelope.identity.length === 0) {
       this.bad('badFrames', 'a message without payload');
       return;
     }
@@ -202,6 +279,7 @@ export class Server {
       event = decodeEvent(envelope.payload);
     } catch (error) {
       this.bad('badFrames', (error as Error).message);
+      this.answerUnreadable(envelope.identity, envelope.payload, error as Error);
       return;
     }
     const peer = peerKeyOf(envelope.identity);
@@ -249,6 +327,21 @@ export class Server {
     }
   }
 
+  /**
+   * A request whose args could not be decoded but whose id can be read is
+   * answered with an ERR naming the reason: its caller need not wait for its
+   * timeout. (An event on a channel, or one whose id is unreadable, is only counted.)
+   */
+  private answerUnreadable(identity: Buffer[], payload: Buffer, error: Error): void {
+    const head = readableHead(payload);
+    if (head === undefined || head.header.response_to !== undefined) return;
+    if (head.name.startsWith('_zpc_')) return;
+    const reason = new ProtocolError(
+      `cannot decode the request for ${head.name}: ${error.message}`,
+    );
+    this.refuse(identity, { ...head, args: null }, reason);
+  }
+
   /** Answer a request with ERR without opening a channel for it. */
   private refuse(identity: Buffer[], request: ZEvent, error: Error): void {
     const header = channelHeader(this.ids.next(), request.header.message_id);
@@ -263,7 +356,13 @@ export class Server {
     args: unknown,
   ): void {
     const payload = encodeEvent({ header, name, args });
+    if (this.maxReplyBytes > 0 && payload.byteLength > this.maxReplyBytes) {
+      throw new RangeError(
+        `the ${name} event is ${payload.byteLength} bytes, over maxMessageSize (${this.maxReplyBytes})`,
+      );
+    }
     this.queue.push([...identity, EMPTY, payload]);
+    this.lastSendAt = monotonicNow();
   }
 
   private bad(kind: 'badFrames' | 'badEvents' | 'unroutable', detail: string): void {
@@ -285,7 +384,7 @@ export class Server {
     timeout.abort();
   }
 
-  private async shutdown(graceMs: number): Promise<void> {
+  private async shutdown(graceMs: number, drainMs: number): Promise<void> {
     await this.allClosed(graceMs);
     if (this.calls.size > 0) {
       const reason = new ServerClosingError(
@@ -296,9 +395,17 @@ export class Server {
       for (const call of [...this.calls.values()]) call.close();
     }
     await this.queue.idle();
+    // The last replies are on their way; a client DEALER with `immediate`
+    // (the zrpc client's) drops what it received but has not read yet when
+    // the connection closes. Keep the connection up a moment (refusing new
+    // calls) so that clients read them: without this, 1% of the replies in
+    // flight at SIGTERM were lost (test/drain.test.ts of @zrpc/client).
+    const drainLeft = this.lastSendAt + drainMs - monotonicNow();
+    if (drainLeft > 0) await delay(drainLeft);
     this.socket.close();
     await this.workers.close();
     this.loopWatch.stop();
+    if (this.zapDomain !== undefined) forgetZapDomain(this.zapDomain);
     await this.receiving;
     this.badInput.flush();
   }

@@ -21,6 +21,8 @@ export interface ServerStats {
   rejectedClosing: number;
   /** Calls abandoned because their client stopped heart-beating. */
   lostRemotes: number;
+  /** Calls a zrpc client cancelled (`_zpc_cancel`: it left a stream, aborted or timed out). */
+  cancelledByClient: number;
   /** Messages the socket refused to send. */
   sendErrors: number;
   /** Channels open now. */
@@ -51,6 +53,7 @@ export function newCounters(): ServerCounters {
     rejectedPeerLimit: 0,
     rejectedClosing: 0,
     lostRemotes: 0,
+    cancelledByClient: 0,
     sendErrors: 0,
   };
 }

@@ -79,8 +79,15 @@ export class RawClient {
   private wake: (() => void) | undefined;
   private readonly reading: Promise<void>;
 
-  constructor(endpoint: string, options: { ipv6?: boolean; routingId?: string | Buffer } = {}) {
-    this.socket = new Dealer({ linger: 0, ipv6: options.ipv6 ?? false });
+  constructor(
+    endpoint: string,
+    options: {
+      ipv6?: boolean;
+      routingId?: string | Buffer;
+      socket?: ConstructorParameters<typeof Dealer>[0];
+    } = {},
+  ) {
+    this.socket = new Dealer({ linger: 0, ipv6: options.ipv6 ?? false, ...options.socket });
     // zeromq.js types routingId as a string but takes the bytes of a Buffer as they are.
     if (options.routingId !== undefined) this.socket.routingId = options.routingId as string;
     this.socket.connect(endpoint);

@@ -167,3 +167,17 @@ describe('parseCommandLine', () => {
     expect(message.endsWith('\nRun zrpc-server --help for usage.')).toBe(true);
   });
 });
+
+describe('CURVE flags', () => {
+  it('--curve-keys and --curve-allow go together', () => {
+    expect(
+      parseCommandLine(['--curve-keys', 'server.key', '--curve-allow', 'clients.txt']).curve,
+    ).toEqual({
+      keys: 'server.key',
+      allow: 'clients.txt',
+    });
+    expect(() => parseCommandLine(['--curve-keys', 'server.key'])).toThrow(/go together/);
+    expect(() => parseCommandLine(['--curve-allow', 'clients.txt'])).toThrow(/go together/);
+    expect(parseCommandLine([]).curve).toBeUndefined();
+  });
+});

@@ -54,7 +54,7 @@ function fakeHost(
     heartbeatMs: 5000,
     tracebacks: false,
     middleware: compose(options.middleware ?? []),
-    limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10),
+    limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10, 0),
     counters: newCounters(),
     sendQueue: { size: 0, highWater: 1000, room: () => Promise.resolve() },
     resolve: (method) => {
@@ -117,7 +117,11 @@ describe('a plain call', () => {
     const call = start(host, 'add', [2, 3]);
     expect(call.finished).toBe(true);
     expect(host.sent).toEqual([
-      { name: 'OK', args: [5], header: { message_id: 's0', v: 3, response_to: 'r0' } },
+      {
+        name: 'OK',
+        args: [5],
+        header: { message_id: 's0', v: 3, response_to: 'r0', zrpc_hb: host.heartbeatMs },
+      },
     ]);
     expect(call.slotState).toBe('returned');
     expect(host.limiter.running).toBe(0);

@@ -21,6 +21,8 @@ options:
                      seconds to wait for a server to accept the connection
                      (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000})
   --heartbeat <s>    heartbeat interval in seconds (default ${DEFAULT_HEARTBEAT_MS / 1000})
+  --curve-server-key <z85>  CURVE: the server's public key; needs --curve-keys
+  --curve-keys <file>       CURVE: this client's key pair file (zrpc-keygen)
   -h, --help         show this help
 `;
 
@@ -36,6 +38,8 @@ export interface Command {
   timeoutMs: number;
   connectTimeoutMs: number;
   heartbeatMs: number;
+  /** CURVE: the server's public key and this client's key pair file. */
+  curve?: { serverKey: string; keysFile: string };
 }
 
 /** Bad usage: the CLI prints the message and the usage, and exits with 2. */
@@ -56,6 +60,8 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
   let heartbeatMs = DEFAULT_HEARTBEAT_MS;
+  let curveServerKey: string | undefined;
+  let curveKeys: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === '--') {
@@ -69,12 +75,17 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     else if (option === '--timeout') timeoutMs = seconds(option, value());
     else if (option === '--connect-timeout') connectTimeoutMs = seconds(option, value());
     else if (option === '--heartbeat') heartbeatMs = seconds(option, value());
+    else if (option === '--curve-server-key') curveServerKey = value();
+    else if (option === '--curve-keys') curveKeys = value();
     else if (token.startsWith('-') && Number.isNaN(Number(token))) {
       throw new UsageError(`unknown option ${option}`);
     } else positional.push(token);
   }
   const [endpoint, method, ...args] = positional;
   if (endpoint === undefined) throw new UsageError('an endpoint is required');
+  if ((curveServerKey === undefined) !== (curveKeys === undefined)) {
+    throw new UsageError('--curve-server-key and --curve-keys go together');
+  }
   return {
     ...readEndpoint(endpoint),
     ...(method === undefined ? {} : { method }),
@@ -83,6 +94,9 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     timeoutMs,
     connectTimeoutMs,
     heartbeatMs,
+    ...(curveServerKey !== undefined && {
+      curve: { serverKey: curveServerKey, keysFile: curveKeys! },
+    }),
   };
 }
 

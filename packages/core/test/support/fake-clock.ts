@@ -33,8 +33,16 @@ export class ChannelHarness {
   onWritable: () => void = () => {};
   readonly channel: Channel;
 
+  readonly cancelled: number[] = [];
+
   constructor(
-    options: { heartbeatMs?: number; inputQueueSize?: number; topUpBelow?: number } = {},
+    options: {
+      heartbeatMs?: number;
+      inputQueueSize?: number;
+      topUpBelow?: number;
+      remoteHeartbeatMs?: number;
+      withCancel?: boolean;
+    } = {},
   ) {
     this.channel = new Channel(
       new Uint8Array(Buffer.from('channel-id')),
@@ -50,11 +58,13 @@ export class ChannelHarness {
           this.writable.push(this.now);
           this.onWritable();
         },
+        cancelled: options.withCancel ? () => this.cancelled.push(this.now) : undefined,
       },
       {
         heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
         now: 0,
         inputQueueSize: options.inputQueueSize,
+        remoteHeartbeatMs: options.remoteHeartbeatMs,
         topUpBelow: options.topUpBelow,
       },
     );

@@ -5,7 +5,8 @@ import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
                    [--name <name>] [--heartbeat <seconds>] [--workers <n>]
-                   [--verbosity {0,1,2,3}] [--help]
+                   [--verbosity {0,1,2,3}]
+                   [--curve-keys <file> --curve-allow <file>] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -26,6 +27,10 @@ Imports the rpcs module of each app and serves the methods they register.
                         built-in calls and task contexts; 3 also arguments
   --workers <n>         threads for the methods registered with { worker: true }
                         (default: the machine's cores)
+  --curve-keys <file>   CURVE encryption: the server's key pair file, from
+                        zrpc-keygen (or ZRPC_CURVE_KEYS); needs --curve-allow
+  --curve-allow <file>  the client public keys admitted, one per line (or
+                        ZRPC_CURVE_ALLOW); re-read on SIGHUP
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -44,6 +49,8 @@ export interface CommandLine {
   /** `--verbosity`, 0..3 (default 1). */
   verbosity: number;
   workers: number | undefined;
+  /** CURVE: the key pair file and the allow-list file, given together or not at all. */
+  curve: { keys: string; allow: string } | undefined;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -66,7 +73,19 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     verbosity:
       values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
     workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
+    curve: curveFiles(
+      values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
+      values['curve-allow'] ?? process.env.ZRPC_CURVE_ALLOW,
+    ),
   };
+}
+
+function curveFiles(keys: string | undefined, allow: string | undefined): CommandLine['curve'] {
+  if (!keys && !allow) return undefined;
+  if (!keys || !allow) {
+    throw usageError('--curve-keys and --curve-allow go together (a key pair and an allow-list)');
+  }
+  return { keys, allow };
 }
 
 function readArgs(argv: readonly string[]) {
@@ -82,6 +101,8 @@ function readArgs(argv: readonly string[]) {
         heartbeat: { type: 'string' },
         verbosity: { type: 'string', short: 'v' },
         workers: { type: 'string' },
+        'curve-keys': { type: 'string' },
+        'curve-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

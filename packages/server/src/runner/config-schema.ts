@@ -57,6 +57,7 @@ const serverEntries = {
   heartbeatMs: v.optional(milliseconds),
   tracebacks: v.optional(v.boolean('expected true or false')),
   concurrency: v.optional(integerFrom(1)),
+  reservedSlots: v.optional(integerFrom(0)),
   queueLimit: v.optional(integerFrom(0)),
   maxChannelsPerPeer: v.optional(integerFrom(1)),
   logger: v.optional(logger),
@@ -69,6 +70,20 @@ const serverEntries = {
   ),
   workers: v.optional(integerFrom(1)),
   blockWarnMs: v.optional(milliseconds),
+  // The keys themselves (Z85) are checked when the server is made.
+  curve: v.optional(
+    v.object(
+      {
+        publicKey: v.string('expected a Z85 public key'),
+        secretKey: v.string('expected a Z85 secret key'),
+        clientKeys: v.union(
+          [v.array(v.string()), v.string()],
+          'expected a list of Z85 client keys or the path of an allow-list file',
+        ),
+      },
+      'expected { publicKey, secretKey, clientKeys }',
+    ),
+  ),
 } satisfies Record<keyof RunnerServerOptions, v.GenericSchema>;
 
 const address = v.pipe(

@@ -136,3 +136,15 @@ function logStop(logger: Logger, server: Server, signal: NodeJS.Signals): void {
     `${server.name} stopped (${signal}) after ${calls} call${calls === 1 ? '' : 's'}, ${errors} answered with an error`,
   );
 }
+
+/** SIGHUP re-reads a CURVE server's allow-list (a server without CURVE ignores it). */
+export function reloadKeysOnSighup(current: () => RunningServer | undefined, log: RunnerLog): void {
+  process.on('SIGHUP', () => {
+    const server = current()?.server;
+    if (server === undefined || !server.hasCurve) return;
+    server.reloadClientKeys().then(
+      () => log.info('SIGHUP: CURVE client keys reloaded'),
+      (err: unknown) => log.error(`SIGHUP: reloading the CURVE client keys failed: ${String(err)}`),
+    );
+  });
+}
