@@ -1,4 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
 import { compose, type EventHeader, ProtocolError } from '@zrpc/core';
 import {
   channelHeader,
@@ -39,6 +40,8 @@ import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js
 import { newCounters, type ServerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
 
+/** The longest the receive loop works before it lets timers run (see `receiveLoop`). */
+const RECEIVE_TURN_MS = 5;
 /** How long the socket keeps trying to deliver queued replies after close(). */
 const LINGER_MS = 2000;
 /**
@@ -250,7 +253,16 @@ export class Server {
   }
 
   private async receiveLoop(): Promise<void> {
+    let turnStarted = performance.now();
     for (;;) {
+      // While messages keep coming, each receive settles as a microtask: let
+      // the event loop turn now and then, or the timers that send every
+      // call's heartbeats wait until the flood stops (and clients of calls
+      // still running declare this server lost).
+      if (performance.now() - turnStarted > RECEIVE_TURN_MS) {
+        await nextTurn();
+        turnStarted = performance.now();
+      }
       let frames: Buffer[];
       try {
         frames = await this.socket.receive();
