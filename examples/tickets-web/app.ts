@@ -1,9 +1,10 @@
 /**
  * The HTTP side: a Fastify app whose routes call the tickets provider
- * through one `RPCClient` pool. Every request borrows a connection for its
- * call (a stream for the whole stream) and gives it back, so many
- * concurrent requests share at most `max` connections; the rest wait their
- * turn in the pool (`rpc.stats.pending`), within `acquireTimeoutMs`.
+ * through one `RPCClient` pool. Every request's call takes one of the
+ * pool's `max` places for its life (a stream for the whole stream) on one
+ * shared, multiplexed socket per provider, so many concurrent requests
+ * share at most `max` calls in flight; the rest wait their turn in the pool
+ * (`rpc.stats.pending`), within `acquireTimeoutMs`.
  */
 
 import * as Sentry from '@sentry/node';
@@ -15,9 +16,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 export interface AppOptions {
   /** Where the tickets provider listens, e.g. `tcp://127.0.0.1:4242`. */
   endpoint: string;
-  /** Most connections to the provider at once (default 8). */
+  /** Most calls to the provider in flight at once (default 8). */
   max?: number;
-  /** How long a call, including its wait for a free connection, may take (ms, default 5000). */
+  /** How long a call, including its wait for a free place in the pool, may take (ms, default 5000). */
   timeoutMs?: number;
 }
 
@@ -65,7 +66,7 @@ export function buildApp(options: AppOptions): {
     rpc.close_ticket(ticketId(request.params.id)),
   );
 
-  /** What the pool holds now: connections open, idle, lent, and requests waiting for one. */
+  /** What the pool holds now: places taken and free, calls waiting for one, servers and ejections. */
   app.get('/pool', async () => rpc.stats);
 
   app.setErrorHandler((error, _request, reply) => {

@@ -2,8 +2,8 @@
  * The README's main job (`npm start`): start the tickets provider and the
  * HTTP service as two processes, then, over HTTP, read a ticket (a call),
  * list tickets (a stream), ask for one that does not exist (an error), and
- * send a burst of concurrent requests that the pool of 8 connections
- * serves. Both processes are stopped with SIGTERM at the end.
+ * send a burst of concurrent requests that the pool (at most 8 calls in
+ * flight) serves. Both processes are stopped with SIGTERM at the end.
  */
 import { startProvider, startWeb } from './processes.js';
 
@@ -39,16 +39,19 @@ try {
   };
   await show('POST', `/tickets/${created.id}/close`);
 
-  // 400 requests, 64 at a time, over a pool of at most 8 connections.
+  // 400 requests, 64 at a time, over a pool of at most 8 calls in flight.
   const total = 400;
   const concurrency = 64;
   let next = 0;
   let peakPending = 0;
   let peakSize = 0;
   const sampler = setInterval(async () => {
-    const stats = (await (await fetch(`${base}/pool`)).json()) as { size: number; pending: number };
+    const stats = (await (await fetch(`${base}/pool`)).json()) as {
+      borrowed: number;
+      pending: number;
+    };
     peakPending = Math.max(peakPending, stats.pending);
-    peakSize = Math.max(peakSize, stats.size);
+    peakSize = Math.max(peakSize, stats.borrowed);
   }, 20);
   const started = performance.now();
   const statuses = new Map<number, number>();
@@ -68,7 +71,7 @@ try {
     `\n${total} GET /tickets/:id, ${concurrency} at a time: ${[...statuses].map(([status, n]) => `${n} x ${status}`).join(', ')} in ${seconds.toFixed(2)} s (${Math.round(total / seconds)} requests/s)`,
   );
   console.log(
-    `  the pool (max 8) opened ${peakSize} connection(s); up to ${peakPending} request(s) waited for one at a time`,
+    `  the pool (max 8) had up to ${peakSize} call(s) in flight; up to ${peakPending} request(s) waited for a place at a time`,
   );
 } finally {
   console.log('');

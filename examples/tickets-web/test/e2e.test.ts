@@ -124,7 +124,7 @@ describe('tickets over HTTP, through the pool, from the provider', () => {
       .toEqual(expect.arrayContaining(['rpc.client', 'rpc.server']));
   });
 
-  it('200 concurrent requests share a pool of 4 connections, and all are answered', async () => {
+  it('200 concurrent requests share a pool of 4 places (calls in flight), and all are answered', async () => {
     let peak = 0;
     const sampler = setInterval(async () => {
       peak = Math.max(peak, (await request('GET', '/pool')).body.size);
