@@ -99,7 +99,7 @@ test('a server streaming past its credit gets a ProtocolError; other calls are u
   await send(flood, ...items);
   const reply = await stream;
   expect(reply).toBeInstanceOf(RemoteStream);
-  await waitFor(() => client.openChannels === 1, 2000, 'the flood to be refused');
+  await waitFor(() => client.openChannels === 1, 10_000, 'the flood to be refused');
   const error = await rejection((reply as RemoteStream).next());
   expect(error).toBeInstanceOf(ProtocolError);
   expect(error.message).toBe('the server streamed more events than it was granted');
