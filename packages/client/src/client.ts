@@ -134,21 +134,19 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       // context (trace ids) and is cancelled with it.
       const serverCall = currentCall();
       const signals = signalsOf(signal, serverCall?.signal);
-      if (this.middleware === undefined) {
-        const context = serverCall?.taskContext ?? NO_TASK_CONTEXT;
-        return this.start({
-          method,
-          args,
-          context,
-          timeoutMs,
-          heartbeatMs,
-          signals,
-          idempotent,
-          retries: 0,
-          credit: this.credit,
-          endpoints: this.configured,
-        });
-      }
+      const spec: ExchangeSpec = {
+        method,
+        args,
+        context: serverCall?.taskContext ?? NO_TASK_CONTEXT,
+        timeoutMs,
+        heartbeatMs,
+        signals,
+        idempotent,
+        retries: 0,
+        credit: this.credit,
+        endpoints: this.configured,
+      };
+      if (this.middleware === undefined) return this.start(spec);
       const ctx = new ClientCall(
         method,
         args,
@@ -158,16 +156,9 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       );
       const chain = this.middleware(ctx, async () => {
         ctx.result = await this.start({
-          method,
-          args,
+          ...spec,
+          // What the middleware put in the task context (trace ids) goes out.
           context: ctx.taskContext,
-          timeoutMs,
-          heartbeatMs,
-          signals,
-          idempotent,
-          retries: 0,
-          credit: this.credit,
-          endpoints: this.configured,
           onReplyHeader: (header) => {
             ctx.replyHeader = header;
           },
