@@ -17,17 +17,19 @@ const CALLS = 40;
 
 async function oneRun(): Promise<{ answered: number; lost: string[]; exitCode: number | null }> {
   const child = spawn(process.execPath, [SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await once(lines, 'line')) as [string];
-  lines.close();
-  const { endpoint } = JSON.parse(first) as { endpoint: string };
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { endpoint } = JSON.parse((await lines.next()).value) as { endpoint: string };
   const client = new Client<{ slow(ms: number): Promise<number> }>({
     endpoints: endpoint,
     timeoutMs: 4000,
   });
   try {
     const calls = Array.from({ length: CALLS }, (_, i) => client.slow(20 + ((i * 37) % 180)));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // SIGTERM once the server runs every call (it says "started" for each):
+    // a request that arrives after SIGTERM is refused (ServerClosingError),
+    // as it should be, and a fixed pause could not tell the two apart on a
+    // busy machine.
+    for (let started = 0; started < CALLS; started++) await lines.next();
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const outcomes = await Promise.allSettled(calls);
