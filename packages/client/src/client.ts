@@ -196,11 +196,15 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       );
     }
     if (timeoutMs < 1) return undefined;
-    const refused = error instanceof RemoteError && error.remoteName === 'ServerClosingError';
-    if (!(refused || error instanceof LostRemoteError)) return undefined;
+    const remoteName = error instanceof RemoteError ? error.remoteName : undefined;
+    // Refused before any of it ran (shutting down): safe to send elsewhere, idempotent or not.
+    const notRun = remoteName === 'ServerDrainingError';
+    if (!(notRun || remoteName === 'ServerClosingError' || error instanceof LostRemoteError)) {
+      return undefined;
+    }
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
-    if (!spec.idempotent || spec.pinned || this.rotation.closed) return undefined;
+    if (!(spec.idempotent || notRun) || spec.pinned || this.rotation.closed) return undefined;
     if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
     return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
   }

@@ -174,6 +174,16 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     this.fail(error, true);
   }
 
+  dropped(): void {
+    // A request still waiting in this process goes out when a server is back.
+    if (this.channel === undefined) return;
+    const { heartbeatMs } = this.spec;
+    const endpoint = this.connection.endpoint;
+    this.lost(
+      new LostRemoteError(heartbeatMs, `Lost remote: the connection to ${endpoint} dropped`),
+    );
+  }
+
   // ChannelSink
 
   emit(name: string, args: unknown): void {

@@ -18,8 +18,9 @@ export interface CallOptions {
   /**
    * The call may run twice without harm. Only then is it sent again, once
    * per other server at most and within its timeout, when its server was
-   * lost or refused it (shutting down) before any reply came. Default false:
-   * nothing is retried.
+   * lost or cancelled it (shutting down) before any reply came. Default
+   * false: nothing is retried. (A request refused unrun, `ServerDrainingError`,
+   * goes to another server either way.)
    */
   idempotent?: boolean;
 }
