@@ -6,7 +6,7 @@ import {
   LostRemoteError,
   RemoteError,
 } from '@zrpc/core';
-import { durationMs, monotonicNow } from '@zrpc/core/protocol';
+import { durationMs, monotonicNow, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
 import type { Connection } from './connection.js';
@@ -50,6 +50,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly middleware: ComposedMiddleware<ClientCallContext> | undefined;
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private readonly credit: StreamCredit;
+  private readonly assumedPeerHeartbeatMs: number;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -58,6 +59,10 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
     };
     this.credit = streamCredit(options.credit);
+    this.assumedPeerHeartbeatMs = durationMs(
+      'assumedPeerHeartbeatMs',
+      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
+    );
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     this.rotation = new Servers(
@@ -140,6 +145,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         context: serverCall?.taskContext ?? NO_TASK_CONTEXT,
         timeoutMs,
         heartbeatMs,
+        assumedPeerHeartbeatMs: this.assumedPeerHeartbeatMs,
         signals,
         idempotent,
         retries: 0,
@@ -190,11 +196,15 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       );
     }
     if (timeoutMs < 1) return undefined;
-    const refused = error instanceof RemoteError && error.remoteName === 'ServerClosingError';
-    if (!(refused || error instanceof LostRemoteError)) return undefined;
+    const remoteName = error instanceof RemoteError ? error.remoteName : undefined;
+    // Refused before any of it ran (shutting down): safe to send elsewhere, idempotent or not.
+    const notRun = remoteName === 'ServerDrainingError';
+    if (!(notRun || remoteName === 'ServerClosingError' || error instanceof LostRemoteError)) {
+      return undefined;
+    }
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
-    if (!spec.idempotent || spec.pinned || this.rotation.closed) return undefined;
+    if (!(spec.idempotent || notRun) || spec.pinned || this.rotation.closed) return undefined;
     if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
     return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
   }
@@ -254,6 +264,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       context: NO_TASK_CONTEXT,
       timeoutMs: this.defaults.heartbeatMs,
       heartbeatMs: this.defaults.heartbeatMs,
+      assumedPeerHeartbeatMs: this.assumedPeerHeartbeatMs,
       signals: NO_SIGNALS,
       idempotent: false,
       retries: 0,

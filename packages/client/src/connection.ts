@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
 import {
+  advertisedHeartbeat,
   decodeEvent,
   MessageIdGenerator,
   openEnvelope,
@@ -17,6 +18,8 @@ export interface Route {
   receive(event: ZEvent): void;
   /** The connection is closing: end the conversation with `error`. */
   abandon(error: Error): void;
+  /** The connection to the server dropped while the conversation was open: it is lost. */
+  dropped(): void;
 }
 
 /** One message for the socket, with hooks for the conversation it belongs to. */
@@ -44,6 +47,12 @@ export interface ConnectionEvents {
 }
 
 const DELIMITER = Buffer.alloc(0);
+/**
+ * After the connection drops, how long replies that arrived before the drop
+ * get to be read before the calls still open are failed (the drop is
+ * reported apart from the messages, and may overtake them).
+ */
+const DROP_GRACE_MS = 100;
 /** How long the receive loop may run without letting the event loop turn, in ms. */
 const TURN_MS = 5;
 /** Pauses between attempts to send while no server can take the message: 1, 2, 4... up to 100 ms. */
@@ -72,9 +81,21 @@ export class Connection {
   /** Open calls by the counter of their message id (see `MessageIdGenerator.counterOf`). */
   private readonly routes = new Map<number, Route>();
   private readonly ids = new MessageIdGenerator();
+  private readonly dropsCalls: boolean;
+  /** The calls open at the last drop, failed when the grace ends (see `DROP_GRACE_MS`). */
+  private doomed = new Set<Route>();
+  private dropTimer: NodeJS.Timeout | undefined;
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
+  /**
+   * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
+   * its latest reply since the connection last came up: a zrpc server, which
+   * understands `_zpc_cancel` and beats at that pace on every call, even one
+   * it has not answered yet. Undefined: not known (a new connection may
+   * reach another server).
+   */
+  serverHeartbeatMs: number | undefined;
 
   constructor(
     readonly endpoint: string,
@@ -102,12 +123,19 @@ export class Connection {
         cause: error,
       });
     }
-    if (events !== undefined) {
-      const observer = this.socket.events;
-      observer.on('handshake', () => events.up());
-      observer.on('disconnect', () => events.down());
-      observer.on('connect:retry', () => events.down());
-    }
+    // A DEALER that connects again is a new peer to the server (a new
+    // routing id), so replies on the channels open at a drop can no longer
+    // reach it. With a routing id of its own choosing it is the same peer
+    // again: then its calls are left to their heartbeats.
+    this.dropsCalls = socketOptions.routingId === undefined;
+    const observer = this.socket.events;
+    observer.on('handshake', () => events?.up());
+    observer.on('disconnect', () => {
+      this.serverHeartbeatMs = undefined;
+      this.dropped();
+      events?.down();
+    });
+    observer.on('connect:retry', () => events?.down());
     void this.receiveLoop();
   }
 
@@ -145,9 +173,23 @@ export class Connection {
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.dropTimer);
+    this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);
     this.routes.clear();
     this.socket.close();
+  }
+
+  /** The connection dropped: the calls open now are lost, once what already arrived is read. */
+  private dropped(): void {
+    if (!this.dropsCalls || this.routes.size === 0) return;
+    for (const route of this.routes.values()) this.doomed.add(route);
+    this.dropTimer ??= setTimeout(() => {
+      this.dropTimer = undefined;
+      const doomed = this.doomed;
+      this.doomed = new Set();
+      for (const route of doomed) route.dropped();
+    }, DROP_GRACE_MS);
   }
 
   /**
@@ -205,6 +247,7 @@ export class Connection {
     }
     const key = this.ids.counterOf(event.header.response_to);
     const route = key === undefined ? undefined : this.routes.get(key);
+    this.serverHeartbeatMs = advertisedHeartbeat(event.header) ?? this.serverHeartbeatMs;
     if (route === undefined) this.droppedEvents++;
     else route.receive(event);
   }

@@ -18,8 +18,9 @@ export interface CallOptions {
   /**
    * The call may run twice without harm. Only then is it sent again, once
    * per other server at most and within its timeout, when its server was
-   * lost or refused it (shutting down) before any reply came. Default false:
-   * nothing is retried.
+   * lost or cancelled it (shutting down) before any reply came. Default
+   * false: nothing is retried. (A request refused unrun, `ServerDrainingError`,
+   * goes to another server either way.)
    */
   idempotent?: boolean;
 }
@@ -44,6 +45,15 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Default heartbeat interval in ms (reference default: 5 s). */
   heartbeatMs?: number;
+  /**
+   * The heartbeat interval assumed for a server that does not advertise its
+   * own (zerorpc-python, zerorpc-node) until two of its heartbeats show its
+   * pace; such a server is lost after two of the slower of this and the
+   * call's `heartbeatMs` (default 5000, the reference's default). Without
+   * it, a client faster than its reference server would declare it lost
+   * before its first heartbeat. zrpc servers advertise theirs.
+   */
+  assumedPeerHeartbeatMs?: number;
   /** Client middleware, outermost first (see `ClientMiddleware` in @zrpc/core). */
   middleware?: ClientMiddleware[];
   /**

@@ -40,18 +40,32 @@ function client(endpoint: string): Client<ChildApi> {
   return c;
 }
 
-test('a server killed mid-call: LostRemoteError within two heartbeats (+1 s)', async () => {
+test('a server killed mid-call: LostRemoteError as soon as its connection drops', async () => {
+  const server = await child();
+  const c = client(server.endpoint);
+  const pending = rejection(c.slow(30_000));
+  await waitFor(() => c.openChannels === 1);
+  await server.kill();
+  // The first call on this connection: the server never spoke, so its
+  // heartbeat pace is unknown; the dropped connection tells at once.
+  const error = await within(LOST_BOUND_MS, 'LostRemoteError', pending);
+  expect(error).toBeInstanceOf(LostRemoteError);
+  expect(error.message).toBe(`Lost remote: the connection to ${server.endpoint} dropped`);
+  expect(c.openChannels).toBe(0);
+  expect(c.healthy).toBe(false);
+});
+
+test('a server frozen mid-call (SIGSTOP, connection still up): LostRemoteError within two heartbeats (+1 s)', async () => {
   const server = await child();
   const c = client(server.endpoint);
   expect(await c.pid()).toBe(server.pid);
   const pending = rejection(c.slow(30_000));
   await waitFor(() => c.openChannels === 1);
-  await server.kill();
+  process.kill(server.pid, 'SIGSTOP');
   const error = await within(LOST_BOUND_MS, 'LostRemoteError', pending);
   expect(error).toBeInstanceOf(LostRemoteError);
   expect(error.message).toBe('Lost remote after 0.4s heartbeat');
   expect(c.openChannels).toBe(0);
-  expect(c.healthy).toBe(false);
 });
 
 test('a server killed mid-stream: the items received, then LostRemoteError', async () => {

@@ -36,8 +36,12 @@ export class RemoteError extends ZrpcError {
 /** The remote stopped heart-beating for two heartbeat intervals. */
 export class LostRemoteError extends ZrpcError {
   override name = 'LostRemoteError';
-  constructor(readonly heartbeatMs: number) {
-    super(`Lost remote after ${(heartbeatMs * 2) / 1000}s heartbeat`);
+  constructor(
+    readonly heartbeatMs: number,
+    /** Default: the reference's wording, `Lost remote after 10s heartbeat`. */
+    message = `Lost remote after ${(heartbeatMs * 2) / 1000}s heartbeat`,
+  ) {
+    super(message);
   }
 }
 

@@ -37,6 +37,7 @@ const CONDITIONS: Readonly<Record<string, CallStatus>> = {
   ServerBusyError: 'resource_exhausted',
   TooManyChannelsError: 'resource_exhausted',
   ServerClosingError: 'unavailable',
+  ServerDrainingError: 'unavailable',
   ClientClosedError: 'cancelled',
   AbortError: 'cancelled',
 };

@@ -1,58 +1,19 @@
 import * as Sentry from '@sentry/node';
 import { type RemoteError, RPCClient } from '@zrpc/client';
-import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sentryClient, sentryServer } from '../src/index.js';
-import { appRegistry } from './fixtures/app/rpcs.js';
-import { attr, SentryEndpoint, type SpanV2 } from './support/sentry-endpoint.js';
-import { flushed, initSentry, startServer } from './support/zrpc.js';
+import type { ClientMiddleware } from '@zrpc/core';
+import { describe, expect, it } from 'vitest';
+import { sentryClient } from '../src/index.js';
+import { attr, type SpanV2 } from './support/sentry-endpoint.js';
+import { flushed, twoServicesPerFile } from './support/zrpc.js';
 
 // A client calls server A, whose handler (`relay`) calls server B: three
 // services' spans over real sockets, all in one trace.
-
-let sentry: SentryEndpoint;
-let serverA: Server;
-let serverB: Server;
-let endpointA: string;
-let endpointB: string;
-let rpc: RPCClient;
-/** The request headers server B received. */
-const headersAtB: EventHeader[] = [];
-
-beforeAll(async () => {
-  sentry = await SentryEndpoint.start();
-  initSentry(sentry);
-  const recordHeader: ServerMiddleware = async (ctx, next) => {
-    headersAtB.push(ctx.header);
-    await next();
-  };
-  ({ server: serverB, endpoint: endpointB } = await startServer(appRegistry(), [
-    sentryServer({ serverName: 'B' }),
-    recordHeader,
-  ]));
-  ({ server: serverA, endpoint: endpointA } = await startServer(
-    appRegistry([sentryClient({ service: 'B' })]),
-    [sentryServer({ serverName: 'A' })],
-  ));
-  rpc = new RPCClient({ endpoints: endpointA, middleware: [sentryClient({ service: 'A' })] });
-});
-
-beforeEach(async () => {
-  await flushed();
-  sentry.clear();
-  headersAtB.length = 0;
-});
-
-afterAll(async () => {
-  await rpc.close();
-  await Promise.all([serverA.close({ graceMs: 100 }), serverB.close({ graceMs: 100 })]);
-  await Sentry.close(2000);
-  await sentry.close();
-});
+const services = twoServicesPerFile();
 
 function span(op: string, name: string): SpanV2 {
-  const found = sentry.spans().filter((s) => attr(s, 'sentry.op') === op && s.name === name);
+  const found = services.sentry
+    .spans()
+    .filter((s) => attr(s, 'sentry.op') === op && s.name === name);
   expect(found, `${op} ${name}`).toHaveLength(1);
   return found[0]!;
 }
@@ -69,7 +30,7 @@ function chain(method: string) {
 
 describe('a client → server → server chain', () => {
   it('shares one trace, each span the child of the one that called it', async () => {
-    expect(await rpc.call('relay', endpointB, 'add', [1, 2])).toBe(3);
+    expect(await services.rpc.call('relay', services.endpointB, 'add', [1, 2])).toBe(3);
     await flushed();
     const { client, serverA, clientA, serverB } = chain('add');
 
@@ -89,7 +50,7 @@ describe('a client → server → server chain', () => {
     expect(attr(client, 'rpc.service')).toBe('A');
 
     // The sampling decision travelled in the baggage: B's envelopes carry the root's.
-    const dsc = sentry.envelopes
+    const dsc = services.sentry.envelopes
       .filter((e) => e.items.some((i) => i.header.type === 'span'))
       .map((e) => e.header.trace);
     expect(new Set(dsc.map((t) => t.trace_id))).toEqual(new Set([traceId]));
@@ -102,14 +63,14 @@ describe('a client → server → server chain', () => {
       await next();
     };
     const client = new RPCClient({
-      endpoints: endpointA,
+      endpoints: services.endpointA,
       middleware: [otherBaggage, sentryClient({ service: 'A' })],
     });
-    expect(await client.call('relay', endpointB, 'add', [2, 2])).toBe(4);
+    expect(await client.call('relay', services.endpointB, 'add', [2, 2])).toBe(4);
     await client.close();
     await flushed();
     const { clientA } = chain('add');
-    const [header] = headersAtB;
+    const [header] = services.headersAtB;
     const entries = String(header!.baggage).split(',');
     expect(entries.filter((e) => e === 'congo=t61rcWkgMzE')).toHaveLength(1);
     expect(entries).toContain(`sentry-trace_id=${clientA.trace_id}`);
@@ -118,8 +79,8 @@ describe('a client → server → server chain', () => {
   });
 
   it('links the errors of every service to the trace, with the calls as breadcrumbs', async () => {
-    const error = await rpc
-      .call('relay', endpointB, 'fail', ['deep'])
+    const error = await services.rpc
+      .call('relay', services.endpointB, 'fail', ['deep'])
       .catch((e: unknown) => e as RemoteError);
     // A passed B's RemoteError on.
     expect(error.remoteName).toBe('RemoteError');
@@ -127,7 +88,7 @@ describe('a client → server → server chain', () => {
     await flushed();
     const { client, serverA, clientA, serverB } = chain('fail');
 
-    const events = sentry.events();
+    const events = services.sentry.events();
     expect(events).toHaveLength(2);
     const atB = events.find((e) => e.tags['rpc.service'] === 'B');
     const atA = events.find((e) => e.tags['rpc.service'] === 'A');
@@ -163,7 +124,7 @@ describe('a client → server → server chain', () => {
 
   it('makes a client span the child of the span active around the call', async () => {
     const job = await Sentry.startSpan({ name: 'nightly job', op: 'task' }, async (active) => {
-      expect(await rpc.call('add', 1, 1)).toBe(2);
+      expect(await services.rpc.call('add', 1, 1)).toBe(2);
       return active.spanContext().spanId;
     });
     await flushed();
@@ -178,7 +139,7 @@ describe('client spans and breadcrumbs', () => {
   it('a stream: the span lasts until the consumer is done with it', async () => {
     const started = performance.now();
     const items: number[] = [];
-    for await (const item of rpc.call('count', 3, 20)) items.push(item);
+    for await (const item of services.rpc.call('count', 3, 20)) items.push(item);
     const elapsed = (performance.now() - started) / 1000;
     expect(items).toEqual([0, 1, 2]);
     await flushed();
@@ -193,10 +154,10 @@ describe('client spans and breadcrumbs', () => {
   });
 
   it('a stream left early, and one that fails', async () => {
-    for await (const item of rpc.call('count', 5, 1)) if (item === 1) break;
+    for await (const item of services.rpc.call('count', 5, 1)) if (item === 1) break;
     const seen: number[] = [];
     await (async () => {
-      for await (const item of rpc.call('count_then_fail', 2)) seen.push(item);
+      for await (const item of services.rpc.call('count_then_fail', 2)) seen.push(item);
     })().catch(() => {});
     expect(seen).toEqual([0, 1]);
     await flushed();
@@ -210,16 +171,16 @@ describe('client spans and breadcrumbs', () => {
   it('records each call as a breadcrumb, and a timeout as deadline_exceeded', async () => {
     const eventId = await Sentry.withIsolationScope(async (scope) => {
       scope.clearBreadcrumbs(); // a fork starts with the breadcrumbs of the earlier tests
-      await rpc.call('add', 1, 2);
-      await rpc.call('find', 9).catch(() => {});
-      await rpc
+      await services.rpc.call('add', 1, 2);
+      await services.rpc.call('find', 9).catch(() => {});
+      await services.rpc
         .withOptions({ timeoutMs: 50 })
         .call('wait', 200)
         .catch(() => {});
       return Sentry.captureMessage('after three calls');
     });
     await flushed();
-    const event = sentry.events().find((e) => e.event_id === eventId);
+    const event = services.sentry.events().find((e) => e.event_id === eventId);
     const crumbs = event.breadcrumbs.filter((b: any) => b.category === 'rpc');
     expect(crumbs.map((b: any) => [b.message, b.level, b.data.status])).toEqual([
       ['A/add', 'info', 'ok'],

@@ -15,6 +15,14 @@ export class ServerClosingError extends ZrpcError {
   override name = 'ServerClosingError';
 }
 
+/**
+ * The server is shutting down and refused the call before running any of
+ * it: a client may send it to another server, idempotent or not.
+ */
+export class ServerDrainingError extends ServerClosingError {
+  override name = 'ServerDrainingError';
+}
+
 /** A zrpc client cancelled the call (`_zpc_cancel`): what its signal fires with. */
 export class CancelledByClientError extends ZrpcError {
   override name = 'CancelledByClientError';

@@ -14,6 +14,7 @@ export {
   CancelledByClientError,
   ServerBusyError,
   ServerClosingError,
+  ServerDrainingError,
   TooManyChannelsError,
 } from './errors.js';
 export type { LoopDelayStats } from './loop-watch.js';

@@ -25,7 +25,7 @@ import {
   forgetZapDomain,
   newZapDomain,
 } from './curve.js';
-import { ServerClosingError, TooManyChannelsError } from './errors.js';
+import { ServerClosingError, ServerDrainingError, TooManyChannelsError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
@@ -144,6 +144,7 @@ export class Server {
     const tracebacks = this.options.tracebacks;
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
+      assumedPeerHeartbeatMs: this.options.assumedPeerHeartbeatMs,
       get tracebacks() {
         return tracebacks ?? defaultTracebacks(endpoints);
       },
@@ -214,7 +215,7 @@ export class Server {
   }
 
   /**
-   * Stop taking calls (new requests get `ServerClosingError`), give the calls
+   * Stop taking calls (new requests get `ServerDrainingError`), give the calls
    * in flight `graceMs` to finish, cancel the rest (their signal fires,
    * streams stop), flush what is queued and close the socket. Idempotent.
    */
@@ -326,7 +327,8 @@ export class Server {
       this.bad('badEvents', 'a request reusing the id of an open channel');
     } else if (this.closing) {
       this.counters.rejectedClosing++;
-      this.refuse(identity, request, new ServerClosingError('the server is shutting down'));
+      const error = new ServerDrainingError('the server is shutting down; the call was not run');
+      this.refuse(identity, request, error);
     } else if (held >= limit) {
       this.counters.rejectedPeerLimit++;
       const hex = identityHex(identity);

@@ -1,7 +1,11 @@
 import * as Sentry from '@sentry/node';
-import type { Registry, ServerMiddleware } from '@zrpc/core';
+import { RPCClient } from '@zrpc/client';
+import type { EventHeader, Registry, ServerMiddleware } from '@zrpc/core';
 import { Server, type ServerOptions } from '@zrpc/server';
-import type { SentryEndpoint } from './sentry-endpoint.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { sentryClient, sentryServer } from '../../src/index.js';
+import { appRegistry } from '../fixtures/app/rpcs.js';
+import { SentryEndpoint } from './sentry-endpoint.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -27,4 +31,57 @@ export function initSentry(endpoint: SentryEndpoint, options: Sentry.NodeOptions
 /** Everything sent so far has been received (the endpoint answers after reading a body). */
 export async function flushed(): Promise<void> {
   if (!(await Sentry.flush(5000))) throw new Error('Sentry.flush timed out');
+}
+
+/** Two services with the middleware on both sides, and a client of the first. */
+export interface TwoServices {
+  sentry: SentryEndpoint;
+  endpointA: string;
+  endpointB: string;
+  /** A client of service A (with `sentryClient`). */
+  rpc: RPCClient;
+  /** The request headers service B received. */
+  headersAtB: EventHeader[];
+}
+
+/**
+ * A client calls server A, whose handler (`relay`) calls server B: three
+ * services over real sockets, reporting to a local Sentry endpoint. Set up
+ * once per file (Sentry is initialised with `options`), cleared before each
+ * test; the fields are there once the file's tests run.
+ */
+export function twoServicesPerFile(options: Sentry.NodeOptions = {}): TwoServices {
+  const services = { headersAtB: [] as EventHeader[] } as TwoServices;
+  let servers: Server[] = [];
+  beforeAll(async () => {
+    services.sentry = await SentryEndpoint.start();
+    initSentry(services.sentry, options);
+    const recordHeader: ServerMiddleware = async (ctx, next) => {
+      services.headersAtB.push(ctx.header);
+      await next();
+    };
+    const b = await startServer(appRegistry(), [sentryServer({ serverName: 'B' }), recordHeader]);
+    const a = await startServer(appRegistry([sentryClient({ service: 'B' })]), [
+      sentryServer({ serverName: 'A' }),
+    ]);
+    servers = [a.server, b.server];
+    services.endpointA = a.endpoint;
+    services.endpointB = b.endpoint;
+    services.rpc = new RPCClient({
+      endpoints: a.endpoint,
+      middleware: [sentryClient({ service: 'A' })],
+    });
+  });
+  beforeEach(async () => {
+    await flushed();
+    services.sentry.clear();
+    services.headersAtB.length = 0;
+  });
+  afterAll(async () => {
+    await services.rpc.close();
+    await Promise.all(servers.map((server) => server.close({ graceMs: 100 })));
+    await Sentry.close(2000);
+    await services.sentry.close();
+  });
+  return services;
 }
