@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Router } from 'zeromq';
 
 /**
@@ -98,6 +99,28 @@ export function curveSocketOptions(curve: CurveOptions, domain: string) {
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 const ZAP_VERSION = '1.0';
 
+/** How long a new ZAP handler waits for the endpoint a closed one held (1 + 2 + ... + 512 ms). */
+const ZAP_REBIND_LAST_PAUSE_MS = 512;
+
+/**
+ * Bind `router` to the ZAP endpoint. When the previous handler closed a
+ * moment ago (the last CURVE server of the process closed), ZeroMQ's reaper
+ * thread has not released the inproc name yet and the bind fails with
+ * EADDRINUSE: wait and try again, for about a second.
+ */
+async function bindZapEndpoint(router: Router): Promise<void> {
+  for (let pause = 1; ; pause *= 2) {
+    try {
+      await router.bind(ZAP_ENDPOINT);
+      return;
+    } catch (error) {
+      const inUse = (error as { code?: string }).code === 'EADDRINUSE';
+      if (!inUse || pause > ZAP_REBIND_LAST_PAUSE_MS) throw error;
+    }
+    await sleep(pause);
+  }
+}
+
 /**
  * The process's ZAP handler: ZeroMQ asks it, over `inproc://zeromq.zap.01`,
  * whether each client may complete its CURVE handshake. There can be one per
@@ -111,7 +134,7 @@ class ZapHandler {
   private readonly ready: Promise<void>;
 
   constructor() {
-    this.ready = this.router.bind(ZAP_ENDPOINT);
+    this.ready = bindZapEndpoint(this.router);
     void this.ready.then(() => this.serve()).catch(() => {});
   }
 
