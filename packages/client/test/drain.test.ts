@@ -16,18 +16,20 @@ const RUNS = 20;
 const CALLS = 40;
 
 async function oneRun(): Promise<{ answered: number; lost: string[]; exitCode: number | null }> {
-  const child = spawn(process.execPath, [SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await once(lines, 'line')) as [string];
-  lines.close();
-  const { endpoint } = JSON.parse(first) as { endpoint: string };
+  const child = spawn(process.execPath, [SCRIPT, String(CALLS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { endpoint } = JSON.parse((await lines.next()).value) as { endpoint: string };
   const client = new Client<{ slow(ms: number): Promise<number> }>({
     endpoints: endpoint,
     timeoutMs: 4000,
   });
   try {
     const calls = Array.from({ length: CALLS }, (_, i) => client.slow(20 + ((i * 37) % 180)));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // Every call has reached the server and runs: a request it reads only
+    // after SIGTERM would be refused unrun (ServerDrainingError), not lost.
+    expect((await lines.next()).value).toBe('running');
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const outcomes = await Promise.allSettled(calls);
