@@ -12,11 +12,13 @@ export type { CurveOptions } from './curve.js';
 export { readKeyList, readKeyPair } from './curve.js';
 export {
   CancelledByClientError,
+  SendBudgetError,
   ServerBusyError,
   ServerClosingError,
   TooManyChannelsError,
 } from './errors.js';
 export type { LoopDelayStats } from './loop-watch.js';
+export type { SendBudget } from './outbox.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
