@@ -18,8 +18,8 @@ export {
   TooManyChannelsError,
 } from './errors.js';
 export type { LoopDelayStats } from './loop-watch.js';
-export type { SendBudget } from './outbox.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
+export type { SendBudget } from './outbox.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
 export type { CallOutcome, CallRecord } from './server-call.js';

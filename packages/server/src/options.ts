@@ -100,7 +100,9 @@ export interface ServerOptions {
 /** The zeromq.js options of the server's ROUTER socket. */
 export type ServerSocketOptions = SocketOptions<Router>;
 
-export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks' | 'curve' | 'sendBudget'>> & {
+export type ResolvedOptions = Required<
+  Omit<ServerOptions, 'tracebacks' | 'curve' | 'sendBudget'>
+> & {
   sendBudget: Required<SendBudget>;
   curve: CurveOptions | undefined;
   /** Undefined: decided by the endpoints (see `tracebacksFor`). */

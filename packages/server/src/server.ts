@@ -10,8 +10,8 @@ import {
   MessageIdGenerator,
   messageIdKey,
   monotonicNow,
-  openEnvelope,
   OK,
+  openEnvelope,
   readableHead,
   STREAM,
   type ZEvent,
@@ -36,13 +36,13 @@ import { Limiter } from './limiter.js';
 import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
-import { Outbox } from './outbox.js';
 import {
   defaultTracebacks,
   type ResolvedOptions,
   resolveOptions,
   type ServerOptions,
 } from './options.js';
+import { Outbox } from './outbox.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
@@ -398,7 +398,13 @@ export class Server {
     const data = name === OK || name === STREAM;
     let queued: boolean;
     try {
-      queued = this.outbox.push(peer, identity, [...identity, EMPTY, payload], payload.length, data);
+      queued = this.outbox.push(
+        peer,
+        identity,
+        [...identity, EMPTY, payload],
+        payload.length,
+        data,
+      );
     } catch (error) {
       if (error instanceof SendBudgetError) {
         this.counters.sendBudgetRefusals++;

@@ -47,7 +47,13 @@ export interface ServerStats {
 
 export type ServerCounters = Omit<
   ServerStats,
-  'openChannels' | 'running' | 'queued' | 'workers' | 'loopDelayMs' | 'bytesWaiting' | 'peakBytesWaiting'
+  | 'openChannels'
+  | 'running'
+  | 'queued'
+  | 'workers'
+  | 'loopDelayMs'
+  | 'bytesWaiting'
+  | 'peakBytesWaiting'
 >;
 
 export function newCounters(): ServerCounters {
