@@ -18,10 +18,11 @@ export const DEFAULT_SEND_BUDGET: Required<SendBudget> = {
 };
 
 /**
- * How far past its budget a peer's small events may go (ERR, STREAM_DONE,
- * heartbeats, credit): the ERR that tells a caller its reply was refused
- * must get through, but a peer that keeps calling and never reads must not
- * grow it without bound either. About 300 ERRs without traceback.
+ * How far past the budgets a peer's small events may go (ERR, STREAM_DONE,
+ * heartbeats, credit) while its messages wait: the ERR that tells a caller
+ * its reply was refused must get through, but a peer that keeps calling and
+ * never reads must not grow its queue without bound either. About 300 ERRs
+ * without traceback; given again once the peer's waiting messages are gone.
  */
 export const SMALL_EVENT_ALLOWANCE = 64 * 1024;
 
@@ -39,6 +40,8 @@ class Backlog {
   waiting: Outgoing[] | undefined;
   /** Where `waiting` starts (taking from the front of a long array must not move the rest). */
   head = 0;
+  /** Bytes of small events queued past a budget since messages began to wait (at most SMALL_EVENT_ALLOWANCE). */
+  overdraft = 0;
   gone = false;
 
   constructor(
@@ -114,8 +117,9 @@ export class Outbox {
 
   /**
    * Queue `payload` for `peer`. A data event over a budget throws
-   * `SendBudgetError` (nothing queued); any other event over its peer's
-   * budget plus `SMALL_EVENT_ALLOWANCE` is dropped: answers false.
+   * `SendBudgetError` (nothing queued); any other event over a budget goes
+   * on the peer's `SMALL_EVENT_ALLOWANCE`, and once that is spent, is
+   * dropped: answers false.
    */
   push(
     peer: PeerKey,
@@ -124,22 +128,24 @@ export class Outbox {
     bytes: number,
     data: boolean,
   ): boolean {
-    if (this.closed) return false;
+    // Closed: the socket is going; nothing is refused for a budget.
+    if (this.closed) return true;
     let backlog = this.backlogs.get(peer);
     if (backlog === undefined) {
       backlog = new Backlog(peer, identity);
       this.backlogs.set(peer, backlog);
     }
     const { perPeerBytes, totalBytes } = this.budget;
-    if (data) {
-      if (backlog.bytes + bytes > perPeerBytes) {
-        throw this.refusal(backlog, bytes, `its per-peer budget (${perPeerBytes} bytes)`);
+    const overPeer = backlog.bytes + bytes > perPeerBytes;
+    if (overPeer || this.totalBytes + bytes > totalBytes) {
+      if (data) {
+        const budget = overPeer
+          ? `its per-peer budget (${perPeerBytes} bytes)`
+          : `the total budget (${totalBytes} bytes)`;
+        throw this.refusal(backlog, bytes, budget);
       }
-      if (this.totalBytes + bytes > totalBytes) {
-        throw this.refusal(backlog, bytes, `the total budget (${totalBytes} bytes)`);
-      }
-    } else if (backlog.bytes + bytes > perPeerBytes + SMALL_EVENT_ALLOWANCE) {
-      return false;
+      if (backlog.overdraft + bytes > SMALL_EVENT_ALLOWANCE) return false;
+      backlog.overdraft += bytes;
     }
     backlog.bytes += bytes;
     this.totalBytes += bytes;
@@ -159,7 +165,7 @@ export class Outbox {
   /** Drop everything still waiting and stop retrying (the socket is closing). */
   close(): void {
     this.closed = true;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     for (const backlog of this.backlogs.values()) this.drop(backlog);
   }
@@ -244,6 +250,7 @@ export class Outbox {
     if (backlog.head === waiting.length) {
       backlog.waiting = undefined;
       backlog.head = 0;
+      backlog.overdraft = 0;
       this.blocked.delete(backlog);
     } else if (backlog.head > 1024 && backlog.head * 2 > waiting.length) {
       backlog.waiting = waiting.slice(backlog.head);

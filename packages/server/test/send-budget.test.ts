@@ -89,12 +89,19 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
 });
 
+/**
+ * ZeroMQ's own pipe is kept to 16 messages here (the default 128 of 256 KiB
+ * replies is 32 MiB): fewer replies fill it, the budget is met sooner.
+ */
+const SMALL_PIPE = { sendHighWaterMark: 16 };
+
 async function serve(options: ServerOptions = {}) {
   const logger = quietLogger();
   const { server, endpoint } = await startServer({
     registry,
     logger,
     heartbeatMs: 60_000,
+    socket: SMALL_PIPE,
     ...options,
   });
   open.push({ close: () => server.close({ graceMs: 0 }) });
@@ -262,6 +269,7 @@ test('close() with a peer that never reads ends, drops what waits and leaves no 
   const { server, endpoint } = await startServer({
     registry,
     logger,
+    socket: SMALL_PIPE,
     sendBudget: { perPeerBytes: 4 * MiB, totalBytes: 64 * MiB },
   });
   const greedy = nonReader(endpoint);
