@@ -6,7 +6,7 @@ import {
   LostRemoteError,
   RemoteError,
 } from '@zrpc/core';
-import { durationMs, monotonicNow } from '@zrpc/core/protocol';
+import { durationMs, monotonicNow, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
 import type { Connection } from './connection.js';
@@ -50,6 +50,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly middleware: ComposedMiddleware<ClientCallContext> | undefined;
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private readonly credit: StreamCredit;
+  private readonly assumedPeerHeartbeatMs: number;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -58,6 +59,10 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
     };
     this.credit = streamCredit(options.credit);
+    this.assumedPeerHeartbeatMs = durationMs(
+      'assumedPeerHeartbeatMs',
+      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
+    );
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     this.rotation = new Servers(
@@ -140,6 +145,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         context: serverCall?.taskContext ?? NO_TASK_CONTEXT,
         timeoutMs,
         heartbeatMs,
+        assumedPeerHeartbeatMs: this.assumedPeerHeartbeatMs,
         signals,
         idempotent,
         retries: 0,
@@ -254,6 +260,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       context: NO_TASK_CONTEXT,
       timeoutMs: this.defaults.heartbeatMs,
       heartbeatMs: this.defaults.heartbeatMs,
+      assumedPeerHeartbeatMs: this.assumedPeerHeartbeatMs,
       signals: NO_SIGNALS,
       idempotent: false,
       retries: 0,

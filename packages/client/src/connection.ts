@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
 import {
+  advertisedHeartbeat,
   decodeEvent,
   MessageIdGenerator,
   openEnvelope,
@@ -75,6 +76,14 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
+  /**
+   * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
+   * its latest reply since the connection last came up: a zrpc server, which
+   * understands `_zpc_cancel` and beats at that pace on every call, even one
+   * it has not answered yet. Undefined: not known (a new connection may
+   * reach another server).
+   */
+  serverHeartbeatMs: number | undefined;
 
   constructor(
     readonly endpoint: string,
@@ -105,7 +114,10 @@ export class Connection {
     if (events !== undefined) {
       const observer = this.socket.events;
       observer.on('handshake', () => events.up());
-      observer.on('disconnect', () => events.down());
+      observer.on('disconnect', () => {
+        this.serverHeartbeatMs = undefined;
+        events.down();
+      });
       observer.on('connect:retry', () => events.down());
     }
     void this.receiveLoop();
@@ -205,6 +217,7 @@ export class Connection {
     }
     const key = this.ids.counterOf(event.header.response_to);
     const route = key === undefined ? undefined : this.routes.get(key);
+    this.serverHeartbeatMs = advertisedHeartbeat(event.header) ?? this.serverHeartbeatMs;
     if (route === undefined) this.droppedEvents++;
     else route.receive(event);
   }

@@ -29,6 +29,8 @@ export interface ExchangeSpec {
   context: Readonly<Record<string, unknown>>;
   timeoutMs: number;
   heartbeatMs: number;
+  /** See `ClientOptions.assumedPeerHeartbeatMs`. */
+  assumedPeerHeartbeatMs: number;
   /** The call is cancelled when any of these aborts. */
   signals: readonly AbortSignal[];
   /** Told the header of the first reply event (for client middleware). */
@@ -267,6 +269,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     if (this.channel !== undefined || this.done) return;
     this.channel = new Channel(this.id, this, {
       heartbeatMs: this.spec.heartbeatMs,
+      assumedRemoteHeartbeatMs:
+        this.connection.serverHeartbeatMs ?? this.spec.assumedPeerHeartbeatMs,
       now: monotonicNow(),
       inputQueueSize: this.spec.credit.window,
       topUpBelow: this.spec.credit.topUpBelow,
@@ -306,10 +310,14 @@ export class Exchange implements Route, ChannelSink, Outgoing {
    * abort, a timeout): tell a zrpc server, so that it frees the call's slot
    * now rather than when our heartbeats stop. A reference server never
    * showed the header key, so it is never sent this event it does not know.
+   * Before the call's first reply, what the connection's other calls showed
+   * decides; on a connection that has heard nothing yet, nothing is sent
+   * and the server frees the slot when our heartbeats lapse.
    */
   private cancelOnServer(error: unknown): void {
     const channel = this.channel;
-    if (this.answered || channel === undefined || !channel.remoteIsZrpc) return;
+    if (this.answered || channel === undefined) return;
+    if (!channel.remoteIsZrpc && this.connection.serverHeartbeatMs === undefined) return;
     if (error instanceof LostRemoteError || this.connection.closed) return;
     const header = channelHeader(this.connection.nextId(), this.id);
     const payload = encodeEvent({ header, name: CANCEL, args: [] });

@@ -44,6 +44,15 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Default heartbeat interval in ms (reference default: 5 s). */
   heartbeatMs?: number;
+  /**
+   * The heartbeat interval assumed for a server that does not advertise its
+   * own (zerorpc-python, zerorpc-node) until two of its heartbeats show its
+   * pace; such a server is lost after two of the slower of this and the
+   * call's `heartbeatMs` (default 5000, the reference's default). Without
+   * it, a client faster than its reference server would declare it lost
+   * before its first heartbeat. zrpc servers advertise theirs.
+   */
+  assumedPeerHeartbeatMs?: number;
   /** Client middleware, outermost first (see `ClientMiddleware` in @zrpc/core). */
   middleware?: ClientMiddleware[];
   /**

@@ -481,7 +481,12 @@ describe('middleware and task context', () => {
 
 test('a server silent for two heartbeats is lost: LostRemoteError, client marked unhealthy', async () => {
   const deaf = await silentServer();
-  const impatient = new Client<Api>({ endpoints: deaf.endpoint, heartbeatMs: 100 });
+  // A server that never spoke: its pace is whatever the client assumes.
+  const impatient = new Client<Api>({
+    endpoints: deaf.endpoint,
+    heartbeatMs: 100,
+    assumedPeerHeartbeatMs: 100,
+  });
   try {
     const error = await rejection(impatient.slow(2000));
     expect(error).toBeInstanceOf(LostRemoteError);

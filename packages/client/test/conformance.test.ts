@@ -113,6 +113,8 @@ for (const file of files) {
         const client = new Client({
           endpoints: server.endpoint,
           heartbeatMs: HEARTBEAT_MS,
+          // The recorded peers beat at this pace too (and do not advertise it).
+          assumedPeerHeartbeatMs: HEARTBEAT_MS,
           timeoutMs: timeoutOf(scenario),
           credit: REFERENCE_CREDIT,
         });
@@ -159,6 +161,8 @@ for (const file of files) {
         const client = new Client({
           endpoints: server.endpoint,
           heartbeatMs: HEARTBEAT_MS,
+          // The recorded peers beat at this pace too (and do not advertise it).
+          assumedPeerHeartbeatMs: HEARTBEAT_MS,
           timeoutMs: timeoutOf(scenario),
         });
         try {

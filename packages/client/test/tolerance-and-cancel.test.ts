@@ -51,6 +51,34 @@ test('a dead server is still detected: within two intervals of the slower side',
   expect(Date.now() - stopped).toBeLessThan(2 * 200 + 1000);
 });
 
+test('a client at 200 ms calling a replayed zerorpc-python server at 1 s: not lost before its first heartbeat', async () => {
+  // The reference server's first heartbeat comes 1 s after the request;
+  // until a peer that does not advertise its pace shows it, the client
+  // assumes the reference's (5 s by default).
+  const slowCall = loadVectors('zerorpc-python-server.json').scenarios.find(
+    (s) => s.name === 'heartbeat_slow_call',
+  )!;
+  const server = await ReplayServer.start([slowCall]);
+  open.push(async () => server.close());
+  const client = new Client<{ slow(seconds: number): Promise<string> }>({
+    endpoints: server.endpoint,
+    heartbeatMs: 200,
+  });
+  open.push(() => client.close());
+  expect(await client.slow(2.5)).toBe('slept 2.5');
+
+  // The control: assuming the server beats as fast as we do loses it.
+  const hasty = new Client<{ slow(seconds: number): Promise<string> }>({
+    endpoints: server.endpoint,
+    heartbeatMs: 200,
+    assumedPeerHeartbeatMs: 200,
+  });
+  open.push(() => hasty.close());
+  const error = await rejection(hasty.slow(2.5));
+  expect(error).toBeInstanceOf(LostRemoteError);
+  expect((error as LostRemoteError).heartbeatMs).toBe(200);
+});
+
 test('a consumer that leaves a stream early cancels it: the server frees the slot at once', async () => {
   // Heartbeats of a minute: only the cancel can free the call this fast.
   const { client, server } = await pair(60_000, 60_000);
@@ -73,6 +101,29 @@ test('an aborted call, once the server showed it speaks zrpc, is cancelled on th
   await waitFor(() => server.stats.running === 0, 2000, 'the slot to be freed');
   expect(server.stats.cancelledByClient).toBe(1);
   expect(serverLog).toContain('slow(30000) cancelled');
+});
+
+test('a call aborted before its first reply is cancelled once the connection has heard from a zrpc server', async () => {
+  // Heartbeats of a minute: the call itself says nothing before it is aborted.
+  const { client, server } = await pair(60_000, 60_000);
+  const controller = new AbortController();
+  const call = rejection(client.withOptions({ signal: controller.signal }).slow(30_000));
+  await waitFor(() => server.stats.running === 1, 2000, 'the first call to run');
+  controller.abort(new Error('first'));
+  await call;
+  // Nothing told this connection yet that its server speaks zrpc: no cancel.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(server.stats).toMatchObject({ running: 1, cancelledByClient: 0 });
+
+  // One answered call later, the connection knows.
+  expect(await client.add(1, 2)).toBe(3);
+  const second = new AbortController();
+  const next = rejection(client.withOptions({ signal: second.signal }).slow(30_000));
+  await waitFor(() => server.stats.running === 2, 2000, 'the second call to run');
+  second.abort(new Error('second'));
+  await next;
+  await waitFor(() => server.stats.cancelledByClient === 1, 2000, 'the cancel');
+  expect(server.stats.running).toBe(1);
 });
 
 test('a call timing out after the server showed it speaks zrpc is cancelled too', async () => {

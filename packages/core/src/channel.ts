@@ -32,6 +32,14 @@ export interface ChannelOptions {
   /** The interval the remote advertised in its request (`ZRPC_HEARTBEAT_KEY`), if it did. */
   remoteHeartbeatMs?: number;
   /**
+   * The interval assumed for a remote that does not advertise its own (a
+   * reference peer) until two of its heartbeats show its pace (default: our
+   * own, as the reference does). Reference peers send their first heartbeat
+   * one of their intervals after the channel opens, so a side faster than
+   * its peer would otherwise declare it lost before it ever spoke.
+   */
+  assumedRemoteHeartbeatMs?: number;
+  /**
    * Top the grant up to the full window once fewer than this many granted
    * slots remain unused (reference: half the window, rounded down). The
    * credit a side grants is its own choice; the protocol only bounds what
@@ -50,8 +58,8 @@ export interface ChannelOptions {
  * intervals of the slower side, the remote's interval being the one it
  * advertised (a zrpc peer, `ZRPC_HEARTBEAT_KEY`) or the one its heartbeats
  * show (a reference peer); this side heart-beats at the faster of its own
- * and an advertised one. Until the remote's pace is known, two of our own
- * intervals, as the reference does.
+ * and an advertised one. Until the remote's pace is known, it is assumed
+ * (`assumedRemoteHeartbeatMs`).
  */
 export class Channel {
   closed = false;
@@ -68,7 +76,8 @@ export class Channel {
   /** The remote's interval: advertised (a zrpc peer), else learned from its heartbeats. */
   private advertisedMs: number | undefined;
   private learnedMs: number | undefined;
-  private lastRemoteBeat: number;
+  private lastRemoteBeat: number | undefined;
+  private readonly assumedMs: number;
   private readonly topUpBelow: number;
   readonly heartbeatMs: number;
 
@@ -80,8 +89,9 @@ export class Channel {
     this.heartbeatMs = options.heartbeatMs;
     this.inputQueueSize = options.inputQueueSize ?? 100;
     this.topUpBelow = options.topUpBelow ?? Math.floor(this.inputQueueSize / 2);
-    this.lastHeard = this.lastTick = this.lastRemoteBeat = options.now;
+    this.lastHeard = this.lastTick = options.now;
     this.advertisedMs = options.remoteHeartbeatMs;
+    this.assumedMs = options.assumedRemoteHeartbeatMs ?? this.heartbeatMs;
     this.nextBeat = options.now + this.beatEvery;
   }
 
@@ -97,7 +107,7 @@ export class Channel {
 
   /** The slower of the two heartbeat intervals, as far as the remote's is known. */
   private get slowerMs(): number {
-    return Math.max(this.heartbeatMs, this.advertisedMs ?? this.learnedMs ?? 0);
+    return Math.max(this.heartbeatMs, this.advertisedMs ?? this.learnedMs ?? this.assumedMs);
   }
 
   /** How often this side heart-beats: its own interval, or a faster one the remote asked for. */
@@ -120,8 +130,10 @@ export class Channel {
       this.nextBeat = Math.min(this.nextBeat, now + this.beatEvery);
     }
     if (event.name === HEARTBEAT) {
-      // A reference peer's pace shows in the gaps between its heartbeats.
-      this.learnedMs = now - this.lastRemoteBeat;
+      // A reference peer's pace shows in the gaps between its heartbeats;
+      // not in the wait for the first one, which also counts however long
+      // the request took to reach us.
+      if (this.lastRemoteBeat !== undefined) this.learnedMs = now - this.lastRemoteBeat;
       this.lastRemoteBeat = now;
       return;
     }

@@ -52,6 +52,8 @@ export const CANCEL = '_zpc_cancel';
  * understands `CANCEL`. Reference peers ignore header keys they do not know.
  */
 export const ZRPC_HEARTBEAT_KEY = 'zrpc_hb';
+/** The heartbeat interval reference peers use unless configured otherwise, in ms. */
+export const REFERENCE_HEARTBEAT_MS = 5000;
 
 /** Header keys that belong to the protocol, not to task context. */
 export const PROTOCOL_HEADER_KEYS: ReadonlySet<string> = new Set([

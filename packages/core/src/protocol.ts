@@ -33,6 +33,7 @@ export {
   okValue,
   PROTOCOL_HEADER_KEYS,
   PROTOCOL_VERSION,
+  REFERENCE_HEARTBEAT_MS,
   requestHeader,
   STREAM,
   STREAM_DONE,

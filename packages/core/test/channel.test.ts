@@ -407,18 +407,58 @@ describe('heartbeats that differ (both sides zrpc, or a reference peer)', () => 
     expect(h.lost).toHaveLength(1);
   });
 
-  it('a reference remote (no advertisement) that beats slower: its pace is learned from its heartbeats', () => {
-    const h = new ChannelHarness({ heartbeatMs: 1000 });
-    tickTo(h, 1400);
-    h.receive(event(HEARTBEAT), 1500); // a first heartbeat 1.5 s after the channel opened
-    tickTo(h, 1500 + 2 * 1500 - 1);
+  it('a reference remote of unknown pace gets two assumed intervals for its first heartbeat', () => {
+    // A zerorpc-python peer at its default 5 s, us at 1 s: its first
+    // heartbeat comes 5 s after the channel opened.
+    const h = new ChannelHarness({ heartbeatMs: 1000, assumedRemoteHeartbeatMs: 5000 });
+    tickTo(h, 4999);
     expect(h.lost).toEqual([]);
-    h.receive(event(HEARTBEAT), 4000); // then 2.5 s later
-    tickTo(h, 4000 + 2 * 2500 - 1);
+    h.receive(event(HEARTBEAT), 5000);
+    h.receive(event(HEARTBEAT), 10_000); // two heartbeats: its pace is 5 s
+    tickTo(h, 10_000 + 2 * 5000 - 1);
     expect(h.lost).toEqual([]);
-    tickTo(h, 4000 + 2 * 2500);
+    tickTo(h, 10_000 + 2 * 5000);
     expect(h.lost).toHaveLength(1);
+    expect(h.lost[0]!.error.heartbeatMs).toBe(5000);
     expect(h.channel.remoteIsZrpc).toBe(false);
+  });
+
+  it('a dead reference remote that never beat is lost after two assumed intervals', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000, assumedRemoteHeartbeatMs: 5000 });
+    tickTo(h, 9999);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 10_000);
+    expect(h.lost).toHaveLength(1);
+  });
+
+  it('without an assumption, two of our own intervals, as the reference does', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000 });
+    tickTo(h, 1999);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 2000);
+    expect(h.lost).toHaveLength(1);
+  });
+
+  it('a reference remote faster than assumed is lost within two of its intervals once two heartbeats show its pace', () => {
+    const h = new ChannelHarness({ heartbeatMs: 1000, assumedRemoteHeartbeatMs: 5000 });
+    h.receive(event(HEARTBEAT), 1000);
+    h.receive(event(HEARTBEAT), 2000);
+    tickTo(h, 3999);
+    expect(h.lost).toEqual([]);
+    tickTo(h, 4000);
+    expect(h.lost).toHaveLength(1);
+  });
+
+  it('the wait for the first heartbeat is not taken as the pace (a request that sat in a queue)', () => {
+    // The peer's channel opened 4.5 s before ours: its first heartbeat
+    // arrives 0.5 s after ours opened, its second 5 s later.
+    const h = new ChannelHarness({ heartbeatMs: 1000, assumedRemoteHeartbeatMs: 5000 });
+    h.receive(event(HEARTBEAT), 500);
+    tickTo(h, 5499);
+    expect(h.lost).toEqual([]);
+    h.receive(event(HEARTBEAT), 5500);
+    tickTo(h, 15_499);
+    expect(h.lost).toEqual([]);
   });
 
   it('a dead remote is still lost within two intervals of the slower side', () => {

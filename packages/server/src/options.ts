@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { basename, extname } from 'node:path';
 import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
-import { durationMs } from '@zrpc/core/protocol';
+import { durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
 import type { CurveOptions } from './curve.js';
 import { DEFAULT_SEND_BUDGET, type SendBudget } from './outbox.js';
@@ -38,6 +38,16 @@ export interface ServerOptions {
   name?: string;
   /** Heartbeat interval per channel in ms; a client silent for two intervals is lost (default 5000). */
   heartbeatMs?: number;
+  /**
+   * The heartbeat interval assumed for a client that does not advertise its
+   * own (zerorpc-python, zerorpc-node) until two of its heartbeats show its
+   * pace; such a client is lost after two of the slower of this and
+   * `heartbeatMs` (default 5000, the reference's default). Without it, a
+   * server faster than its reference clients would drop them before their
+   * first heartbeat. Lower it to your reference clients' interval to detect
+   * one that dies before it ever beat sooner.
+   */
+  assumedPeerHeartbeatMs?: number;
   /**
    * Whether ERR events carry the stack trace. Default: only while every
    * endpoint is loopback, `ipc://` or `inproc://` and NODE_ENV is not
@@ -111,12 +121,16 @@ export type ResolvedOptions = Required<
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
-  const heartbeatMs = durationMs('heartbeatMs', options.heartbeatMs ?? 5000);
+  const heartbeatMs = durationMs('heartbeatMs', options.heartbeatMs ?? REFERENCE_HEARTBEAT_MS);
   return {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
     name: options.name ?? defaultServerName(),
     heartbeatMs,
+    assumedPeerHeartbeatMs: durationMs(
+      'assumedPeerHeartbeatMs',
+      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
+    ),
     tracebacks: options.tracebacks,
     concurrency,
     reservedSlots: count('reservedSlots', options.reservedSlots ?? Math.floor(concurrency / 10), 0),

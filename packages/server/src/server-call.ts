@@ -52,6 +52,8 @@ export interface CallRecord {
 /** What a call needs from the server that runs it (tests give a fake one). */
 export interface CallHost {
   readonly heartbeatMs: number;
+  /** See `ServerOptions.assumedPeerHeartbeatMs` (default: `heartbeatMs`). */
+  readonly assumedPeerHeartbeatMs?: number;
   readonly tracebacks: boolean;
   /** An ERR went out without the traceback of `error`: the server's log keeps it. */
   withheld?(ctx: ServerCallContext, error: Error): void;
@@ -123,6 +125,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       heartbeatMs: host.heartbeatMs,
       now: this.startedAt,
       remoteHeartbeatMs: advertisedHeartbeat(request.header),
+      assumedRemoteHeartbeatMs: host.assumedPeerHeartbeatMs,
     });
     this.slot = new CallSlot(host.limiter, peer, () => host.counters.rejectedBusy++);
     this.waits = new AbortableWaits(() => this.ctx.abortReason);

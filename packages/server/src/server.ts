@@ -162,6 +162,7 @@ export class Server {
     const tracebacks = this.options.tracebacks;
     this.host = {
       heartbeatMs: this.options.heartbeatMs,
+      assumedPeerHeartbeatMs: this.options.assumedPeerHeartbeatMs,
       get tracebacks() {
         return tracebacks ?? defaultTracebacks(endpoints);
       },

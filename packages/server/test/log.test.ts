@@ -123,7 +123,7 @@ describe('with a pino logger', () => {
 
   it('writes a lost client at warn level', async () => {
     const { logger, lines } = capturedPino();
-    const { client } = await serve({ logger, heartbeatMs: 100 });
+    const { client } = await serve({ logger, heartbeatMs: 100, assumedPeerHeartbeatMs: 100 });
     client.request('slow', [5000]);
     await sleep(50);
     await client.close();

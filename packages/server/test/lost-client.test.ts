@@ -27,6 +27,8 @@ async function serve(registry: Registry, seen: unknown[], options = {}) {
   return session.start({
     registry,
     heartbeatMs: HEARTBEAT_MS,
+    // The raw clients here play reference peers at the server's pace.
+    assumedPeerHeartbeatMs: HEARTBEAT_MS,
     middleware: [watchingMiddleware(seen)],
     ...options,
   });
@@ -158,4 +160,28 @@ test('a call waiting for a slot still heart-beats, and leaves the queue cleanly 
   // The queued call never reached the middleware: it never got a slot.
   expect(seen).toEqual(['completed']);
   expect(server.stats.openChannels).toBe(0);
+});
+
+test('a reference client slower than the server is not lost before its first heartbeat', async () => {
+  const registry = new Registry();
+  registry.register(async function nap(ms: number) {
+    await sleepFor(ms);
+    return 'rested';
+  });
+  /** A zerorpc-python client at 1 s: its first heartbeat one interval after the request. */
+  const slowPeer = async (assumedPeerHeartbeatMs: number) => {
+    const { server, client } = await serve(registry, [], { assumedPeerHeartbeatMs });
+    const id = client.request('nap', [1500]);
+    const beats = setInterval(() => client.onChannel(id, '_zpc_hb', [0]), 1000);
+    try {
+      await client.until(() => client.replies === 1 || server.stats.lostRemotes === 1, 5000);
+    } finally {
+      clearInterval(beats);
+    }
+    return server.stats.lostRemotes === 0 ? (await client.nextReply()).args : 'lost';
+  };
+  // The server beats at 200 ms; assuming a peer of unknown pace beats at 1 s keeps it.
+  expect(await slowPeer(1000)).toEqual(['rested']);
+  // The control: assuming it beats at the server's own pace loses it at 400 ms.
+  expect(await slowPeer(HEARTBEAT_MS)).toBe('lost');
 });

@@ -89,7 +89,7 @@ describe('loadConfig', () => {
     ['export default { server: 5 };', 'server: expected an object, got 5 (number)'],
     [
       'export default { server: { heartbeat: 5 } };',
-      'server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)',
+      'server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)',
     ],
     [
       'export default { server: { sendBudget: { perPeerBytes: 0 } } };',
@@ -151,7 +151,7 @@ describe('loadConfig', () => {
     expect((await loadError(file)).message.split('\n')).toEqual([
       `config ${file}: apps[0]: expected a directory or a package name, got 1 (number)`,
       `config ${file}: server.maxChannelsPerPeer: expected an integer >= 1, got 0 (number)`,
-      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)`,
+      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)`,
     ]);
   });
 

@@ -26,7 +26,9 @@ const marks = mkdtempSync(join(tmpdir(), 'zrpc-workers-'));
 afterAll(() => rmSync(marks, { recursive: true, force: true }));
 
 function serve(options: Parameters<typeof session.start>[0] = {}) {
-  return session.start({ registry, heartbeatMs: HEARTBEAT_MS, workers: 2, ...options });
+  // The raw clients here play reference peers at the server's pace.
+  const pace = { heartbeatMs: HEARTBEAT_MS, assumedPeerHeartbeatMs: HEARTBEAT_MS };
+  return session.start({ registry, ...pace, workers: 2, ...options });
 }
 
 function call(

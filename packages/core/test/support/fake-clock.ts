@@ -41,6 +41,7 @@ export class ChannelHarness {
       inputQueueSize?: number;
       topUpBelow?: number;
       remoteHeartbeatMs?: number;
+      assumedRemoteHeartbeatMs?: number;
       withCancel?: boolean;
     } = {},
   ) {
@@ -65,6 +66,7 @@ export class ChannelHarness {
         now: 0,
         inputQueueSize: options.inputQueueSize,
         remoteHeartbeatMs: options.remoteHeartbeatMs,
+        assumedRemoteHeartbeatMs: options.assumedRemoteHeartbeatMs,
         topUpBelow: options.topUpBelow,
       },
     );

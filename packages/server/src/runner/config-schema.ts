@@ -55,6 +55,7 @@ const serverEntries = {
     v.pipe(v.string('expected a non-empty string'), v.nonEmpty('expected a non-empty string')),
   ),
   heartbeatMs: v.optional(milliseconds),
+  assumedPeerHeartbeatMs: v.optional(milliseconds),
   tracebacks: v.optional(v.boolean('expected true or false')),
   concurrency: v.optional(integerFrom(1)),
   reservedSlots: v.optional(integerFrom(0)),
