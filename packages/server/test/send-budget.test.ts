@@ -3,7 +3,7 @@ import { decodeEvent, encodeEvent, MessageIdGenerator, type ZEvent } from '@zrpc
 import { afterEach, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';
 import type { ServerOptions } from '../src/index.js';
-import { SMALL_EVENT_ALLOWANCE } from '../src/outbox.js';
+import { MESSAGE_OVERHEAD_BYTES, SMALL_EVENT_ALLOWANCE } from '../src/outbox.js';
 import { quietLogger, RawClient, startServer } from './helpers.js';
 
 const KiB = 1024;
@@ -45,22 +45,22 @@ class NonReader {
   }
 
   /** Send the request `times` times; answers the last one's id. */
-  request(name: string, args: unknown, times = 1): MessageId {
+  async request(name: string, args: unknown, times = 1): Promise<MessageId> {
     let id = this.ids.next();
     for (let i = 0; i < times; i++) {
       if (i > 0) id = this.ids.next();
-      this.send({ message_id: id, v: 3 }, name, args);
+      await this.send({ message_id: id, v: 3 }, name, args);
     }
     return id;
   }
 
   /** Grant the stream `id` credit for `n` more events. */
-  grant(id: MessageId, n: number): void {
-    this.send({ message_id: this.ids.next(), v: 3, response_to: id }, '_zpc_more', [n]);
+  grant(id: MessageId, n: number): Promise<void> {
+    return this.send({ message_id: this.ids.next(), v: 3, response_to: id }, '_zpc_more', [n]);
   }
 
-  private send(header: EventHeader, name: string, args: unknown): void {
-    void this.socket.send(['', Buffer.from(encodeEvent({ header, name, args }))]);
+  private send(header: EventHeader, name: string, args: unknown): Promise<void> {
+    return this.socket.send(['', Buffer.from(encodeEvent({ header, name, args }))]);
   }
 
   /** Read until nothing comes for `quietMs`: every event, heartbeats left out. */
@@ -141,7 +141,7 @@ test('a peer that never reads stops at its budget, is refused with SendBudgetErr
   });
   const greedy = nonReader(endpoint);
   const calls = 200;
-  greedy.request('blob', [REPLY], calls);
+  await greedy.request('blob', [REPLY], calls);
   await until(() => server.stats.sendBudgetRefusals > 0, 'a refusal');
 
   // A well-behaved client meanwhile gets every answer.
@@ -177,17 +177,32 @@ test('a peer that never reads stops at its budget, is refused with SendBudgetErr
   await until(() => server.stats.bytesWaiting === 0, 'the backlog to drain');
 });
 
+test('a flood of tiny replies never read is counted with what each message costs, and stops at the budget', async () => {
+  const { server, endpoint } = await serve({
+    sendBudget: { perPeerBytes: 1 * MiB, totalBytes: 64 * MiB },
+  });
+  const greedy = nonReader(endpoint);
+  const calls = 5000;
+  await greedy.request('add', [1, 2], calls);
+  await until(() => server.stats.calls === calls && server.stats.running === 0, 'the calls');
+  // 5000 replies of under 100 bytes are under 0.5 MB of payload: under the
+  // budget but for the per-message overhead, which makes them about 1.7 MB.
+  expect(server.stats.sendBudgetRefusals).toBeGreaterThan(0);
+  expect(server.stats.peakBytesWaiting).toBeGreaterThan(1 * MiB - 2 * MESSAGE_OVERHEAD_BYTES);
+  expect(server.stats.peakBytesWaiting).toBeLessThanOrEqual(1 * MiB + SMALL_EVENT_ALLOWANCE);
+});
+
 test('the total budget caps two peers that never read together', async () => {
   const { server, endpoint } = await serve({
     sendBudget: { perPeerBytes: 4 * MiB, totalBytes: 6 * MiB },
   });
   const first = nonReader(endpoint);
-  first.request('blob', [REPLY], 200);
+  await first.request('blob', [REPLY], 200);
   await until(() => server.stats.sendBudgetRefusals > 0, "the first peer's refusal");
   expect(server.stats.peakBytesWaiting).toBeLessThanOrEqual(4 * MiB + SMALL_EVENT_ALLOWANCE);
 
   const second = nonReader(endpoint);
-  second.request('blob', [REPLY], 200);
+  await second.request('blob', [REPLY], 200);
   await until(() => server.stats.calls === 400 && server.stats.running === 0, 'the calls');
   expect(server.stats.peakBytesWaiting).toBeGreaterThan(6 * MiB - REPLY);
   expect(server.stats.peakBytesWaiting).toBeLessThanOrEqual(6 * MiB + 2 * SMALL_EVENT_ALLOWANCE);
@@ -202,8 +217,8 @@ test('a peer that never reads and disconnects gives its bytes and its calls back
     sendBudget: { perPeerBytes: 4 * MiB, totalBytes: 64 * MiB },
   });
   const greedy = nonReader(endpoint);
-  greedy.request('hold', []);
-  greedy.request('blob', [REPLY], 200);
+  await greedy.request('hold', []);
+  await greedy.request('blob', [REPLY], 200);
   await until(() => server.stats.calls === 201 && server.stats.running === 1, 'the calls');
   expect(server.stats.sendBudgetRefusals).toBeGreaterThan(0);
   expect(server.stats.bytesWaiting).toBeGreaterThan(0);
@@ -230,7 +245,7 @@ test('a stream whose item is refused ends with SendBudgetError', async () => {
   });
   const greedy = nonReader(endpoint);
   // Credit for every item up front, then never a read.
-  greedy.grant(greedy.request('blobs', [1000, 64 * KiB]), 999);
+  await greedy.grant(await greedy.request('blobs', [1000, 64 * KiB]), 999);
   await until(() => server.stats.sendBudgetRefusals === 1, 'the refusal');
   await until(() => server.stats.running === 0 && server.stats.openChannels === 0, 'the stream');
   const events = await greedy.readAll();
@@ -273,7 +288,7 @@ test('close() with a peer that never reads ends, drops what waits and leaves no 
     sendBudget: { perPeerBytes: 4 * MiB, totalBytes: 64 * MiB },
   });
   const greedy = nonReader(endpoint);
-  greedy.request('blob', [REPLY], 200);
+  await greedy.request('blob', [REPLY], 200);
   await until(() => server.stats.calls === 200 && server.stats.running === 0, 'the calls');
   expect(server.stats.sendBudgetRefusals).toBeGreaterThan(0);
   expect(server.stats.bytesWaiting).toBeGreaterThan(0);
