@@ -221,6 +221,7 @@ async function main(): Promise<void> {
   console.log(
     `\nkill and drain: ${drains.runs} runs, ${drains.calls} calls in flight at SIGTERM, ${drains.lost} lost`,
   );
+  for (const [why, n] of drains.reasons) console.log(`  ${n} × ${why}`);
   const base = rows[0]!;
   const worst = Math.min(...rows.map((r) => r.answered / base.answered));
   const peak = Math.max(...rows.map((r) => r.peakMb));
@@ -283,6 +284,8 @@ async function goodClient(endpoint: string, ms: number) {
 async function killAndDrain(runs: number) {
   let lost = 0;
   let calls = 0;
+  /** Why calls were lost, counted (a refusal on closing is a request not read before SIGTERM). */
+  const reasons = new Map<string, number>();
   for (let i = 0; i < runs; i++) {
     const child = fork(SERVER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const { endpoint } = (await message(child)) as { endpoint: string };
@@ -295,11 +298,16 @@ async function killAndDrain(runs: number) {
     child.kill('SIGTERM');
     const outcomes = await Promise.allSettled(inFlight);
     calls += outcomes.length;
-    lost += outcomes.filter((o) => o.status === 'rejected').length;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') continue;
+      lost++;
+      const why = String((outcome.reason as Error)?.message).slice(0, 60);
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    }
     await client.close();
     if (child.exitCode === null) await once(child, 'exit');
   }
-  return { runs, calls, lost };
+  return { runs, calls, lost, reasons };
 }
 
 function message(child: ChildProcess): Promise<unknown> {
