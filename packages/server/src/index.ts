@@ -12,6 +12,7 @@ export type { CurveOptions } from './curve.js';
 export { readKeyList, readKeyPair } from './curve.js';
 export {
   CancelledByClientError,
+  PeerGoneError,
   SendBudgetError,
   ServerBusyError,
   ServerClosingError,
