@@ -34,7 +34,13 @@ export const SMALL_EVENT_ALLOWANCE = 64 * 1024;
  */
 export const MESSAGE_OVERHEAD_BYTES = 256;
 
-/** Retries of a peer's waiting messages: first after MIN, doubling while nothing moves, at most MAX. */
+/**
+ * Retries of a peer's waiting messages: first on the next turns of the
+ * event loop (ZeroMQ's I/O thread drains a reading peer's pipe within
+ * microseconds, and even a 1 ms timer left streams idle a third of the
+ * time), then after MIN ms, doubling while nothing moves, at most MAX.
+ */
+const RETRY_TURNS = 4;
 const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 64;
 
@@ -95,6 +101,9 @@ export class Outbox {
   private totalBytes = 0;
   private peak = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryTurn: NodeJS.Immediate | undefined;
+  /** Retries on the next turn in a row that moved nothing. */
+  private idleTurns = 0;
   private retryMs = RETRY_MIN_MS;
   private retrying = false;
   private closed = false;
@@ -178,6 +187,8 @@ export class Outbox {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    clearImmediate(this.retryTurn);
+    this.retryTurn = undefined;
     for (const backlog of this.backlogs.values()) this.drop(backlog);
   }
 
@@ -270,13 +281,16 @@ export class Outbox {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer !== undefined || this.retrying || this.closed) return;
-    this.retryTimer = setTimeout(this.retry, this.retryMs);
+    if (this.retryTimer !== undefined || this.retryTurn !== undefined) return;
+    if (this.retrying || this.closed) return;
+    if (this.idleTurns < RETRY_TURNS) this.retryTurn = setImmediate(this.retry);
+    else this.retryTimer = setTimeout(this.retry, this.retryMs);
   }
 
   /** Offer each blocked peer's waiting messages to ZeroMQ again, in order, until it refuses one. */
   private readonly retry = async (): Promise<void> => {
     this.retryTimer = undefined;
+    this.retryTurn = undefined;
     this.retrying = true;
     let moved = false;
     for (const backlog of [...this.blocked]) {
@@ -296,7 +310,14 @@ export class Outbox {
       }
     }
     this.retrying = false;
-    this.retryMs = moved ? RETRY_MIN_MS : Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    if (moved) {
+      this.idleTurns = 0;
+      this.retryMs = RETRY_MIN_MS;
+    } else if (this.idleTurns < RETRY_TURNS) {
+      this.idleTurns++;
+    } else {
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    }
     if (this.blocked.size > 0) this.scheduleRetry();
   };
 }
