@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Router } from 'zeromq';
 
 /**
@@ -111,8 +112,24 @@ class ZapHandler {
   private readonly ready: Promise<void>;
 
   constructor() {
-    this.ready = this.router.bind(ZAP_ENDPOINT);
+    this.ready = this.bind();
     void this.ready.then(() => this.serve()).catch(() => {});
+  }
+
+  /**
+   * ZeroMQ releases the endpoint of a closed handler a moment after
+   * `close()` returns: a handler started right after the last one stopped
+   * (a server closed, another opened) waits for it, up to a second.
+   */
+  private async bind(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.router.bind(ZAP_ENDPOINT);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt === 100) throw error;
+        await delay(10);
+      }
+    }
   }
 
   /** Admit `keys` (Z85) in `domain`, replacing its list; resolves once the handler listens. */
