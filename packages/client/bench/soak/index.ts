@@ -284,7 +284,7 @@ async function goodClient(endpoint: string, ms: number) {
 async function killAndDrain(runs: number) {
   let lost = 0;
   let calls = 0;
-  /** Why calls were lost, counted (a refusal on closing is a request not read before SIGTERM). */
+  /** Why calls were lost, counted. */
   const reasons = new Map<string, number>();
   for (let i = 0; i < runs; i++) {
     const child = fork(SERVER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -294,7 +294,14 @@ async function killAndDrain(runs: number) {
       timeoutMs: 4000,
     });
     const inFlight = Array.from({ length: 40 }, (_, n) => client.slow(20 + ((n * 37) % 180)));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // SIGTERM once the server has every call (a request it reads only after
+    // SIGTERM is refused unrun, ServerDrainingError: not a lost reply).
+    for (;;) {
+      child.send('mark');
+      const { stats } = (await message(child)) as { stats: ServerStats };
+      if (stats.running + stats.calls >= inFlight.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     child.kill('SIGTERM');
     const outcomes = await Promise.allSettled(inFlight);
     calls += outcomes.length;
