@@ -299,7 +299,7 @@ async function killAndDrain(runs: number) {
     for (;;) {
       child.send('mark');
       const { stats } = (await message(child)) as { stats: ServerStats };
-      if (stats.running + stats.calls >= inFlight.length) break;
+      if (stats.calls >= inFlight.length) break;
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     child.kill('SIGTERM');
