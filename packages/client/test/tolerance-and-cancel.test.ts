@@ -160,3 +160,27 @@ test('against a replayed zerorpc-python server, leaving a stream early sends not
   for (const name of names) expect(['_zpc_hb', '_zpc_more']).toContain(name);
   expect(names).not.toContain('_zpc_cancel');
 });
+
+test('against a replayed zerorpc-python server, a call answered and then one aborted send no _zpc_cancel', async () => {
+  const scenarios = loadVectors('zerorpc-python-server.json').scenarios.filter((s) =>
+    ['add', 'heartbeat_slow_call'].includes(s.name),
+  );
+  const server = await ReplayServer.start(scenarios);
+  open.push(async () => server.close());
+  const client = new Client<{
+    add(a: number, b: number): Promise<number>;
+    slow(seconds: number): Promise<string>;
+  }>({ endpoints: server.endpoint, heartbeatMs: 100 });
+  open.push(() => client.close());
+  // The connection has heard from this server: it showed no zrpc_hb.
+  expect(await client.add(1, 2)).toBe(3);
+  const controller = new AbortController();
+  const call = rejection(client.withOptions({ signal: controller.signal }).slow(2.5));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  controller.abort(new Error('changed my mind'));
+  expect(((await call) as Error).message).toBe('changed my mind');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const names = server.sessions.flatMap((session) => session.events.map((e) => e.event.name));
+  expect(names).toContain('_zpc_hb'); // the aborted call's channel did speak before the abort
+  expect(names).not.toContain('_zpc_cancel');
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Router } from 'zeromq';
 
 /**
@@ -99,28 +99,6 @@ export function curveSocketOptions(curve: CurveOptions, domain: string) {
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 const ZAP_VERSION = '1.0';
 
-/** How long a new ZAP handler waits for the endpoint a closed one held (1 + 2 + ... + 512 ms). */
-const ZAP_REBIND_LAST_PAUSE_MS = 512;
-
-/**
- * Bind `router` to the ZAP endpoint. When the previous handler closed a
- * moment ago (the last CURVE server of the process closed), ZeroMQ's reaper
- * thread has not released the inproc name yet and the bind fails with
- * EADDRINUSE: wait and try again, for about a second.
- */
-async function bindZapEndpoint(router: Router): Promise<void> {
-  for (let pause = 1; ; pause *= 2) {
-    try {
-      await router.bind(ZAP_ENDPOINT);
-      return;
-    } catch (error) {
-      const inUse = (error as { code?: string }).code === 'EADDRINUSE';
-      if (!inUse || pause > ZAP_REBIND_LAST_PAUSE_MS) throw error;
-    }
-    await sleep(pause);
-  }
-}
-
 /**
  * The process's ZAP handler: ZeroMQ asks it, over `inproc://zeromq.zap.01`,
  * whether each client may complete its CURVE handshake. There can be one per
@@ -134,8 +112,24 @@ class ZapHandler {
   private readonly ready: Promise<void>;
 
   constructor() {
-    this.ready = bindZapEndpoint(this.router);
+    this.ready = this.bind();
     void this.ready.then(() => this.serve()).catch(() => {});
+  }
+
+  /**
+   * ZeroMQ releases the endpoint of a closed handler a moment after
+   * `close()` returns: a handler started right after the last one stopped
+   * (a server closed, another opened) waits for it, up to a second.
+   */
+  private async bind(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.router.bind(ZAP_ENDPOINT);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt === 100) throw error;
+        await delay(10);
+      }
+    }
   }
 
   /** Admit `keys` (Z85) in `domain`, replacing its list; resolves once the handler listens. */

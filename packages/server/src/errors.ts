@@ -1,4 +1,4 @@
-import { ZrpcError } from '@zrpc/core';
+import { LostRemoteError, ZrpcError } from '@zrpc/core';
 
 /** Every slot is taken: `concurrency` calls run and `queueLimit` wait. */
 export class ServerBusyError extends ZrpcError {
@@ -21,6 +21,26 @@ export class ServerClosingError extends ZrpcError {
  */
 export class ServerDrainingError extends ServerClosingError {
   override name = 'ServerDrainingError';
+}
+
+/**
+ * A reply or stream item was refused because the bytes waiting to be sent
+ * to its peer (or to all peers) would exceed the server's `sendBudget`:
+ * the peer is not reading what it asked for. The call ends with it.
+ */
+export class SendBudgetError extends ZrpcError {
+  override name = 'SendBudgetError';
+}
+
+/**
+ * ZeroMQ said the caller's connection is gone (a send found no route to
+ * it): its calls are lost at once, without waiting for heartbeats to lapse.
+ */
+export class PeerGoneError extends LostRemoteError {
+  override name = 'PeerGoneError';
+  constructor(peer: string, heartbeatMs: number) {
+    super(heartbeatMs, `the connection of client ${peer} is gone`);
+  }
 }
 
 /** A zrpc client cancelled the call (`_zpc_cancel`): what its signal fires with. */

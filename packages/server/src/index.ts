@@ -12,6 +12,8 @@ export type { CurveOptions } from './curve.js';
 export { readKeyList, readKeyPair } from './curve.js';
 export {
   CancelledByClientError,
+  PeerGoneError,
+  SendBudgetError,
   ServerBusyError,
   ServerClosingError,
   ServerDrainingError,
@@ -19,6 +21,7 @@ export {
 } from './errors.js';
 export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
+export type { SendBudget } from './outbox.js';
 export type { CloseOptions } from './server.js';
 export { Server } from './server.js';
 export type { CallOutcome, CallRecord } from './server-call.js';

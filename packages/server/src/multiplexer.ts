@@ -55,6 +55,11 @@ export class PeerChannels<T> {
     if (channels.size === 0) this.peers.delete(peer);
   }
 
+  /** The channels `peer` holds now (a copy: closing them while iterating is safe). */
+  valuesOf(peer: PeerKey): T[] {
+    return [...(this.peers.get(peer)?.values() ?? [])];
+  }
+
   *values(): IterableIterator<T> {
     for (const channels of this.peers.values()) yield* channels.values();
   }

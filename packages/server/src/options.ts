@@ -4,6 +4,7 @@ import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
 import { durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
 import type { CurveOptions } from './curve.js';
+import { DEFAULT_SEND_BUDGET, type SendBudget } from './outbox.js';
 
 /**
  * Where the server writes: `console` fits, and so does a pino logger, which
@@ -88,9 +89,20 @@ export interface ServerOptions {
    */
   blockWarnMs?: number;
   /**
+   * Bytes the server may hold for sending that ZeroMQ has not taken yet:
+   * `perPeerBytes` for one peer (default 64 MiB, four replies of the
+   * largest size), `totalBytes` for all of them (default 256 MiB). A reply
+   * or stream item that would exceed one is refused: its call ends with
+   * `SendBudgetError`, which the caller reads as a small ERR. Only a peer
+   * that does not read its replies meets them.
+   */
+  sendBudget?: SendBudget;
+  /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
-   * server's own: `linger` 2000, `sendHighWaterMark` 10 000, `maxMessageSize` 16 MiB.
+   * server's own: `linger` 2000, `sendHighWaterMark` 128, `maxMessageSize` 16 MiB.
+   * `mandatory` and `sendTimeout` are the server's (true and 0): the send
+   * budgets rely on them.
    */
   socket?: ServerSocketOptions;
 }
@@ -98,7 +110,10 @@ export interface ServerOptions {
 /** The zeromq.js options of the server's ROUTER socket. */
 export type ServerSocketOptions = SocketOptions<Router>;
 
-export type ResolvedOptions = Required<Omit<ServerOptions, 'tracebacks' | 'curve'>> & {
+export type ResolvedOptions = Required<
+  Omit<ServerOptions, 'tracebacks' | 'curve' | 'sendBudget'>
+> & {
+  sendBudget: Required<SendBudget>;
   curve: CurveOptions | undefined;
   /** Undefined: decided by the endpoints (see `tracebacksFor`). */
   tracebacks: boolean | undefined;
@@ -124,9 +139,24 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     logger: options.logger ?? consoleWarnings,
     workers: count('workers', options.workers ?? availableParallelism(), 1),
     blockWarnMs: durationMs('blockWarnMs', options.blockWarnMs ?? heartbeatMs / 10),
+    sendBudget: resolveSendBudget(options.sendBudget ?? {}),
     socket: options.socket ?? {},
     curve: options.curve,
   };
+}
+
+function resolveSendBudget(budget: SendBudget): Required<SendBudget> {
+  const perPeerBytes = count(
+    'sendBudget.perPeerBytes',
+    budget.perPeerBytes ?? DEFAULT_SEND_BUDGET.perPeerBytes,
+    1,
+  );
+  const totalBytes = count(
+    'sendBudget.totalBytes',
+    budget.totalBytes ?? Math.max(DEFAULT_SEND_BUDGET.totalBytes, perPeerBytes),
+    perPeerBytes,
+  );
+  return { perPeerBytes, totalBytes };
 }
 
 /** What the process is, and where: `npm_package_name` or the script's name, at the host name. */

@@ -22,7 +22,7 @@ import {
 } from '@zrpc/core/protocol';
 import { AbortableWaits } from './abortable-waits.js';
 import { CallSlot } from './call-slot.js';
-import { CancelledByClientError, NameError } from './errors.js';
+import { CancelledByClientError, NameError, SendBudgetError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 import { ServerContext } from './server-context.js';
@@ -417,10 +417,13 @@ export class ServerCall implements ChannelSink, StreamOutlet {
         try {
           this.channel.send(name, args);
         } catch (cause) {
-          error = new TypeError(
-            `cannot encode the reply of ${this.request.name}() as msgpack: ${messageOf(cause)}`,
-            { cause },
-          );
+          error =
+            cause instanceof SendBudgetError
+              ? cause
+              : new TypeError(
+                  `cannot encode the reply of ${this.request.name}() as msgpack: ${messageOf(cause)}`,
+                  { cause },
+                );
         }
       }
       if (error !== undefined) {

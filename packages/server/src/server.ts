@@ -10,9 +10,10 @@ import {
   MessageIdGenerator,
   messageIdKey,
   monotonicNow,
+  OK,
   openEnvelope,
   readableHead,
-  SendQueue,
+  STREAM,
   type ZEvent,
 } from '@zrpc/core/protocol';
 import { Router } from 'zeromq';
@@ -25,7 +26,13 @@ import {
   forgetZapDomain,
   newZapDomain,
 } from './curve.js';
-import { ServerClosingError, ServerDrainingError, TooManyChannelsError } from './errors.js';
+import {
+  PeerGoneError,
+  SendBudgetError,
+  ServerClosingError,
+  ServerDrainingError,
+  TooManyChannelsError,
+} from './errors.js';
 import { Limiter } from './limiter.js';
 import { CallLog } from './log.js';
 import { LoopWatch } from './loop-watch.js';
@@ -36,6 +43,7 @@ import {
   resolveOptions,
   type ServerOptions,
 } from './options.js';
+import { Outbox } from './outbox.js';
 import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
 import { newCounters, type ServerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
@@ -45,15 +53,19 @@ const RECEIVE_TURN_MS = 5;
 /** How long the socket keeps trying to deliver queued replies after close(). */
 const LINGER_MS = 2000;
 /**
- * Outgoing messages ZeroMQ may queue per peer before a ROUTER silently drops
- * them: the backstop for a peer that stops reading (ZeroMQ counts messages,
- * not bytes; `maxMessageSize` bounds each). `_zpc_more` credit and
- * `maxChannelsPerPeer` bound what a reading peer has in flight; this is set
- * above the 1000 default so that a burst of replies to a busy client is not
- * dropped, and far below what would let a peer that never reads hold
- * hundreds of megabytes.
+ * Outgoing messages ZeroMQ queues per peer (in its pipe, in this process)
+ * before it refuses more for that peer (the socket is `mandatory`): the
+ * rest wait in the server's `Outbox`, counted in bytes against the send
+ * budget. ZeroMQ counts messages, not bytes, so what it holds for a peer
+ * that stops reading is up to this many messages: 128 × the reply size, at
+ * worst 128 × `maxMessageSize` (2 GiB at 16 MiB), 128 MiB for 1 MiB replies.
+ * Lower bounds that better but costs every fast stream: ZeroMQ's I/O thread
+ * tells the sender that a pipe has room again only every half high-water
+ * mark, so a small pipe is found full and waited on far more often (a
+ * stream of small items, one client: about 90k items/s at 1000, 75k at 256,
+ * 55k at 128, 40k at 64 on the 2-core machine of the send-budget work).
  */
-const SEND_HIGH_WATER_MARK = 10_000;
+const SEND_HIGH_WATER_MARK = 128;
 /**
  * Largest message a peer may send (ZeroMQ's own check: a peer that sends a
  * larger one is disconnected before the bytes are buffered), and largest
@@ -65,8 +77,6 @@ const DRAIN_MS = 500;
 /** After the grace period, how long cancelled calls get to send their ERR. */
 const CANCEL_SETTLE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
-
-type Frames = Array<Buffer | Uint8Array>;
 
 export interface CloseOptions {
   /** How long in-flight calls and streams may take to finish before they are cancelled (default 5000). */
@@ -89,7 +99,7 @@ export class Server {
   readonly name: string;
   private readonly options: ResolvedOptions;
   private readonly socket: Router;
-  private readonly queue: SendQueue<Frames>;
+  private readonly outbox: Outbox;
   private readonly calls = new PeerChannels<ServerCall>();
   private readonly ids = new MessageIdGenerator();
   private readonly counters = newCounters();
@@ -119,6 +129,12 @@ export class Server {
       sendHighWaterMark: SEND_HIGH_WATER_MARK,
       maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
       ...this.options.socket,
+      // The Outbox relies on these: ZeroMQ refuses at once (EAGAIN) a message
+      // for a peer whose pipe is full instead of dropping it (or, without
+      // sendTimeout 0, waiting until any peer has room: one slow peer would
+      // hold up all), and says EHOSTUNREACH for a peer that is gone.
+      mandatory: true,
+      sendTimeout: 0,
     });
     this.maxReplyBytes = this.socket.maxMessageSize;
     const { registry, logger } = this.options;
@@ -129,13 +145,16 @@ export class Server {
       this.options.reservedSlots,
     );
     this.badInput = new BadInputLog(logger);
-    this.queue = new SendQueue<Frames>(
-      (frames) => this.socket.send(frames),
-      (error) => {
+    this.outbox = new Outbox(this.socket, this.options.sendBudget, {
+      sent: () => {
+        this.lastSendAt = monotonicNow();
+      },
+      gone: (peer, who) => this.peerGone(peer, who),
+      failed: (error) => {
         this.counters.sendErrors++;
         this.badInput.note('sendErrors', `send failed: ${(error as Error).message}`);
       },
-    );
+    });
     const builtins = builtinMethods(registry, this.name);
     const callLog = new CallLog(logger, registry);
     this.workers = new WorkerPool(this.options.workers, logger);
@@ -156,7 +175,7 @@ export class Server {
       middleware: compose(this.options.middleware),
       limiter: this.limiter,
       counters: this.counters,
-      sendQueue: this.queue,
+      sendQueue: this.outbox.front,
       resolve(method): ResolvedMethod | undefined {
         const builtin = builtins.get(method);
         if (builtin) return { spec: builtin, builtin: true };
@@ -183,6 +202,8 @@ export class Server {
   get stats(): ServerStats {
     return {
       ...this.counters,
+      bytesWaiting: this.outbox.bytesWaiting,
+      peakBytesWaiting: this.outbox.peakBytesWaiting,
       openChannels: this.calls.size,
       running: this.limiter.running,
       queued: this.limiter.queued,
@@ -380,8 +401,36 @@ export class Server {
         `the ${name} event is ${payload.byteLength} bytes, over maxMessageSize (${this.maxReplyBytes})`,
       );
     }
-    this.queue.push([...identity, EMPTY, payload]);
-    this.lastSendAt = monotonicNow();
+    const peer = peerKeyOf(identity);
+    // Only the events that carry user data are refused with an error; the
+    // small ones (ERR, STREAM_DONE, heartbeats, credit) have an allowance
+    // past the budget, so that the ERR telling a caller why gets through.
+    const data = name === OK || name === STREAM;
+    let queued: boolean;
+    try {
+      queued = this.outbox.push(
+        peer,
+        identity,
+        [...identity, EMPTY, payload],
+        payload.length,
+        data,
+      );
+    } catch (error) {
+      if (error instanceof SendBudgetError) {
+        this.counters.sendBudgetRefusals++;
+        this.badInput.note('sendBudgetRefusals', error.message);
+      }
+      throw error;
+    }
+    if (!queued) this.counters.sendBudgetDrops++;
+  }
+
+  /** ZeroMQ has no route to `peer` any more: its calls are lost now (their replies could not go anywhere). */
+  private peerGone(peer: PeerKey, who: string): void {
+    const calls = this.calls.valuesOf(peer);
+    if (calls.length === 0) return;
+    const reason = new PeerGoneError(who, this.options.heartbeatMs);
+    for (const call of calls) call.lost(reason);
   }
 
   private bad(kind: 'badFrames' | 'badEvents' | 'unroutable', detail: string): void {
@@ -413,7 +462,10 @@ export class Server {
       await this.allClosed(CANCEL_SETTLE_MS);
       for (const call of [...this.calls.values()]) call.close();
     }
-    await this.queue.idle();
+    await this.outbox.front.idle();
+    // Messages a peer's full pipe kept back get the drain period to go out;
+    // those of a peer that does not read are then dropped.
+    await this.outbox.settled(drainMs);
     // The last replies are on their way; a client DEALER with `immediate`
     // (the zrpc client's) drops what it received but has not read yet when
     // the connection closes. Keep the connection up a moment (refusing new
@@ -421,6 +473,7 @@ export class Server {
     // flight at SIGTERM were lost (test/drain.test.ts of @zrpc/client).
     const drainLeft = this.lastSendAt + drainMs - monotonicNow();
     if (drainLeft > 0) await delay(drainLeft);
+    this.outbox.close();
     this.socket.close();
     await this.workers.close();
     this.loopWatch.stop();

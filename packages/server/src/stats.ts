@@ -25,6 +25,14 @@ export interface ServerStats {
   cancelledByClient: number;
   /** Messages the socket refused to send. */
   sendErrors: number;
+  /** Replies and stream items refused because they would exceed `sendBudget` (their calls ended with `SendBudgetError`). */
+  sendBudgetRefusals: number;
+  /** Small events (ERR, heartbeats, credit) dropped for a peer past its budget and the allowance for them. */
+  sendBudgetDrops: number;
+  /** Bytes held for sending now that ZeroMQ has not taken yet, all peers together. */
+  bytesWaiting: number;
+  /** The most `bytesWaiting` has been since start. */
+  peakBytesWaiting: number;
   /** Channels open now. */
   openChannels: number;
   /** User calls running now. */
@@ -39,7 +47,13 @@ export interface ServerStats {
 
 export type ServerCounters = Omit<
   ServerStats,
-  'openChannels' | 'running' | 'queued' | 'workers' | 'loopDelayMs'
+  | 'openChannels'
+  | 'running'
+  | 'queued'
+  | 'workers'
+  | 'loopDelayMs'
+  | 'bytesWaiting'
+  | 'peakBytesWaiting'
 >;
 
 export function newCounters(): ServerCounters {
@@ -55,5 +69,7 @@ export function newCounters(): ServerCounters {
     lostRemotes: 0,
     cancelledByClient: 0,
     sendErrors: 0,
+    sendBudgetRefusals: 0,
+    sendBudgetDrops: 0,
   };
 }

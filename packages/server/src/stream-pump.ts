@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { STREAM } from '@zrpc/core/protocol';
+import { SendBudgetError } from './errors.js';
 import { isPromiseLike, messageOf } from './values.js';
 
 /** What a stream method's call offers the pump that sends its items. */
@@ -80,6 +81,8 @@ function sendItem(call: StreamOutlet, item: unknown): void {
   try {
     call.send(STREAM, item);
   } catch (error) {
+    // Refused by the send budget: the stream ends with that error as it is.
+    if (error instanceof SendBudgetError) throw error;
     throw new TypeError(
       `cannot encode an item of ${call.method}() as msgpack: ${messageOf(error)}`,
       { cause: error },

@@ -113,7 +113,7 @@ describe('settings', () => {
     expect(exit.stderr).toBe(
       [
         `config ${join(dir, 'zrpc.config.mjs')}: server.heartbeatMs: expected a positive number of milliseconds, got "5000" (string)`,
-        `config ${join(dir, 'zrpc.config.mjs')}: server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)`,
+        `config ${join(dir, 'zrpc.config.mjs')}: server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)`,
         '',
       ].join('\n'),
     );

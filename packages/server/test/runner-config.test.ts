@@ -89,7 +89,15 @@ describe('loadConfig', () => {
     ['export default { server: 5 };', 'server: expected an object, got 5 (number)'],
     [
       'export default { server: { heartbeat: 5 } };',
-      'server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)',
+      'server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)',
+    ],
+    [
+      'export default { server: { sendBudget: { perPeerBytes: 0 } } };',
+      'server.sendBudget.perPeerBytes: expected an integer >= 1, got 0 (number)',
+    ],
+    [
+      'export default { server: { sendBudget: { total: 1 } } };',
+      'server.sendBudget.total: unknown key (server.sendBudget takes perPeerBytes, totalBytes)',
     ],
     [
       'export default { server: { heartbeatMs: "5000" } };',
@@ -143,7 +151,7 @@ describe('loadConfig', () => {
     expect((await loadError(file)).message.split('\n')).toEqual([
       `config ${file}: apps[0]: expected a directory or a package name, got 1 (number)`,
       `config ${file}: server.maxChannelsPerPeer: expected an integer >= 1, got 0 (number)`,
-      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, workers, blockWarnMs, curve)`,
+      `config ${file}: server.heartbeat: unknown key (server takes name, heartbeatMs, assumedPeerHeartbeatMs, tracebacks, concurrency, reservedSlots, queueLimit, maxChannelsPerPeer, logger, socket, sendBudget, workers, blockWarnMs, curve)`,
     ]);
   });
 
@@ -153,10 +161,15 @@ describe('loadConfig', () => {
         'export default { server: {',
         '  name: "n", heartbeatMs: 250, tracebacks: false, concurrency: 1, queueLimit: 0,',
         '  maxChannelsPerPeer: 1, logger: console, socket: { maxMessageSize: 1024 },',
+        '  sendBudget: { perPeerBytes: 1024, totalBytes: 4096 },',
         '} };',
       ].join('\n'),
     );
-    expect((await loadConfig(file)).server).toMatchObject({ name: 'n', concurrency: 1 });
+    expect((await loadConfig(file)).server).toMatchObject({
+      name: 'n',
+      concurrency: 1,
+      sendBudget: { perPeerBytes: 1024, totalBytes: 4096 },
+    });
   });
 
   it('reports a config that throws with the real error as cause', async () => {

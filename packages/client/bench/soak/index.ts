@@ -3,7 +3,9 @@
  * with default options in a child process, while a well-behaved zrpc Client
  * calls `quick()` at a steady rate. Prints, per attack, the good client's
  * calls answered (and as a share of its unloaded rate), its p99 latency, the
- * server's peak RSS and its RSS after the attacker left; then 20
+ * server's peak RSS and its RSS after the attacker left, and what its send
+ * budget saw (peak bytes waiting, replies refused, bytes waiting after the
+ * attacker left); then 20
  * kill-and-drain runs (SIGTERM with calls in flight).
  *
  *   pnpm soak          (from the repository root: builds, then runs this)
@@ -14,7 +16,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { channelHeader, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
+import { channelHeader, decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
+import type { ServerStats } from '@zrpc/server';
 import { Dealer } from 'zeromq';
 import { Client } from '../../src/index.js';
 
@@ -26,8 +29,11 @@ const MB = 1024 * 1024;
 
 interface Attack {
   name: string;
-  /** Start attacking; resolves with the function that makes the attacker leave. */
-  start(endpoint: string): Promise<() => Promise<void>>;
+  /**
+   * Start attacking; resolves with the function that makes the attacker
+   * leave (which may answer a note for the report).
+   */
+  start(endpoint: string): Promise<() => Promise<unknown>>;
 }
 
 const ids = new MessageIdGenerator();
@@ -148,6 +154,31 @@ const attacks: Attack[] = [
       return leave(socket);
     },
   },
+  {
+    name: '400 calls for 1 MiB replies, never read',
+    async start(endpoint) {
+      // No setting of its own beyond a small ZeroMQ inbox: the kernel's
+      // buffers grow as Linux lets them (tcp_rmem), as a careless client's would.
+      const socket = dealer(endpoint, { receiveHighWaterMark: 1 });
+      for (let i = 0; i < 400; i++) await socket.send([EMPTY, request('megabyte', [])]);
+      return async () => {
+        // Reads at last, for a second: the calls refused come back as small ERRs.
+        let ok = 0;
+        let refused = 0;
+        socket.receiveTimeout = 1000;
+        try {
+          for (;;) {
+            const frames = await socket.receive();
+            const event = decodeEvent(frames.at(-1)!);
+            if (event.name === 'OK') ok++;
+            else if ((event.args as string[])[0] === 'SendBudgetError') refused++;
+          }
+        } catch {}
+        socket.close();
+        return `once it read: ${ok} replies, ${refused} SendBudgetError ERRs`;
+      };
+    },
+  },
 ];
 
 interface Row {
@@ -157,6 +188,13 @@ interface Row {
   p99: number;
   peakMb: number;
   afterMb: number;
+  /** The server's peak of bytes waiting to be sent (ZeroMQ not taking them), in MB. */
+  waitingPeakMb: number;
+  /** Replies the server refused for the send budget. */
+  refusals: number;
+  /** Bytes still waiting after the attacker left, in MB. */
+  waitingAfterMb: number;
+  note: unknown;
 }
 
 await main();
@@ -177,10 +215,13 @@ async function main(): Promise<void> {
     }
     printRow(rows.at(-1)!, rows[0]!);
   }
+  for (const row of rows)
+    if (typeof row.note === 'string') console.log(`\n${row.attack}: ${row.note}`);
   const drains = await killAndDrain(20);
   console.log(
     `\nkill and drain: ${drains.runs} runs, ${drains.calls} calls in flight at SIGTERM, ${drains.lost} lost`,
   );
+  for (const [why, n] of drains.reasons) console.log(`  ${n} × ${why}`);
   const base = rows[0]!;
   const worst = Math.min(...rows.map((r) => r.answered / base.answered));
   const peak = Math.max(...rows.map((r) => r.peakMb));
@@ -197,12 +238,21 @@ async function run(attack: Attack, child: ChildProcess, endpoint: string): Promi
   const stop = await attack.start(endpoint);
   const good = await goodClient(endpoint, WINDOW_MS);
   child.send('mark');
-  const { peak } = (await message(child)) as { peak: number };
-  await stop();
+  const { peak, stats } = (await message(child)) as { peak: number; stats: ServerStats };
+  const note = await stop();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   child.send('settled');
-  const { rss } = (await message(child)) as { rss: number };
-  return { attack: attack.name, ...good, peakMb: peak / MB, afterMb: rss / MB };
+  const { rss, stats: after } = (await message(child)) as { rss: number; stats: ServerStats };
+  return {
+    attack: attack.name,
+    ...good,
+    peakMb: peak / MB,
+    afterMb: rss / MB,
+    waitingPeakMb: stats.peakBytesWaiting / MB,
+    refusals: stats.sendBudgetRefusals,
+    waitingAfterMb: after.bytesWaiting / MB,
+    note,
+  };
 }
 
 /** A well-behaved zrpc client: one `quick()` call every GOOD_EVERY_MS for `ms`. */
@@ -234,6 +284,8 @@ async function goodClient(endpoint: string, ms: number) {
 async function killAndDrain(runs: number) {
   let lost = 0;
   let calls = 0;
+  /** Why calls were lost, counted. */
+  const reasons = new Map<string, number>();
   for (let i = 0; i < runs; i++) {
     const child = fork(SERVER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const { endpoint } = (await message(child)) as { endpoint: string };
@@ -242,15 +294,27 @@ async function killAndDrain(runs: number) {
       timeoutMs: 4000,
     });
     const inFlight = Array.from({ length: 40 }, (_, n) => client.slow(20 + ((n * 37) % 180)));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // SIGTERM once the server has every call (a request it reads only after
+    // SIGTERM is refused unrun, ServerDrainingError: not a lost reply).
+    for (;;) {
+      child.send('mark');
+      const { stats } = (await message(child)) as { stats: ServerStats };
+      if (stats.calls >= inFlight.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     child.kill('SIGTERM');
     const outcomes = await Promise.allSettled(inFlight);
     calls += outcomes.length;
-    lost += outcomes.filter((o) => o.status === 'rejected').length;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') continue;
+      lost++;
+      const why = String((outcome.reason as Error)?.message).slice(0, 60);
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    }
     await client.close();
     if (child.exitCode === null) await once(child, 'exit');
   }
-  return { runs, calls, lost };
+  return { runs, calls, lost, reasons };
 }
 
 function message(child: ChildProcess): Promise<unknown> {
@@ -260,13 +324,14 @@ function message(child: ChildProcess): Promise<unknown> {
 function printRow(row: Row, base: Row): void {
   if (row === base) {
     console.log(
-      '| attack | good calls answered | share of unloaded | good p99 ms | server peak RSS MB | RSS after MB |',
+      '| attack | good calls answered | share of unloaded | good p99 ms | server peak RSS MB | RSS after MB | peak bytes waiting MB | budget refusals | waiting after MB |',
     );
-    console.log('|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|');
   }
   const share = (100 * row.answered) / base.answered;
   console.log(
     `| ${row.attack} | ${row.answered}/${row.sent} | ${share.toFixed(0)}% | ${row.p99.toFixed(1)} | ` +
-      `${row.peakMb.toFixed(0)} | ${row.afterMb.toFixed(0)} |`,
+      `${row.peakMb.toFixed(0)} | ${row.afterMb.toFixed(0)} | ${row.waitingPeakMb.toFixed(1)} | ` +
+      `${row.refusals} | ${row.waitingAfterMb.toFixed(1)} |`,
   );
 }

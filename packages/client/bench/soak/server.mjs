@@ -17,6 +17,9 @@ registry.register(async function slow(ms) {
 registry.register(function echo(value) {
   return value;
 });
+registry.register(function megabyte() {
+  return new Uint8Array(1024 * 1024);
+});
 registry.register(
   function* forever() {
     for (let i = 0; ; i++) yield i;

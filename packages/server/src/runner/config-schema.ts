@@ -69,6 +69,12 @@ const serverEntries = {
       'expected an object of zeromq.js socket options',
     ),
   ),
+  sendBudget: v.optional(
+    keysOf(
+      { perPeerBytes: v.optional(integerFrom(1)), totalBytes: v.optional(integerFrom(1)) },
+      'server.sendBudget',
+    ),
+  ),
   workers: v.optional(integerFrom(1)),
   blockWarnMs: v.optional(milliseconds),
   // The keys themselves (Z85) are checked when the server is made.

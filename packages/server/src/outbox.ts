@@ -1,0 +1,323 @@
+import { performance } from 'node:perf_hooks';
+import { SendQueue } from '@zrpc/core/protocol';
+import type { Router } from 'zeromq';
+import { SendBudgetError } from './errors.js';
+import { identityHex, type PeerKey } from './multiplexer.js';
+
+/** Bytes a server may hold for sending that ZeroMQ has not taken yet (see `ServerOptions.sendBudget`). */
+export interface SendBudget {
+  /** For one peer (default 64 MiB). */
+  perPeerBytes?: number;
+  /** For all peers together (default 256 MiB). */
+  totalBytes?: number;
+}
+
+export const DEFAULT_SEND_BUDGET: Required<SendBudget> = {
+  perPeerBytes: 64 * 1024 * 1024,
+  totalBytes: 256 * 1024 * 1024,
+};
+
+/**
+ * How far past the budgets a peer's small events may go (ERR, STREAM_DONE,
+ * heartbeats, credit) while its messages wait: the ERR that tells a caller
+ * its reply was refused must get through, but a peer that keeps calling and
+ * never reads must not grow its queue without bound either. About 300 ERRs
+ * without traceback; given again once the peer's waiting messages are gone.
+ */
+export const SMALL_EVENT_ALLOWANCE = 64 * 1024;
+
+/**
+ * What a queued message costs beyond its payload, counted against the
+ * budgets with it: its objects (the frames, the routing id, the entry) come
+ * to about this much. Without it, a client that never reads a flood of tiny
+ * replies held 80 MB of them for 7 MB counted.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 256;
+
+/**
+ * Retries of a peer's waiting messages: first on the next turns of the
+ * event loop (ZeroMQ's I/O thread drains a reading peer's pipe within
+ * microseconds, and even a 1 ms timer left streams idle a third of the
+ * time), then after MIN ms, doubling while nothing moves, at most MAX.
+ */
+const RETRY_TURNS = 4;
+const RETRY_MIN_MS = 1;
+const RETRY_MAX_MS = 64;
+
+type Frames = Array<Buffer | Uint8Array>;
+
+/** What the server holds for one peer, from `push` until ZeroMQ takes it. */
+class Backlog {
+  /** Bytes pushed for this peer and not yet taken by ZeroMQ (front queue and `waiting`), each message's overhead included. */
+  bytes = 0;
+  /** Messages ZeroMQ refused for now (pipe at its high-water mark), in order from `head`; absent: none. */
+  waiting: Outgoing[] | undefined;
+  /** Where `waiting` starts (taking from the front of a long array must not move the rest). */
+  head = 0;
+  /** Bytes of small events queued past a budget since messages began to wait (at most SMALL_EVENT_ALLOWANCE). */
+  overdraft = 0;
+  gone = false;
+
+  constructor(
+    readonly peer: PeerKey,
+    readonly identity: readonly Buffer[],
+  ) {}
+}
+
+interface Outgoing {
+  readonly frames: Frames;
+  readonly bytes: number;
+  readonly backlog: Backlog;
+}
+
+export interface OutboxEvents {
+  /** ZeroMQ took a message. */
+  sent(): void;
+  /** A send to `peer` (`who`, in hex) found it gone (EHOSTUNREACH): what it had waiting is dropped. */
+  gone(peer: PeerKey, who: string): void;
+  /** A send failed for another reason: the message is dropped. */
+  failed(error: unknown): void;
+}
+
+/**
+ * Every message the server sends, on its way to a ROUTER set `mandatory`
+ * with `sendTimeout: 0`: ZeroMQ then refuses at once (EAGAIN) a message for
+ * a peer whose pipe is at its high-water mark, instead of dropping it or
+ * waiting, and says EHOSTUNREACH for a peer that is gone. A refused message
+ * waits in its peer's own queue (order kept per peer) and is retried on a
+ * timer, so that one slow peer never holds up the others. The bytes held
+ * for a peer count against its budget and the total: a data event (OK,
+ * a stream item) that would exceed one is refused with `SendBudgetError`.
+ *
+ * The fast path (nothing waits for the peer, ZeroMQ takes the message)
+ * costs per message an entry object, a Map lookup, and when the peer had
+ * nothing queued, a small Backlog made and forgotten: a constant.
+ */
+export class Outbox {
+  /** Serializes the sends (zeromq.js allows one pending send) and lets timers run. */
+  readonly front: SendQueue<Outgoing>;
+  private readonly backlogs = new Map<PeerKey, Backlog>();
+  private readonly blocked = new Set<Backlog>();
+  private totalBytes = 0;
+  private peak = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTurn: NodeJS.Immediate | undefined;
+  /** Retries on the next turn in a row that moved nothing. */
+  private idleTurns = 0;
+  private retryMs = RETRY_MIN_MS;
+  private retrying = false;
+  private closed = false;
+  private readonly budget: Required<SendBudget>;
+
+  constructor(
+    private readonly socket: Router,
+    budget: Required<SendBudget>,
+    private readonly events: OutboxEvents,
+  ) {
+    this.budget = budget;
+    this.front = new SendQueue<Outgoing>(this.deliver, (error) => this.events.failed(error));
+  }
+
+  /** Bytes held for all peers now, not yet taken by ZeroMQ. */
+  get bytesWaiting(): number {
+    return this.totalBytes;
+  }
+
+  /** The most `bytesWaiting` has been. */
+  get peakBytesWaiting(): number {
+    return this.peak;
+  }
+
+  /** Bytes held for `peer` now. */
+  bytesFor(peer: PeerKey): number {
+    return this.backlogs.get(peer)?.bytes ?? 0;
+  }
+
+  /**
+   * Queue `payload` for `peer`. A data event over a budget throws
+   * `SendBudgetError` (nothing queued); any other event over a budget goes
+   * on the peer's `SMALL_EVENT_ALLOWANCE`, and once that is spent, is
+   * dropped: answers false.
+   */
+  push(
+    peer: PeerKey,
+    identity: readonly Buffer[],
+    frames: Frames,
+    bytes: number,
+    data: boolean,
+  ): boolean {
+    // Closed: the socket is going; nothing is refused for a budget.
+    if (this.closed) return true;
+    const payloadBytes = bytes;
+    bytes += MESSAGE_OVERHEAD_BYTES;
+    let backlog = this.backlogs.get(peer);
+    if (backlog === undefined) {
+      backlog = new Backlog(peer, identity);
+      this.backlogs.set(peer, backlog);
+    }
+    const { perPeerBytes, totalBytes } = this.budget;
+    const overPeer = backlog.bytes + bytes > perPeerBytes;
+    if (overPeer || this.totalBytes + bytes > totalBytes) {
+      if (data) {
+        const budget = overPeer
+          ? `its per-peer budget (${perPeerBytes} bytes)`
+          : `the total budget (${totalBytes} bytes)`;
+        throw this.refusal(backlog, payloadBytes, budget);
+      }
+      if (backlog.overdraft + bytes > SMALL_EVENT_ALLOWANCE) return false;
+      backlog.overdraft += bytes;
+    }
+    backlog.bytes += bytes;
+    this.totalBytes += bytes;
+    if (this.totalBytes > this.peak) this.peak = this.totalBytes;
+    this.front.push({ frames, bytes, backlog });
+    return true;
+  }
+
+  /** Resolves when nothing waits for any peer, or after `ms`. */
+  async settled(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (this.blocked.size > 0 && performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MAX_MS).unref());
+    }
+  }
+
+  /** Drop everything still waiting and stop retrying (the socket is closing). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearImmediate(this.retryTurn);
+    this.retryTurn = undefined;
+    for (const backlog of this.backlogs.values()) this.drop(backlog);
+  }
+
+  private refusal(backlog: Backlog, bytes: number, budget: string): SendBudgetError {
+    const who = identityHex(backlog.identity);
+    return new SendBudgetError(
+      `a reply of ${bytes} bytes was refused: ${backlog.bytes} bytes are waiting to be sent ` +
+        `to peer ${who} (${this.totalBytes} to all peers), over ${budget}; ` +
+        'the client is not reading its replies',
+    );
+  }
+
+  /** The front queue's sender: straight to the socket unless the peer has messages waiting. */
+  private readonly deliver = async (out: Outgoing): Promise<void> => {
+    const backlog = out.backlog;
+    if (backlog.gone || this.closed) return this.release(out);
+    if (backlog.waiting !== undefined) {
+      backlog.waiting.push(out);
+      return;
+    }
+    try {
+      await this.socket.send(out.frames);
+    } catch (error) {
+      this.refused(out, error);
+      return;
+    }
+    this.taken(out);
+  };
+
+  /** ZeroMQ took `out`. */
+  private taken(out: Outgoing): void {
+    this.release(out);
+    this.events.sent();
+  }
+
+  /** `out` leaves the outbox (taken or dropped): its bytes go back. */
+  private release(out: Outgoing): void {
+    const backlog = out.backlog;
+    backlog.bytes -= out.bytes;
+    this.totalBytes -= out.bytes;
+    if (backlog.bytes === 0 && backlog.waiting === undefined && !backlog.gone) {
+      this.backlogs.delete(backlog.peer);
+    }
+  }
+
+  /** ZeroMQ did not take `out` (sent first, or retried from `waiting`, which it then heads). */
+  private refused(out: Outgoing, error: unknown): void {
+    const code = (error as { code?: unknown }).code;
+    const backlog = out.backlog;
+    if (code === 'EAGAIN') {
+      if (backlog.waiting === undefined) {
+        backlog.waiting = [out];
+        this.blocked.add(backlog);
+        this.scheduleRetry();
+      }
+    } else if (code === 'EHOSTUNREACH') {
+      this.release(out);
+      this.drop(backlog);
+      this.events.gone(backlog.peer, identityHex(backlog.identity));
+    } else {
+      this.release(out);
+      this.events.failed(error);
+    }
+  }
+
+  /** Forget `backlog`: what waits in it is dropped, its bytes go back. */
+  private drop(backlog: Backlog): void {
+    backlog.gone = true;
+    const waiting = backlog.waiting ?? [];
+    for (let i = backlog.head; i < waiting.length; i++) this.release(waiting[i]!);
+    backlog.waiting = undefined;
+    backlog.head = 0;
+    this.blocked.delete(backlog);
+    if (this.backlogs.get(backlog.peer) === backlog) this.backlogs.delete(backlog.peer);
+  }
+
+  /** The head of `backlog.waiting` is gone (taken or dropped). */
+  private shift(backlog: Backlog): void {
+    const waiting = backlog.waiting!;
+    waiting[backlog.head++] = undefined as unknown as Outgoing;
+    if (backlog.head === waiting.length) {
+      backlog.waiting = undefined;
+      backlog.head = 0;
+      backlog.overdraft = 0;
+      this.blocked.delete(backlog);
+    } else if (backlog.head > 1024 && backlog.head * 2 > waiting.length) {
+      backlog.waiting = waiting.slice(backlog.head);
+      backlog.head = 0;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.retryTurn !== undefined) return;
+    if (this.retrying || this.closed) return;
+    if (this.idleTurns < RETRY_TURNS) this.retryTurn = setImmediate(this.retry);
+    else this.retryTimer = setTimeout(this.retry, this.retryMs);
+  }
+
+  /** Offer each blocked peer's waiting messages to ZeroMQ again, in order, until it refuses one. */
+  private readonly retry = async (): Promise<void> => {
+    this.retryTimer = undefined;
+    this.retryTurn = undefined;
+    this.retrying = true;
+    let moved = false;
+    for (const backlog of [...this.blocked]) {
+      while (backlog.waiting !== undefined && !this.closed) {
+        const out = backlog.waiting[backlog.head]!;
+        try {
+          await this.socket.send(out.frames);
+        } catch (error) {
+          if ((error as { code?: unknown }).code === 'EAGAIN') break;
+          this.shift(backlog);
+          this.refused(out, error);
+          continue;
+        }
+        moved = true;
+        this.shift(backlog);
+        this.taken(out);
+      }
+    }
+    this.retrying = false;
+    if (moved) {
+      this.idleTurns = 0;
+      this.retryMs = RETRY_MIN_MS;
+    } else if (this.idleTurns < RETRY_TURNS) {
+      this.idleTurns++;
+    } else {
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    }
+    if (this.blocked.size > 0) this.scheduleRetry();
+  };
+}
