@@ -54,7 +54,9 @@ export class RemoteStream<T = unknown> implements AsyncIterableIterator<T> {
   /**
    * The conversation ended with `error`. The consumer gets it after the
    * events already received, or at once (`discard`) when the ending was
-   * asked for (abort, close).
+   * asked for (abort, close) or the stream was refused (a server past its
+   * credit): the events still waiting are dropped, and the next `take()`,
+   * whether already waiting or called later, throws `error`.
    */
   fail(error: unknown, discard: boolean): void {
     if (discard) this.buffer.length = 0;

@@ -216,7 +216,12 @@ export class Server {
   async bind(endpoint: string): Promise<void> {
     this.prepare(endpoint);
     await this.loadClientKeys();
-    await this.socket.bind(endpoint);
+    // Synchronous on purpose: while zeromq.js binds on a worker thread
+    // (`socket.bind`), every send and receive on the socket throws EBUSY, so
+    // replies, stream items and heartbeats of the calls in flight would be
+    // dropped, and a second bind would fail. Binding is quick (a listening
+    // socket); holding the event loop for it loses nothing.
+    this.socket.bindSync(endpoint);
     this.endpointList.push(unmapped(this.socket.lastEndpoint ?? endpoint));
     this.startReceiving();
   }

@@ -96,3 +96,14 @@ test('zrpc-keygen writes a key pair file and a public key file that work', async
   expect(await answered(client(endpoint, bob), 3000)).toBe(true);
   await sleep(0);
 });
+
+test('a CURVE server started right after the last one closed gets the ZAP handler back', async () => {
+  // Closing the last CURVE server closes the process's ZAP handler; ZeroMQ
+  // frees its inproc endpoint a moment later, so a new one must wait for it.
+  for (let i = 0; i < 10; i++) {
+    const { server, endpoint } = await curveServer([alice.publicKey]);
+    expect(await answered(client(endpoint, alice), 3000)).toBe(true);
+    for (const thing of open.splice(0).reverse()) await thing.close();
+    expect(server.stats.calls).toBe(1);
+  }
+});

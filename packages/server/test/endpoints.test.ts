@@ -101,3 +101,23 @@ test('binding an address already in use rejects with the socket error', async ()
   const second = newServer();
   await expect(second.bind(first.endpoints[0]!)).rejects.toThrow(/in use/i);
 });
+
+test('binding more endpoints while calls are answered loses no reply, and two binds may overlap', async () => {
+  const server = newServer();
+  await server.bind('tcp://127.0.0.1:*');
+  const client = new RawClient(server.endpoints[0]!);
+  clients.push(client);
+  // Each round: requests arrive and are answered while a bind is under way
+  // (ZeroMQ binds on a worker thread; the socket must not be used meanwhile).
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 50; i++) client.request('where', [`${round}.${i}`]);
+    const binds = Promise.all([server.bind('tcp://127.0.0.1:*'), server.bind('tcp://127.0.0.1:*')]);
+    const answers = new Set<unknown>();
+    for (let i = 0; i < 50; i++) answers.add((await client.nextReply()).args);
+    await binds;
+    expect(answers.size).toBe(50);
+  }
+  expect(server.endpoints).toHaveLength(21);
+  expect(server.stats.sendErrors).toBe(0);
+  expect(await callThrough(server.endpoints[20]!, 'last')).toEqual(['answered last']);
+});
