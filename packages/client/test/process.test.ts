@@ -43,11 +43,12 @@ function client(endpoint: string): Client<ChildApi> {
 test('a server killed mid-call: LostRemoteError as soon as its connection drops', async () => {
   const server = await child();
   const c = client(server.endpoint);
+  // Connected first: a call made before the connection is up waits in this
+  // process (and fails NotConnectedError at its timeout), never lost.
+  expect(await c.pid()).toBe(server.pid);
   const pending = rejection(c.slow(30_000));
   await waitFor(() => c.openChannels === 1);
   await server.kill();
-  // The first call on this connection: the server never spoke, so its
-  // heartbeat pace is unknown; the dropped connection tells at once.
   const error = await within(LOST_BOUND_MS, 'LostRemoteError', pending);
   expect(error).toBeInstanceOf(LostRemoteError);
   expect(error.message).toBe(`Lost remote: the connection to ${server.endpoint} dropped`);
