@@ -31,6 +31,7 @@ export interface Failure {
  */
 const CONDITIONS: Readonly<Record<string, CallStatus>> = {
   LostRemoteError: 'unavailable',
+  PeerGoneError: 'unavailable',
   TimeoutError: 'deadline_exceeded', // also the DOMException of AbortSignal.timeout()
   NotConnectedError: 'deadline_exceeded',
   AcquireTimeoutError: 'deadline_exceeded',

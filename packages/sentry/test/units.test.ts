@@ -61,6 +61,7 @@ describe('failureOf: how a failed call is recorded', () => {
       [new RemoteError('TooManyChannelsError', 'too many'), 'resource_exhausted'],
       [new RemoteError('ServerClosingError', 'closing'), 'unavailable'],
       [new RemoteError('ServerDrainingError', 'not run'), 'unavailable'],
+      [new RemoteError('PeerGoneError', 'gone'), 'unavailable'],
       [new DOMException('aborted', 'AbortError'), 'cancelled'],
       [AbortSignal.abort().reason, 'cancelled'],
     ];
