@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
 import { SendQueue } from '../src/protocol.js';
 
-/** Let every pending promise and I/O callback run. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * Let every pending promise and I/O callback run: two turns of the event
+ * loop, because a pump that has been sending for more than its turn (5 ms,
+ * easily reached on a loaded machine) yields one turn before its next send.
+ */
+const settle = async () => {
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 /** Whether `promise` has settled by now. */
 async function isSettled(promise: Promise<unknown>): Promise<boolean> {
