@@ -59,3 +59,13 @@ export class TimeoutError extends ZrpcError {
     );
   }
 }
+
+/**
+ * The arguments of a request do not fit its method (wrong count, not an
+ * array). It travels as Python's `TypeError`, as the reference server's
+ * does; on the server its status is `bad_arguments`.
+ */
+export class ArgumentsError extends TypeError {
+  override name = 'TypeError';
+  readonly zrpcStatus = 'bad_arguments';
+}

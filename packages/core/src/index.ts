@@ -14,8 +14,11 @@ export {
   resolveEndpointHost,
 } from './address.js';
 export { callSignal, currentCall } from './call-context.js';
+export type { CallEnd, CallObserver } from './call-end.js';
+export { Observers } from './call-end.js';
 export { errorName } from './err-args.js';
 export {
+  ArgumentsError,
   LostRemoteError,
   MiddlewareError,
   ProtocolError,
@@ -39,3 +42,5 @@ export type {
 export { compose, taskContextOf } from './middleware.js';
 export type { ArgSpec, MethodSpec, RegisterOptions, RpcFunction } from './registry.js';
 export { arityError, DuplicateMethodError, Registry, rpc } from './registry.js';
+export type { CallStatus } from './status.js';
+export { CALL_STATUSES, ERROR_NAME_OF_STATUS, isRefusal, statusOf } from './status.js';
