@@ -1,13 +1,19 @@
 import {
+  type CallObserver,
   type ClientCallContext,
   type ComposedMiddleware,
   compose,
   currentCall,
   LostRemoteError,
+  Observers,
   RemoteError,
+  ranNone,
+  type ServerCallContext,
+  statusOf,
 } from '@zrpc/core';
 import { durationMs, monotonicNow, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
+import { CallReport } from './call-report.js';
 import { Caller, invoke } from './caller.js';
 import type { Connection } from './connection.js';
 import { Discovery, namedEndpoint } from './discovery.js';
@@ -51,9 +57,13 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private readonly credit: StreamCredit;
   private readonly assumedPeerHeartbeatMs: number;
+  private readonly observers: Observers;
 
   constructor(options: ClientOptions = {}) {
     super();
+    this.observers = new Observers(options.observers ?? [], (error) =>
+      console.error('zrpc client: a call observer threw (reported once):', error),
+    );
     this.defaults = {
       timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
@@ -121,6 +131,14 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     return !this.rotation.closed && this.rotation.stats.some((server) => server.state === 'up');
   }
 
+  /**
+   * Tell `observer` of every call's end from now on (see `CallEnd` in
+   * @zrpc/core). Answers the function that stops it.
+   */
+  observe(observer: CallObserver): () => void {
+    return this.observers.add(observer);
+  }
+
   /** Resolve the endpoints' host names again now (it also happens periodically and after failures). */
   refresh(): Promise<void> {
     return this.discovery.refresh();
@@ -152,29 +170,45 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         credit: this.credit,
         endpoints: this.configured,
       };
-      if (this.middleware === undefined) return this.start(spec);
-      const ctx = new ClientCall(
-        method,
-        args,
-        { ...serverCall?.taskContext },
-        timeoutMs,
-        heartbeatMs,
-      );
-      const chain = this.middleware(ctx, async () => {
-        ctx.result = await this.start({
-          ...spec,
-          // What the middleware put in the task context (trace ids) goes out.
-          context: ctx.taskContext,
-          onReplyHeader: (header) => {
-            ctx.replyHeader = header;
-          },
-          onAbandon: (error) => ctx.abandon(error),
+      if (this.observers.any) {
+        const report = new CallReport(this.observers, method);
+        spec.report = report;
+        return this.run(spec, serverCall).catch((error: unknown) => {
+          // A call that failed before any attempt ended (no server, a middleware's throw).
+          report.end(error);
+          throw error;
         });
-      });
-      return chain.then(() => ctx.result);
+      }
+      return this.run(spec, serverCall);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Start the call, through the middleware chain if there is one. */
+  private run(spec: ExchangeSpec, serverCall: ServerCallContext | undefined): Promise<unknown> {
+    const { method, args, timeoutMs, heartbeatMs } = spec;
+    if (this.middleware === undefined) return this.start(spec);
+    const ctx = new ClientCall(
+      method,
+      args,
+      { ...serverCall?.taskContext },
+      timeoutMs,
+      heartbeatMs,
+    );
+    if (spec.report !== undefined) spec.report.ctx = ctx;
+    const chain = this.middleware(ctx, async () => {
+      ctx.result = await this.start({
+        ...spec,
+        // What the middleware put in the task context (trace ids) goes out.
+        context: ctx.taskContext,
+        onReplyHeader: (header) => {
+          ctx.replyHeader = header;
+        },
+        onAbandon: (error) => ctx.abandon(error),
+      });
+    });
+    return chain.then(() => ctx.result);
   }
 
   // ExchangeHost
@@ -196,12 +230,14 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       );
     }
     if (timeoutMs < 1) return undefined;
-    const remoteName = error instanceof RemoteError ? error.remoteName : undefined;
-    // Refused before any of it ran (shutting down): safe to send elsewhere, idempotent or not.
-    const notRun = remoteName === 'ServerDrainingError';
-    if (!(notRun || remoteName === 'ServerClosingError' || error instanceof LostRemoteError)) {
-      return undefined;
-    }
+    // The server is shutting down (it refused the call, or cut it short), or
+    // it is lost (our own verdict: a server's ERR passing on a LostRemoteError
+    // of its own calls says nothing of this server).
+    const status = statusOf(error);
+    const remote = error instanceof RemoteError;
+    if (!(remote ? status === 'refused_closing' : status === 'lost')) return undefined;
+    // Refused before any of it ran: safe to send elsewhere, idempotent or not.
+    const notRun = remote && ranNone(error);
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
     if (!(spec.idempotent || notRun) || spec.pinned || this.rotation.closed) return undefined;

@@ -1,10 +1,11 @@
-import { performance } from 'node:perf_hooks';
-import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   advertisedHeartbeat,
   decodeEvent,
   MessageIdGenerator,
+  needsIpv6,
   openEnvelope,
+  readLoop,
   SendQueue,
   type ZEvent,
 } from '@zrpc/core/protocol';
@@ -14,8 +15,8 @@ import type { ClientSocketOptions } from './options.js';
 
 /** The receiving end of one channel, as the connection sees it. */
 export interface Route {
-  /** An event whose `response_to` names this channel arrived. */
-  receive(event: ZEvent): void;
+  /** An event whose `response_to` names this channel arrived (`bytes`: its size). */
+  receive(event: ZEvent, bytes: number): void;
   /** The connection is closing: end the conversation with `error`. */
   abandon(error: Error): void;
   /** The connection to the server dropped while the conversation was open: it is lost. */
@@ -53,8 +54,6 @@ const DELIMITER = Buffer.alloc(0);
  * reported apart from the messages, and may overtake them).
  */
 const DROP_GRACE_MS = 100;
-/** How long the receive loop may run without letting the event loop turn, in ms. */
-const TURN_MS = 5;
 /** Pauses between attempts to send while no server can take the message: 1, 2, 4... up to 100 ms. */
 const FIRST_RETRY_MS = 1;
 const MAX_RETRY_MS = 100;
@@ -111,9 +110,7 @@ export class Connection {
       (message) => this.write(message),
       (error, message) => message.failed?.(error),
     );
-    // IPv6 addresses need the option; it stays off otherwise so that a
-    // host name given to ZeroMQ keeps resolving to IPv4.
-    if (endpoint.startsWith('tcp://[')) this.socket.ipv6 = true;
+    if (needsIpv6(endpoint)) this.socket.ipv6 = true;
     try {
       this.socket.connect(endpoint);
     } catch (error) {
@@ -136,7 +133,15 @@ export class Connection {
       events?.down();
     });
     observer.on('connect:retry', () => events?.down());
-    void this.receiveLoop();
+    void readLoop(
+      this.socket,
+      (frames) => this.dispatch(frames),
+      (error) => {
+        // Not expected while the socket is open; if it happens, fail every
+        // call clearly rather than let them wait for replies nobody reads.
+        this.close(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   }
 
   get closed(): boolean {
@@ -215,26 +220,6 @@ export class Connection {
     }
   }
 
-  private async receiveLoop(): Promise<void> {
-    let turnStarted = performance.now();
-    try {
-      for await (const frames of this.socket) {
-        this.dispatch(frames);
-        // While messages keep coming, each receive settles as a microtask:
-        // let the event loop turn now and then, or the timers that send
-        // every call's heartbeats would wait until the flood stops.
-        if (performance.now() - turnStarted > TURN_MS) {
-          await nextTurn();
-          turnStarted = performance.now();
-        }
-      }
-    } catch (error) {
-      // Not expected while the socket is open; if it happens, fail every
-      // call clearly rather than let them wait for replies nobody reads.
-      this.close(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
   private dispatch(frames: Buffer[]): void {
     const envelope = openEnvelope(frames);
     let event: ZEvent;
@@ -249,6 +234,6 @@ export class Connection {
     const route = key === undefined ? undefined : this.routes.get(key);
     this.serverHeartbeatMs = advertisedHeartbeat(event.header) ?? this.serverHeartbeatMs;
     if (route === undefined) this.droppedEvents++;
-    else route.receive(event);
+    else route.receive(event, envelope.payload.length);
   }
 }

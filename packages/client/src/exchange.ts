@@ -1,4 +1,4 @@
-import { LostRemoteError, ProtocolError, TimeoutError } from '@zrpc/core';
+import { LostRemoteError, ProtocolError, type RemoteError, TimeoutError } from '@zrpc/core';
 import {
   CANCEL,
   Channel,
@@ -18,6 +18,7 @@ import {
   type ZEvent,
   ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
+import type { CallReport } from './call-report.js';
 import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
 import { RemoteStream } from './stream.js';
@@ -47,6 +48,8 @@ export interface ExchangeSpec {
   credit: StreamCredit;
   /** Where the call could have gone, for a `NotConnectedError`. */
   endpoints: readonly string[];
+  /** The call's `CallEnd` in the making, when the client has observers (shared by its attempts). */
+  report?: CallReport;
 }
 
 /** What an exchange asks of the client that started it. */
@@ -114,6 +117,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private stream: RemoteStream | undefined;
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
+  /** The ERR the server answered, for the call's report. */
+  private remoteFailure: RemoteError | undefined;
 
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
@@ -149,6 +154,12 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   sent(): void {
+    const report = this.spec.report;
+    if (report !== undefined) {
+      report.sent = true;
+      report.peer = this.connection.endpoint;
+      report.bytesOut += this.payload.length;
+    }
     this.payload = NOTHING;
     this.openChannel();
   }
@@ -165,7 +176,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   // Route
 
-  receive(event: ZEvent): void {
+  receive(event: ZEvent, bytes: number): void {
+    if (this.spec.report !== undefined) this.spec.report.bytesIn += bytes;
     this.openChannel();
     this.channel?.receive(event, monotonicNow());
   }
@@ -188,13 +200,16 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   emit(name: string, args: unknown): void {
     const header = channelHeader(this.connection.nextId(), this.id);
-    this.connection.send(new ControlEvent(encodeEvent({ header, name, args }), this));
+    const payload = encodeEvent({ header, name, args });
+    if (this.spec.report !== undefined) this.spec.report.bytesOut += payload.length;
+    this.connection.send(new ControlEvent(payload, this));
   }
 
   deliver(event: ZEvent): void {
     if (this.stream === undefined) this.spec.onReplyHeader?.(event.header);
     if (this.stream !== undefined) {
       if (event.name !== STREAM) this.answered = true;
+      if (event.name === ERR) this.remoteFailure = remoteErrorOf(event.args);
       this.stream.push(event);
       if (this.stream.buffered > this.spec.credit.window) {
         this.fail(new ProtocolError('the server streamed more events than it was granted'), true);
@@ -210,7 +225,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
       case ERR: {
         const error = remoteErrorOf(event.args);
         const retry = this.host.again(this, error);
-        this.end();
+        this.remoteFailure = error;
+        this.end(undefined, retry !== undefined);
         if (retry === undefined) this.rejectReply(error);
         else this.resolveReply(retry);
         return;
@@ -219,6 +235,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
       case STREAM_DONE:
         // The call timeout covers the wait for the first reply only.
         this.replyDue = undefined;
+        if (this.spec.report !== undefined) this.spec.report.stream = true;
         this.stream = new RemoteStream(
           { pull: () => this.channel?.pull(), close: () => this.end() },
           event,
@@ -331,6 +348,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     if (error instanceof LostRemoteError || this.connection.closed) return;
     const header = channelHeader(this.connection.nextId(), this.id);
     const payload = encodeEvent({ header, name: CANCEL, args: [] });
+    if (this.spec.report !== undefined) this.spec.report.bytesOut += payload.length;
     this.connection.send({ payload, wanted: () => !this.connection.closed });
   }
 
@@ -346,6 +364,17 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     this.markEnded?.();
     this.host.ended(this, error);
     if (error !== undefined && !retried) this.spec.onAbandon?.(error);
+    if (this.spec.report !== undefined && !retried) this.reportEnd(error);
     return true;
+  }
+
+  /** The call's report: what it ended with, or for a stream its consumer left, a cancel. */
+  private reportEnd(error: unknown): void {
+    const failure = error ?? this.remoteFailure;
+    if (failure === undefined && this.stream !== undefined && !this.answered) {
+      this.spec.report!.end(new DOMException('the consumer left the stream', 'AbortError'));
+    } else {
+      this.spec.report!.end(failure);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { ClientMiddleware } from '@zrpc/core';
+import type { CallObserver, ClientMiddleware } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import type { Dealer, SocketOptions } from 'zeromq';
 import type { DiscoveryOptions } from './discovery.js';
@@ -56,6 +56,12 @@ export interface ClientOptions {
   assumedPeerHeartbeatMs?: number;
   /** Client middleware, outermost first (see `ClientMiddleware` in @zrpc/core). */
   middleware?: ClientMiddleware[];
+  /**
+   * Told each call's end (`CallEnd` in @zrpc/core: method, server, status,
+   * duration, bytes), once per call whatever its retries; for a stream, when
+   * it ends. Synchronous and cheap; see `Client.observe`.
+   */
+  observers?: CallObserver[];
   /**
    * Settings of the DEALER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the

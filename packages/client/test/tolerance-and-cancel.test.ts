@@ -53,7 +53,7 @@ test('a dead server is still detected: within two intervals of the slower side',
   await new Promise((resolve) => setTimeout(resolve, 300));
   const stopped = Date.now();
   // close() with a long grace waits, sending nothing but heartbeats... so close the socket outright.
-  (server as unknown as { socket: { close(): void } }).socket.close();
+  (server as unknown as { transport: { socket: { close(): void } } }).transport.socket.close();
   const error = await call;
   expect(error).toBeInstanceOf(LostRemoteError);
   expect((error as LostRemoteError).heartbeatMs).toBe(200);

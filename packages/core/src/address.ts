@@ -42,7 +42,7 @@ const ZMQ_ENDPOINT = /^(?:tcp|ipc|inproc):\/\/./;
  * read addresses with it. Throws an `AddressError` with Django's messages.
  */
 export function parseAddrport(value: string): Address {
-  if (ZMQ_ENDPOINT.test(value)) return { endpoint: value, ipv6: value.startsWith('tcp://[') };
+  if (ZMQ_ENDPOINT.test(value)) return { endpoint: value, ipv6: needsIpv6(value) };
   const match = NAIVE_IP.exec(value);
   if (!match?.groups) {
     throw new AddressError(`"${value}" is not a valid port number or address:port pair.`);
@@ -102,4 +102,13 @@ export async function resolveEndpointHost(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Whether a socket needs ZeroMQ's `ipv6` option for `endpoint`: an IPv6
+ * address in brackets. The option stays off otherwise, so that a host name
+ * keeps resolving to IPv4.
+ */
+export function needsIpv6(endpoint: string): boolean {
+  return endpoint.startsWith('tcp://[');
 }

@@ -43,4 +43,4 @@ export { compose, taskContextOf } from './middleware.js';
 export type { ArgSpec, MethodSpec, RegisterOptions, RpcFunction } from './registry.js';
 export { arityError, DuplicateMethodError, Registry, rpc } from './registry.js';
 export type { CallStatus } from './status.js';
-export { CALL_STATUSES, ERROR_NAME_OF_STATUS, isRefusal, statusOf } from './status.js';
+export { CALL_STATUSES, ERROR_NAME_OF_STATUS, isRefusal, ranNone, statusOf } from './status.js';

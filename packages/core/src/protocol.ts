@@ -3,6 +3,7 @@
  * built from (PROTOCOL.md). Handler and middleware authors need none of it:
  * their contracts are in `@zrpc/core`.
  */
+export { needsIpv6 } from './address.js';
 export { runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
 export { Channel, MAX_CREDIT } from './channel.js';
@@ -43,3 +44,4 @@ export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';
 export { workerFunction } from './registry.js';
 export { SendQueue } from './send-queue.js';
+export { type Readable, readLoop, TURN_MS, Turns } from './turns.js';

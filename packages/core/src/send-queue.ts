@@ -1,8 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-
-/** The longest a pump sends before it lets timers run. */
-const TURN_MS = 5;
+import { Turns } from './turns.js';
 
 /**
  * ZeroMQ.js allows one pending send per socket. Every send goes through one
@@ -46,15 +42,11 @@ export class SendQueue<M> {
 
   private async pump(): Promise<void> {
     this.sending = true;
-    let turnStarted = performance.now();
+    // A send the socket takes at once settles as a microtask: see Turns.
+    const turns = new Turns();
     while (this.head < this.items.length) {
-      // A send the socket takes at once settles as a microtask: while a long
-      // queue drains, let the event loop turn now and then, or timers (every
-      // channel's heartbeats) wait until it is empty.
-      if (performance.now() - turnStarted > TURN_MS) {
-        await nextTurn();
-        turnStarted = performance.now();
-      }
+      const turn = turns.due();
+      if (turn !== undefined) await turn;
       const message = this.items[this.head]!;
       this.items[this.head] = undefined as M;
       this.head++;

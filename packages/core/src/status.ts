@@ -22,11 +22,14 @@ export type CallStatus =
   | 'refused_busy'
   /** Its peer already held as many open calls as one peer may: refused. */
   | 'refused_peer_limit'
-  /** The server was shutting down: refused before it ran (safe to send elsewhere). */
+  /**
+   * The server was shutting down: refused before it ran (`ServerDrainingError`),
+   * or cut short at the end of its grace period (`ServerClosingError`).
+   */
   | 'refused_closing'
   /** The other side went away (heartbeats lapsed, its connection dropped). */
   | 'lost'
-  /** Given up by the caller, or by a server shutting down past its grace period. */
+  /** Given up by the caller: an abort, a stream left early, a closed client. */
   | 'cancelled'
   /** No answer within the call's timeout (or no server, or no place in a pool, in time). */
   | 'timed_out'
@@ -60,8 +63,8 @@ const STATUS_BY_NAME: Readonly<Record<string, CallStatus>> = Object.freeze({
   ServerBusyError: 'refused_busy',
   TooManyChannelsError: 'refused_peer_limit',
   ServerDrainingError: 'refused_closing',
-  // Cut short after it began: by a shutdown, by the caller, by a closed client.
-  ServerClosingError: 'cancelled',
+  ServerClosingError: 'refused_closing',
+  // Given up by the caller (on the server: `_zpc_cancel`), or by a closed client.
   CancelledByClientError: 'cancelled',
   ClientClosedError: 'cancelled',
   AbortError: 'cancelled', // an AbortSignal's default reason
@@ -98,20 +101,35 @@ export const ERROR_NAME_OF_STATUS: Readonly<Partial<Record<CallStatus, string>>>
  */
 export function statusOf(error: unknown): CallStatus {
   if (error === undefined) return 'ok';
-  if (typeof error === 'object' && error !== null) {
-    const own = (error as { zrpcStatus?: unknown }).zrpcStatus;
-    if (typeof own === 'string' && STATUS_NAMES.has(own)) return own as CallStatus;
-    const remoteName = (error as { remoteName?: unknown }).remoteName;
-    if ((error as { name?: unknown }).name === 'RemoteError' && typeof remoteName === 'string') {
-      return STATUS_BY_NAME[remoteName] ?? 'error';
-    }
-  }
-  return STATUS_BY_NAME[errorName(error)] ?? 'error';
+  const own = (error as { zrpcStatus?: unknown } | null)?.zrpcStatus;
+  if (typeof own === 'string' && STATUS_NAMES.has(own)) return own as CallStatus;
+  return STATUS_BY_NAME[nameOf(error)] ?? 'error';
 }
 
-/** Whether a call with this status never ran any user code (it was refused). */
+/** The name `error` goes by: a `RemoteError`'s is the one it carries. */
+function nameOf(error: unknown): string {
+  const { name, remoteName } = (error ?? {}) as { name?: unknown; remoteName?: unknown };
+  if (name === 'RemoteError' && typeof remoteName === 'string') return remoteName;
+  return errorName(error);
+}
+
+/**
+ * Whether a call with this status was turned away by the server: never
+ * run, except a `refused_closing` call that a shutdown cut short (see
+ * `ranNone`).
+ */
 export function isRefusal(status: CallStatus): boolean {
   return REFUSALS.has(status);
+}
+
+/**
+ * Whether `error` says the server ran none of the call (it refused it):
+ * such a call may be sent to another server whether or not it is
+ * idempotent. A `ServerClosingError` is a call a shutdown cut short: it ran.
+ */
+export function ranNone(error: unknown): boolean {
+  const status = statusOf(error);
+  return isRefusal(status) && nameOf(error) !== 'ServerClosingError';
 }
 
 const REFUSALS: ReadonlySet<CallStatus> = new Set<CallStatus>([

@@ -1,5 +1,5 @@
 export type { SentryClientOptions } from './client.js';
 export { sentryClient } from './client.js';
-export type { CallStatus, ExpectedErrors } from './outcome.js';
+export type { ExpectedErrors, SpanStatus } from './outcome.js';
 export type { SentryServerOptions } from './server.js';
 export { sentryServer } from './server.js';

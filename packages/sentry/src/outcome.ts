@@ -1,13 +1,14 @@
-import { errorName } from '@zrpc/core';
+import { type CallStatus, errorName, statusOf } from '@zrpc/core';
 
 /** Sentry's canonical span status messages that a zrpc call can end with. */
-export type CallStatus =
+export type SpanStatus =
   | 'cancelled'
   | 'deadline_exceeded'
   | 'internal_error'
   | 'invalid_argument'
   | 'resource_exhausted'
-  | 'unavailable';
+  | 'unavailable'
+  | 'unimplemented';
 
 /**
  * Errors that are part of an API rather than crashes (a `NotFound`, a
@@ -18,7 +19,7 @@ export type ExpectedErrors<C> = readonly string[] | ((error: unknown, ctx: C) =>
 /** How a failed call is recorded. */
 export interface Failure {
   /** The span's status message. */
-  status: CallStatus;
+  status: SpanStatus;
   /** The error's name on this side of the call (`error.type`). */
   name: string;
   /** Whether it is a crash worth an event (the server captures these). */
@@ -26,21 +27,20 @@ export interface Failure {
 }
 
 /**
- * Conditions of the transport and of load, by error name: a span status,
- * never a crash. Names, not classes, so that copies of the packages agree.
+ * The span status of each call status (core's vocabulary) but `ok` and
+ * `error`: conditions of the transport and of load, and refusals, never
+ * crashes.
  */
-const CONDITIONS: Readonly<Record<string, CallStatus>> = {
-  LostRemoteError: 'unavailable',
-  PeerGoneError: 'unavailable',
-  TimeoutError: 'deadline_exceeded', // also the DOMException of AbortSignal.timeout()
-  NotConnectedError: 'deadline_exceeded',
-  AcquireTimeoutError: 'deadline_exceeded',
-  ServerBusyError: 'resource_exhausted',
-  TooManyChannelsError: 'resource_exhausted',
-  ServerClosingError: 'unavailable',
-  ServerDrainingError: 'unavailable',
-  ClientClosedError: 'cancelled',
-  AbortError: 'cancelled',
+const CONDITIONS: Readonly<Partial<Record<CallStatus, SpanStatus>>> = {
+  unknown_method: 'unimplemented',
+  bad_arguments: 'invalid_argument',
+  refused_busy: 'resource_exhausted',
+  refused_peer_limit: 'resource_exhausted',
+  refused_closing: 'unavailable',
+  lost: 'unavailable',
+  cancelled: 'cancelled',
+  timed_out: 'deadline_exceeded',
+  protocol_error: 'internal_error',
 };
 
 interface RemoteErrorLike {
@@ -96,8 +96,8 @@ export function failureOf(
 ): Failure {
   const name = sideName(error, side);
   if (cancelled) return { status: 'cancelled', name, crash: false };
-  // A RemoteError passed on from further down is judged by what it carries.
-  const condition = CONDITIONS[isRemoteError(error) ? error.remoteName : errorName(error)];
+  // A RemoteError (passed on from further down, on the server) is judged by the name it carries.
+  const condition = CONDITIONS[statusOf(error)];
   if (condition !== undefined) return { status: condition, name, crash: false };
   if (expected) return { status: 'invalid_argument', name, crash: false };
   return { status: 'internal_error', name, crash: side === 'server' };

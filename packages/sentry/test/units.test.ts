@@ -60,6 +60,7 @@ describe('failureOf: how a failed call is recorded', () => {
       [new RemoteError('ServerBusyError', 'busy'), 'resource_exhausted'],
       [new RemoteError('TooManyChannelsError', 'too many'), 'resource_exhausted'],
       [new RemoteError('ServerClosingError', 'closing'), 'unavailable'],
+      [new RemoteError('NameError', 'nope'), 'unimplemented'],
       [new RemoteError('ServerDrainingError', 'not run'), 'unavailable'],
       [new RemoteError('PeerGoneError', 'gone'), 'unavailable'],
       [new DOMException('aborted', 'AbortError'), 'cancelled'],

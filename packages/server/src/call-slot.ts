@@ -1,4 +1,3 @@
-import { ServerBusyError } from './errors.js';
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 
@@ -24,8 +23,6 @@ export class CallSlot {
     private readonly limiter: Limiter,
     /** Whose share of the slots this call takes. */
     private readonly peer: PeerKey,
-    /** Told when a call is refused because every slot and the queue are full. */
-    private readonly onBusy: () => void,
   ) {}
 
   /**
@@ -34,13 +31,7 @@ export class CallSlot {
    * aborted while it waits). Throws `ServerBusyError` when the queue is full.
    */
   take(call: { readonly signal: AbortSignal }): true | Promise<void> {
-    let granted: true | Promise<void>;
-    try {
-      granted = this.limiter.acquire(this.peer, call);
-    } catch (error) {
-      if (error instanceof ServerBusyError) this.onBusy();
-      throw error;
-    }
+    const granted = this.limiter.acquire(this.peer, call);
     if (granted === true) {
       this.state = 'held';
       return true;
@@ -51,9 +42,8 @@ export class CallSlot {
         this.state = 'held';
       },
       (error: unknown) => {
+        // Aborted, or pushed out of the queue by a peer with a fairer claim.
         this.state = 'none';
-        // Pushed out of the queue by a peer with a fairer claim.
-        if (error instanceof ServerBusyError) this.onBusy();
         throw error;
       },
     );

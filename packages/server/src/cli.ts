@@ -45,6 +45,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     cwd: appsFromCommandLine || configFile === undefined ? process.cwd() : dirname(configFile),
     address: commandLine.address ?? config.address,
     middleware: config.middleware,
+    observers: config.observers,
     server: {
       ...config.server,
       // A logger from the config is used as it is; --verbosity sets the runner's own.

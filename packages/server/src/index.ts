@@ -4,6 +4,9 @@
  * production server never loads a TypeScript loader.
  */
 export type {
+  CallEnd,
+  CallObserver,
+  CallStatus,
   ServerCallContext,
   ServerMiddleware,
 } from '@zrpc/core';
@@ -22,8 +25,7 @@ export {
 export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { SendBudget } from './outbox.js';
-export type { CloseOptions } from './server.js';
+export type { CloseOptions, ServerState } from './server.js';
 export { Server } from './server.js';
-export type { CallOutcome, CallRecord } from './server-call.js';
 export type { ServerStats } from './stats.js';
 export type { WorkerStats } from './worker-pool.js';

@@ -1,23 +1,22 @@
-import { arityError, type Registry } from '@zrpc/core';
+import { type CallEnd, type CallStatus, isRefusal, type Registry } from '@zrpc/core';
 import { errArgs } from '@zrpc/core/protocol';
-import { ServerBusyError } from './errors.js';
 import type { Logger } from './options.js';
-import type { CallRecord } from './server-call.js';
 
 /**
- * The server's log of calls: one line per call when it ends, at the level
- * its outcome deserves.
+ * The server's log of calls, an observer of every request's `CallEnd`: one
+ * line per request when it ends, at the level its status deserves.
  *
  * | the call | level | line |
  * | --- | --- | --- |
- * | answered | info (debug for the `_zerorpc_*` built-ins) | `add ok in 0.4 ms (peer 00d2e1f0a7)` |
- * | refused before running: unknown method, wrong arity, server busy | warn | `add refused in 0.1 ms (peer …): TypeError: add(a, b) missing …` |
- * | the handler (or a middleware) failed | error, with the traceback | `divide failed in 0.5 ms (peer …): DivisionByZeroError: …` |
- * | the client went silent | warn | `slow lost its client after 10.0 s (peer …)` |
- * | cancelled (shutdown) | warn | `slow cancelled after 5.0 s (peer …): ServerClosingError: …` |
+ * | answered (`ok`) | info (debug for the `_zerorpc_*` built-ins) | `add ok in 0.4 ms (peer 00d2e1f0a7)` |
+ * | refused before running: unknown method, bad arguments, busy, peer limit, closing | warn | `add refused in 0.1 ms (peer …): TypeError: add(a, b) missing …` |
+ * | the handler (or a middleware) failed (`error`) | error, with the traceback | `divide failed in 0.5 ms (peer …): DivisionByZeroError: …` |
+ * | the client went away (`lost`) | warn | `slow lost its client after 10.0 s (peer …)` |
+ * | cancelled by the client, or cut short by a shutdown | warn | `slow cancelled after 5.0 s (peer …): ServerClosingError: …` |
+ * | a protocol error (a reply over the send budget, an unreadable request) | warn | `big failed in 2.0 ms (peer …): SendBudgetError: …` |
  *
  * A pino logger (one with `child()` and `bindings()`) is called the pino way,
- * fields first: `{ method, peer, durationMs, outcome, err }`, plus
+ * fields first: `{ method, peer, durationMs, status, err }`, plus
  * `taskContext` at debug level and `args` at trace level. Any other logger
  * (`console`, `{ info, warn, error }`) gets the line as text, and the
  * error itself after it for a failure, so that `console` prints its stack.
@@ -28,59 +27,56 @@ export class CallLog {
     private readonly registry: Registry,
   ) {}
 
-  ended(record: CallRecord): void {
-    const { ctx, durationMs, error } = record;
-    const outcome = record.outcome === 'error' && this.refused(record) ? 'refused' : record.outcome;
-    const took = `${outcome === 'ok' || outcome === 'refused' || outcome === 'error' ? 'in' : 'after'} ${duration(durationMs)}`;
-    const where = `(peer ${ctx.peer})`;
-    const what = error === undefined ? '' : `: ${describe(error)}`;
-    const line =
-      outcome === 'ok'
-        ? `${ctx.method} ok ${took} ${where}`
-        : outcome === 'lost'
-          ? `${ctx.method} lost its client ${took} ${where}`
-          : `${ctx.method} ${outcome === 'error' ? 'failed' : outcome} ${took} ${where}${what}`;
+  readonly ended = (end: CallEnd): void => {
+    const { method, peer, status, durationMs, error, ctx } = end;
+    const verb = isRefusal(status) && !end.ran ? 'refused' : VERBS[status];
+    const took = `${verb === 'ok' || verb === 'refused' || verb === 'failed' ? 'in' : 'after'} ${duration(durationMs)}`;
+    const where = `(peer ${peer})`;
+    const what = error === undefined || status === 'lost' ? '' : `: ${describe(error)}`;
+    const line = `${method} ${verb} ${took} ${where}${what}`;
     const level: Level =
-      outcome === 'ok'
-        ? this.isBuiltin(ctx.method)
+      status === 'ok'
+        ? this.isBuiltin(method)
           ? 'debug'
           : 'info'
-        : outcome === 'error'
+        : status === 'error'
           ? 'error'
           : 'warn';
     const fields: Record<string, unknown> = {
-      method: ctx.method,
-      peer: ctx.peer,
+      method,
+      peer,
       durationMs: Math.round(durationMs * 10) / 10,
-      outcome,
+      status,
     };
-    if (outcome === 'error') fields.err = error;
+    if (status === 'error') fields.err = error;
     else if (error !== undefined) fields.error = describe(error);
     const pino = this.logger as PinoLike;
-    if (pino.isLevelEnabled?.('debug') && Object.keys(ctx.taskContext).length > 0) {
-      fields.taskContext = ctx.taskContext;
+    if (ctx !== undefined && pino.isLevelEnabled?.('debug')) {
+      if (Object.keys(ctx.taskContext).length > 0) fields.taskContext = ctx.taskContext;
+      if (pino.isLevelEnabled('trace')) fields.args = ctx.args;
     }
-    if (pino.isLevelEnabled?.('trace')) fields.args = ctx.args;
     writeLog(this.logger, level, fields, line);
-  }
-
-  /** Whether the call was refused before any user code ran (a caller's mistake, or overload). */
-  private refused({ ctx, error }: CallRecord): boolean {
-    if (error instanceof ServerBusyError) return true;
-    // Not in the registry: an unknown method, or a built-in asked about one.
-    const spec = this.registry.get(ctx.method);
-    if (spec === undefined || arityError(spec, ctx.args.length) !== undefined) return true;
-    // A request whose arguments are no array (see ServerCall's checkedMethod).
-    return (
-      error instanceof TypeError &&
-      error.message.startsWith(`${ctx.method}() takes its arguments as an array`)
-    );
-  }
+  };
 
   private isBuiltin(method: string): boolean {
     return method.startsWith('_zerorpc_') && this.registry.get(method) === undefined;
   }
 }
+
+/** How a line says each status that is not a refusal. */
+const VERBS: Readonly<Record<CallStatus, string>> = {
+  ok: 'ok',
+  error: 'failed',
+  unknown_method: 'refused',
+  bad_arguments: 'refused',
+  refused_busy: 'refused',
+  refused_peer_limit: 'refused',
+  refused_closing: 'cancelled', // ran, and a shutdown cut it short
+  lost: 'lost its client',
+  cancelled: 'cancelled',
+  timed_out: 'timed out',
+  protocol_error: 'failed',
+};
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 

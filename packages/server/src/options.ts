@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { basename, extname } from 'node:path';
-import { type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
+import { type CallObserver, type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
 import { durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
 import type { CurveOptions } from './curve.js';
@@ -34,6 +34,12 @@ export interface ServerOptions {
   registry?: Registry;
   /** Wraps every user call, outermost first; composed once here. */
   middleware?: readonly ServerMiddleware[];
+  /**
+   * Told every request's end (`CallEnd`), refused ones included: to count
+   * or report calls (metrics, say) rather than change them. Synchronous and
+   * cheap; see `Server.observe`.
+   */
+  observers?: readonly CallObserver[];
   /** Answered by `_zerorpc_ping`, `_zerorpc_name`, `_zerorpc_inspect` (default: `<package or script>@<host>`). */
   name?: string;
   /** Heartbeat interval per channel in ms; a client silent for two intervals is lost (default 5000). */
@@ -125,6 +131,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   return {
     registry: options.registry ?? rpc,
     middleware: options.middleware ?? [],
+    observers: options.observers ?? [],
     name: options.name ?? defaultServerName(),
     heartbeatMs,
     assumedPeerHeartbeatMs: durationMs(

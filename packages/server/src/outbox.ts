@@ -46,6 +46,9 @@ const RETRY_MAX_MS = 64;
 
 type Frames = Array<Buffer | Uint8Array>;
 
+/** Queued in the front queue to retry the blocked peers there, in line with every other send. */
+const RETRY = Symbol('retry blocked peers');
+
 /** What the server holds for one peer, from `push` until ZeroMQ takes it. */
 class Backlog {
   /** Bytes pushed for this peer and not yet taken by ZeroMQ (front queue and `waiting`), each message's overhead included. */
@@ -94,8 +97,11 @@ export interface OutboxEvents {
  * nothing queued, a small Backlog made and forgotten: a constant.
  */
 export class Outbox {
-  /** Serializes the sends (zeromq.js allows one pending send) and lets timers run. */
-  readonly front: SendQueue<Outgoing>;
+  /**
+   * Serializes every send, retries included (zeromq.js allows one pending
+   * send), and lets timers run.
+   */
+  readonly front: SendQueue<Outgoing | typeof RETRY>;
   private readonly backlogs = new Map<PeerKey, Backlog>();
   private readonly blocked = new Set<Backlog>();
   private totalBytes = 0;
@@ -115,7 +121,9 @@ export class Outbox {
     private readonly events: OutboxEvents,
   ) {
     this.budget = budget;
-    this.front = new SendQueue<Outgoing>(this.deliver, (error) => this.events.failed(error));
+    this.front = new SendQueue<Outgoing | typeof RETRY>(this.deliver, (error) =>
+      this.events.failed(error),
+    );
   }
 
   /** Bytes held for all peers now, not yet taken by ZeroMQ. */
@@ -202,7 +210,8 @@ export class Outbox {
   }
 
   /** The front queue's sender: straight to the socket unless the peer has messages waiting. */
-  private readonly deliver = async (out: Outgoing): Promise<void> => {
+  private readonly deliver = async (out: Outgoing | typeof RETRY): Promise<void> => {
+    if (out === RETRY) return this.retry();
     const backlog = out.backlog;
     if (backlog.gone || this.closed) return this.release(out);
     if (backlog.waiting !== undefined) {
@@ -283,15 +292,21 @@ export class Outbox {
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.retryTurn !== undefined) return;
     if (this.retrying || this.closed) return;
-    if (this.idleTurns < RETRY_TURNS) this.retryTurn = setImmediate(this.retry);
-    else this.retryTimer = setTimeout(this.retry, this.retryMs);
+    if (this.idleTurns < RETRY_TURNS) this.retryTurn = setImmediate(this.queueRetry);
+    else this.retryTimer = setTimeout(this.queueRetry, this.retryMs);
   }
 
-  /** Offer each blocked peer's waiting messages to ZeroMQ again, in order, until it refuses one. */
-  private readonly retry = async (): Promise<void> => {
+  /** Time to retry: in the front queue, behind what is already queued. */
+  private readonly queueRetry = (): void => {
     this.retryTimer = undefined;
     this.retryTurn = undefined;
+    if (this.closed) return;
     this.retrying = true;
+    this.front.push(RETRY);
+  };
+
+  /** Offer each blocked peer's waiting messages to ZeroMQ again, in order, until it refuses one. */
+  private async retry(): Promise<void> {
     let moved = false;
     for (const backlog of [...this.blocked]) {
       while (backlog.waiting !== undefined && !this.closed) {
@@ -319,5 +334,5 @@ export class Outbox {
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     }
     if (this.blocked.size > 0) this.scheduleRetry();
-  };
+  }
 }

@@ -1,5 +1,12 @@
-import type { ComposedMiddleware, MessageId, MethodSpec, ServerCallContext } from '@zrpc/core';
-import { arityError, LostRemoteError } from '@zrpc/core';
+import type {
+  CallEnd,
+  CallStatus,
+  ComposedMiddleware,
+  MessageId,
+  MethodSpec,
+  ServerCallContext,
+} from '@zrpc/core';
+import { ArgumentsError, arityError, LostRemoteError, statusOf } from '@zrpc/core';
 import {
   advertisedHeartbeat,
   Channel,
@@ -26,7 +33,6 @@ import { CancelledByClientError, NameError, SendBudgetError } from './errors.js'
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 import { ServerContext } from './server-context.js';
-import type { ServerCounters } from './stats.js';
 import { pumpStream, type StreamOutlet } from './stream-pump.js';
 import { isPromiseLike, messageOf } from './values.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -35,18 +41,6 @@ import type { WorkerPool } from './worker-pool.js';
 export interface ResolvedMethod {
   spec: MethodSpec;
   builtin: boolean;
-}
-
-/** How a call ended, as the server's log sees it. */
-export type CallOutcome = 'ok' | 'error' | 'lost' | 'cancelled';
-
-/** One finished call, for the server's log. */
-export interface CallRecord {
-  readonly ctx: ServerCallContext;
-  readonly durationMs: number;
-  readonly outcome: CallOutcome;
-  /** What the call failed with (outcome `error`, `lost`, `cancelled`). */
-  readonly error?: unknown;
 }
 
 /** What a call needs from the server that runs it (tests give a fake one). */
@@ -59,18 +53,17 @@ export interface CallHost {
   withheld?(ctx: ServerCallContext, error: Error): void;
   readonly middleware: ComposedMiddleware<ServerCallContext>;
   readonly limiter: Limiter;
-  readonly counters: ServerCounters;
   readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
   resolve(method: string): ResolvedMethod | undefined;
   nextMessageId(): MessageId;
-  /** Encode one event and queue it for the peer; throws when it cannot be encoded. */
-  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): void;
+  /** Encode one event and queue it for the peer: its size in bytes; throws when it cannot be encoded. */
+  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): number;
   /** The network sent something that makes no sense here. */
   badInput(kind: 'badEvents', detail: string): void;
   /** A call that outlived its first turn (and so was routed) is over: forget its channel. */
   closed(call: ServerCall): void;
   /** Every call ends here once, however it ended (absent: nobody listens). */
-  ended?(record: CallRecord): void;
+  ended?(end: CallEnd): void;
   /** Runs the methods registered with `{ worker }` (absent: such a method fails). */
   readonly workers?: Pick<WorkerPool, 'run' | 'stream'>;
   /** A handler that held the event loop longer than `blockWarnMs` in one go (absent: not measured). */
@@ -109,6 +102,9 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   private over = false;
   private idKey: string | undefined;
   private readonly startedAt: number;
+  /** Whether user code (the middleware chain, or a built-in) began: a call that never ran was refused. */
+  private ran = false;
+  private bytesOut = 0;
 
   constructor(
     private readonly host: CallHost,
@@ -116,6 +112,8 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     readonly peer: PeerKey,
     private readonly identity: readonly Buffer[],
     private readonly request: ZEvent,
+    /** The request's size, for the call's `CallEnd`. */
+    private readonly bytesIn = 0,
   ) {
     this.startedAt = monotonicNow();
     this.resolved = host.resolve(request.name);
@@ -127,7 +125,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       remoteHeartbeatMs: advertisedHeartbeat(request.header),
       assumedRemoteHeartbeatMs: host.assumedPeerHeartbeatMs,
     });
-    this.slot = new CallSlot(host.limiter, peer, () => host.counters.rejectedBusy++);
+    this.slot = new CallSlot(host.limiter, peer);
     this.waits = new AbortableWaits(() => this.ctx.abortReason);
   }
 
@@ -206,12 +204,12 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   emit(name: string, args: unknown): void {
     try {
-      this.host.send(this.identity, this.header(this.ctx.replyHeader), name, args);
+      this.bytesOut += this.host.send(this.identity, this.header(this.ctx.replyHeader), name, args);
     } catch (error) {
       // Control events and ERR always encode; if one failed, a middleware put
       // something unencodable in replyHeader. Send it without those keys.
       if (name !== HEARTBEAT && name !== MORE && name !== ERR) throw error;
-      this.host.send(this.identity, this.header(), name, args);
+      this.bytesOut += this.host.send(this.identity, this.header(), name, args);
     }
   }
 
@@ -220,7 +218,6 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   }
 
   lost(error: LostRemoteError): void {
-    this.host.counters.lostRemotes++;
     this.abort(error);
     this.close();
     this.report(error);
@@ -232,7 +229,6 @@ export class ServerCall implements ChannelSink, StreamOutlet {
    * as soon as the user code running in it settles.
    */
   cancelled(): void {
-    this.host.counters.cancelledByClient++;
     const reason = new CancelledByClientError('the client cancelled the call');
     this.abort(reason);
     this.close();
@@ -277,7 +273,10 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   /** The reply, or a promise of it when a slot, the middleware or the method must be waited for. */
   private answer(): Reply | Promise<Reply> {
     const spec = this.checkedMethod();
-    if (this.resolved!.builtin) return [OK, [spec.fn(...this.ctx.args) ?? null]];
+    if (this.resolved!.builtin) {
+      this.ran = true;
+      return [OK, [spec.fn(...this.ctx.args) ?? null]];
+    }
     const slot = this.slot.take(this.ctx);
     if (slot === true) return this.runChain(spec);
     return slot.then(() => this.runChain(spec));
@@ -288,10 +287,10 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     const { name, args } = this.request;
     if (this.resolved === undefined) throw new NameError(name);
     if (!Array.isArray(args)) {
-      throw new TypeError(`${name}() takes its arguments as an array, not ${typeof args}`);
+      throw new ArgumentsError(`${name}() takes its arguments as an array, not ${typeof args}`);
     }
     const arity = arityError(this.resolved.spec, args.length);
-    if (arity !== undefined) throw new TypeError(arity);
+    if (arity !== undefined) throw new ArgumentsError(arity);
     return this.resolved.spec;
   }
 
@@ -300,6 +299,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     let chain: Promise<void>;
     try {
       this.throwIfAborted(); // lost while its slot was being handed over
+      this.ran = true;
       chain = runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
     } catch (error) {
       this.slot.chainEnded();
@@ -428,7 +428,6 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       }
       if (error !== undefined) {
         this.channel.send(ERR, errArgs(error, this.ctx.tracebacks));
-        this.host.counters.errors++;
         if (!this.ctx.tracebacks && error instanceof Error) this.host.withheld?.(this.ctx, error);
       }
     }
@@ -439,21 +438,36 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   /** Tell the host how the call ended. */
   private report(error: unknown): void {
     if (this.host.ended === undefined) return;
-    const reason = this.ctx.abortReason;
-    const outcome: CallOutcome =
-      reason instanceof LostRemoteError
-        ? 'lost'
-        : error === undefined
-          ? 'ok'
-          : reason !== undefined
-            ? 'cancelled'
-            : 'error';
     this.host.ended({
-      ctx: this.ctx,
+      side: 'server',
+      method: this.request.name,
+      peer: this.ctx.peer,
+      status: this.status(error),
       durationMs: monotonicNow() - this.startedAt,
-      outcome,
-      error: error ?? reason,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      ran: this.ran,
+      stream: this.resolved?.spec.stream ?? false,
+      error: error ?? this.ctx.abortReason,
+      ctx: this.ctx,
     });
+  }
+
+  /**
+   * The call's status: a refusal (unknown method, bad arguments, busy) by
+   * its error; once user code ran, a lost caller or a cancel by what
+   * cancelled it, and any other error is the handler's, whatever its name
+   * (a handler passing on a `LostRemoteError` of its own call failed; its
+   * caller was not lost).
+   */
+  private status(error: unknown): CallStatus {
+    const reason = this.ctx.abortReason;
+    if (reason instanceof LostRemoteError || (reason !== undefined && error !== undefined)) {
+      return statusOf(reason);
+    }
+    if (error === undefined) return 'ok';
+    if (!this.ran || this.resolved?.builtin) return statusOf(error);
+    return error instanceof SendBudgetError ? 'protocol_error' : 'error';
   }
 
   private header(extra?: Readonly<Record<string, unknown>>): EventHeader {

@@ -1,11 +1,12 @@
+import type { CallEnd, CallObserver } from '@zrpc/core';
 import type { LoopDelayStats } from './loop-watch.js';
 import type { WorkerStats } from './worker-pool.js';
 
 /** What `server.stats` reports: counters since start, then the current load. */
 export interface ServerStats {
-  /** Requests accepted (built-ins included). */
+  /** Requests admitted (built-ins included; not those refused for their peer's limit or a shutdown). */
   calls: number;
-  /** ERR events sent. */
+  /** Requests that ended with an ERR reply: refused, failed, or cancelled by a shutdown. */
   errors: number;
   /** Messages that were no event: no payload, bad msgpack, wrong shape. */
   badFrames: number;
@@ -45,31 +46,59 @@ export interface ServerStats {
   loopDelayMs: LoopDelayStats;
 }
 
-export type ServerCounters = Omit<
+/** What the transport counts: input it could not read, sends that failed or were refused. */
+export type TransportCounters = Pick<
   ServerStats,
-  | 'openChannels'
-  | 'running'
-  | 'queued'
-  | 'workers'
-  | 'loopDelayMs'
-  | 'bytesWaiting'
-  | 'peakBytesWaiting'
+  'badFrames' | 'sendErrors' | 'sendBudgetRefusals' | 'sendBudgetDrops'
 >;
 
-export function newCounters(): ServerCounters {
-  return {
-    calls: 0,
+/** What the dispatcher counts: requests it admitted, events it could not route. */
+export type DispatchCounters = Pick<ServerStats, 'calls' | 'badEvents' | 'unroutable'>;
+
+/** What the call-end records add up to (see `countCallEnds`). */
+export type CallEndCounters = Pick<
+  ServerStats,
+  | 'errors'
+  | 'rejectedBusy'
+  | 'rejectedPeerLimit'
+  | 'rejectedClosing'
+  | 'lostRemotes'
+  | 'cancelledByClient'
+>;
+
+/** Counters of how calls ended, and the observer that keeps them. */
+export function countCallEnds(): { counters: CallEndCounters; observer: CallObserver } {
+  const counters: CallEndCounters = {
     errors: 0,
-    badFrames: 0,
-    badEvents: 0,
-    unroutable: 0,
     rejectedBusy: 0,
     rejectedPeerLimit: 0,
     rejectedClosing: 0,
     lostRemotes: 0,
     cancelledByClient: 0,
-    sendErrors: 0,
-    sendBudgetRefusals: 0,
-    sendBudgetDrops: 0,
   };
+  const observer = ({ status, ran }: CallEnd): void => {
+    switch (status) {
+      case 'ok':
+        return;
+      // Nothing is answered to a lost client, nor to one that cancelled.
+      case 'lost':
+        counters.lostRemotes++;
+        return;
+      case 'cancelled':
+        counters.cancelledByClient++;
+        return;
+      case 'refused_busy':
+        counters.rejectedBusy++;
+        break;
+      case 'refused_peer_limit':
+        counters.rejectedPeerLimit++;
+        break;
+      case 'refused_closing':
+        // Refused at the door, or (ran) cut short at the end of the grace period.
+        if (!ran) counters.rejectedClosing++;
+        break;
+    }
+    counters.errors++;
+  };
+  return { counters, observer };
 }

@@ -1,6 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { STREAM } from '@zrpc/core/protocol';
+import { STREAM, Turns } from '@zrpc/core/protocol';
 import { SendBudgetError } from './errors.js';
 import { isPromiseLike, messageOf } from './values.js';
 
@@ -23,15 +21,6 @@ export interface StreamOutlet {
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 /**
- * How long a stream may send without letting the event loop turn, in ms.
- * With credit in hand the pump sends item after item without waiting, and
- * everything it awaits (the send queue, a sync iterator) settles as
- * microtasks: left alone it would starve the timers and reads of every
- * other call (their heartbeats, so that their clients declare them lost).
- */
-const TURN_MS = 5;
-
-/**
  * Send the items of a stream method one by one, pulling the next item only
  * when the client has granted room for it and the send queue has room: a
  * slow reader slows the producer, nothing is drained into memory. Resolves
@@ -42,13 +31,14 @@ export async function pumpStream(call: StreamOutlet, produced: unknown): Promise
   const source = isPromiseLike(produced) ? await call.userCode(produced) : produced;
   const iterator = openIterator(source, call.method);
   let finished = false;
-  let turnStarted = performance.now();
+  // With credit in hand, every await here settles as a microtask: see Turns.
+  const turns = new Turns();
   try {
     for (;;) {
       if (!call.canWrite()) await call.whenWritable();
-      if (performance.now() - turnStarted > TURN_MS) {
-        await nextTurn();
-        turnStarted = performance.now();
+      const turn = turns.due();
+      if (turn !== undefined) {
+        await turn;
         if (!call.canWrite()) continue;
       }
       const next = iterator.next();

@@ -1,5 +1,5 @@
 // The server's log of calls: one line per call when it ends, at the level
-// its outcome deserves, through a real pino logger (JSON lines captured in
+// its status deserves, through a real pino logger (JSON lines captured in
 // memory) and through a plain `{ info, warn, error }` logger. Real sockets.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callSignal, Registry } from '@zrpc/core';
@@ -61,13 +61,13 @@ async function untilLines(lines: unknown[], n: number): Promise<void> {
 const PEER = /^[0-9a-f]+$/;
 
 describe('with a pino logger', () => {
-  it('writes one info line per answered call: method, peer, duration, outcome', async () => {
+  it('writes one info line per answered call: method, peer, duration, status', async () => {
     const { logger, lines } = capturedPino();
     const { client } = await serve({ logger });
     client.request('add', [1, 2]);
     expect(await client.nextReply()).toMatchObject({ name: 'OK', args: [3] });
     await untilLines(lines, 1);
-    expect(lines[0]).toMatchObject({ level: 30, method: 'add', outcome: 'ok' });
+    expect(lines[0]).toMatchObject({ level: 30, method: 'add', status: 'ok' });
     expect(lines[0]!.peer).toMatch(PEER);
     expect(lines[0]!.durationMs).toBeGreaterThanOrEqual(0);
     expect(lines[0]!.msg).toMatch(/^add ok in \d+\.\d ms \(peer [0-9a-f]+\)$/);
@@ -81,7 +81,7 @@ describe('with a pino logger', () => {
     expect(await client.nextReply()).toMatchObject({ name: 'ERR' });
     await untilLines(lines, 1);
     const [line] = lines;
-    expect(line).toMatchObject({ level: 50, method: 'fail', outcome: 'error' });
+    expect(line).toMatchObject({ level: 50, method: 'fail', status: 'error' });
     expect(line!.msg).toMatch(
       /^fail failed in \d+\.\d ms \(peer [0-9a-f]+\): ValueError: no such ticket$/,
     );
@@ -98,11 +98,11 @@ describe('with a pino logger', () => {
     client.request('add', [1]);
     await client.nextReply();
     await untilLines(lines, 2);
-    expect(lines.map(({ level, outcome, error }) => ({ level, outcome, error }))).toEqual([
-      { level: 40, outcome: 'refused', error: 'NameError: nope' },
+    expect(lines.map(({ level, status, error }) => ({ level, status, error }))).toEqual([
+      { level: 40, status: 'unknown_method', error: 'NameError: nope' },
       {
         level: 40,
-        outcome: 'refused',
+        status: 'bad_arguments',
         error: "TypeError: add(a, b) missing 1 required positional argument: 'b'",
       },
     ]);
@@ -117,7 +117,7 @@ describe('with a pino logger', () => {
     const refusal = await client.nextReply();
     expect((refusal.args as unknown[])[0]).toBe('ServerBusyError');
     await untilLines(lines, 1);
-    expect(lines[0]).toMatchObject({ level: 40, method: 'add', outcome: 'refused' });
+    expect(lines[0]).toMatchObject({ level: 40, method: 'add', status: 'refused_busy' });
     expect(lines[0]!.msg).toMatch(/^add refused in .*: ServerBusyError: server busy/);
   });
 
@@ -128,7 +128,7 @@ describe('with a pino logger', () => {
     await sleep(50);
     await client.close();
     await untilLines(lines, 1);
-    expect(lines[0]).toMatchObject({ level: 40, method: 'slow', outcome: 'lost' });
+    expect(lines[0]).toMatchObject({ level: 40, method: 'slow', status: 'lost' });
     expect(lines[0]!.msg).toMatch(/^slow lost its client after \d+\.\d ms \(peer [0-9a-f]+\)$/);
   });
 
@@ -140,7 +140,7 @@ describe('with a pino logger', () => {
     client.request('add', [2, 3], { trace_id: 'abc' });
     await client.nextReply();
     await untilLines(lines, 2);
-    expect(lines[0]).toMatchObject({ level: 20, method: '_zerorpc_ping', outcome: 'ok' });
+    expect(lines[0]).toMatchObject({ level: 20, method: '_zerorpc_ping', status: 'ok' });
     expect(lines[1]).toMatchObject({
       level: 30,
       method: 'add',

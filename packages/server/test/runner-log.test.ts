@@ -51,12 +51,12 @@ describe('at the default verbosity (1)', () => {
 
     expect(await callRaw(endpoint, 'double', [21])).toMatchObject({ name: 'OK', args: [42] });
     const ok = await untilLogged(cli, /^double /);
-    expect(ok).toMatchObject({ level: 30, method: 'double', outcome: 'ok' });
+    expect(ok).toMatchObject({ level: 30, method: 'double', status: 'ok' });
     expect(ok.msg).toMatch(/^double ok in \d+\.\d ms \(peer [0-9a-f]+\)$/);
 
     expect(await callRaw(endpoint, 'explode', ['boom'])).toMatchObject({ name: 'ERR' });
     const failed = await untilLogged(cli, /^explode /);
-    expect(failed).toMatchObject({ level: 50, method: 'explode', outcome: 'error' });
+    expect(failed).toMatchObject({ level: 50, method: 'explode', status: 'error' });
     expect(failed.msg).toMatch(/^explode failed in .*: ValueError: boom$/);
     expect((failed.err as { stack: string }).stack).toMatch(/fixtures\/apps\/log-app\/rpcs\.ts/);
 

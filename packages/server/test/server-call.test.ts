@@ -5,6 +5,7 @@
  * interleavings that are hard to hit over a real socket are pinned here.
  */
 import {
+  type CallEnd,
   compose,
   LostRemoteError,
   MiddlewareError,
@@ -15,8 +16,7 @@ import { type EventHeader, MORE, monotonicNow, type ZEvent } from '@zrpc/core/pr
 import { afterEach, describe, expect, test } from 'vitest';
 import { ServerClosingError } from '../src/errors.js';
 import { Limiter } from '../src/limiter.js';
-import { type CallHost, type CallRecord, ServerCall } from '../src/server-call.js';
-import { newCounters } from '../src/stats.js';
+import { type CallHost, ServerCall } from '../src/server-call.js';
 import { deferred, sleep } from './helpers.js';
 
 interface Sent {
@@ -27,7 +27,7 @@ interface Sent {
 
 interface FakeHost extends CallHost {
   readonly sent: Sent[];
-  readonly records: CallRecord[];
+  readonly records: CallEnd[];
   readonly routedClosed: ServerCall[];
   readonly limiter: Limiter;
 }
@@ -45,7 +45,7 @@ function fakeHost(
 ): FakeHost {
   let ids = 0;
   const sent: Sent[] = [];
-  const records: CallRecord[] = [];
+  const records: CallEnd[] = [];
   const routedClosed: ServerCall[] = [];
   return {
     sent,
@@ -55,7 +55,6 @@ function fakeHost(
     tracebacks: false,
     middleware: compose(options.middleware ?? []),
     limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10, 0),
-    counters: newCounters(),
     sendQueue: { size: 0, highWater: 1000, room: () => Promise.resolve() },
     resolve: (method) => {
       const spec = registry.get(method);
@@ -64,6 +63,7 @@ function fakeHost(
     nextMessageId: () => `s${ids++}`,
     send: (_identity, header, name, args) => {
       sent.push({ name, args, header });
+      return 1;
     },
     badInput: () => {},
     closed: (call) => routedClosed.push(call),
@@ -126,7 +126,7 @@ describe('a plain call', () => {
     expect(call.slotState).toBe('returned');
     expect(host.limiter.running).toBe(0);
     expect(host.routedClosed).toEqual([]);
-    expect(host.records.map((r) => [r.ctx.method, r.outcome])).toEqual([['add', 'ok']]);
+    expect(host.records.map((r) => [r.method, r.status])).toEqual([['add', 'ok']]);
   });
 
   test('an async handler holds its slot until it settles, then answers and is forgotten', async () => {
@@ -159,7 +159,10 @@ describe('a plain call', () => {
     expect(host.sent.map((s) => (s.args as string[])[0])).toEqual(['NameError', 'TypeError']);
     expect(unknown.slotState).toBe('none');
     expect(arity.slotState).toBe('none');
-    expect(host.records.map((r) => r.outcome)).toEqual(['error', 'error']);
+    expect(host.records.map((r) => [r.status, r.ran])).toEqual([
+      ['unknown_method', false],
+      ['bad_arguments', false],
+    ]);
   });
 });
 
@@ -182,7 +185,7 @@ describe('slots and aborts', () => {
     expect(waiting.slotState).toBe('none');
     expect(host.limiter.queued).toBe(0);
     expect(host.sent.map((s) => (s.args as string[])[0])).toEqual(['ServerClosingError']);
-    expect(host.records.map((r) => r.outcome)).toEqual(['cancelled']);
+    expect(host.records.map((r) => [r.status, r.ran])).toEqual([['refused_closing', false]]);
 
     gate.resolve();
     await until(() => running.finished);
@@ -254,7 +257,7 @@ describe('slots and aborts', () => {
     expect(signal!.aborted).toBe(true);
     expect(signal!.reason).toBeInstanceOf(LostRemoteError);
     expect(names(host)).toEqual([]);
-    expect(host.records.map((r) => r.outcome)).toEqual(['lost']);
+    expect(host.records.map((r) => r.status)).toEqual(['lost']);
   });
 });
 
@@ -330,7 +333,7 @@ describe('streams and credit', () => {
     expect(closedAt).toBe(1);
     expect(names(host)).toEqual(['STREAM']);
     await until(() => call.slotState === 'returned');
-    expect(host.records.map((r) => r.outcome)).toEqual(['lost']);
+    expect(host.records.map((r) => r.status)).toEqual(['lost']);
   });
 });
 

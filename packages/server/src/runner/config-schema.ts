@@ -119,6 +119,9 @@ export const configSchema = keysOf(
     middleware: v.optional(
       v.array(v.function('expected a middleware function'), 'expected an array of functions'),
     ),
+    observers: v.optional(
+      v.array(v.function('expected an observer function'), 'expected an array of functions'),
+    ),
     server: v.optional(keysOf(serverEntries, 'server')),
     address: v.optional(address),
   },

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServerMiddleware } from '@zrpc/core';
+import type { CallObserver, ServerMiddleware } from '@zrpc/core';
 import type { ServerOptions } from '../options.js';
 import { configProblems } from './config-schema.js';
 import { RunnerError } from './errors.js';
 import { importDefault } from './import-source.js';
 
-/** Server options a config may set: the runner brings the registry, middleware has its own key. */
-export type RunnerServerOptions = Partial<Omit<ServerOptions, 'registry' | 'middleware'>>;
+/** Server options a config may set: the runner brings the registry, middleware and observers have their own keys. */
+export type RunnerServerOptions = Partial<
+  Omit<ServerOptions, 'registry' | 'middleware' | 'observers'>
+>;
 
 /** What `zrpc.config.ts` default-exports: the runner's counterpart of Django settings. */
 export interface ZrpcConfig {
@@ -15,6 +17,8 @@ export interface ZrpcConfig {
   apps?: string[];
   /** Server middleware, outermost first. */
   middleware?: ServerMiddleware[];
+  /** Told every request's end, refused ones included (see `CallEnd`). */
+  observers?: CallObserver[];
   /** Options of the `Server` (name, heartbeatMs, tracebacks, concurrency, ...). */
   server?: RunnerServerOptions;
   /** Where to listen, in any form the command's `addrport` takes. */

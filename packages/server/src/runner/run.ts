@@ -1,5 +1,11 @@
 import { constants } from 'node:os';
-import { HostNotFoundError, resolveEndpointHost, rpc, type ServerMiddleware } from '@zrpc/core';
+import {
+  type CallObserver,
+  HostNotFoundError,
+  resolveEndpointHost,
+  rpc,
+  type ServerMiddleware,
+} from '@zrpc/core';
 import { writeLog } from '../log.js';
 import type { Logger } from '../options.js';
 import { Server } from '../server.js';
@@ -28,6 +34,7 @@ export interface RunOptions {
   /** Where to listen: an addrport or a ZeroMQ endpoint (default `127.0.0.1:4242`). */
   address?: string;
   middleware?: ServerMiddleware[];
+  observers?: CallObserver[];
   server?: RunnerServerOptions;
   log?: RunnerLog;
 }
@@ -53,7 +60,12 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   // Before any app code runs, and with a message ZeroMQ does not give ("No such device").
   await checkHostResolves(address.endpoint);
   const apps = await discoverApps(options.apps, { cwd });
-  const server = new Server({ ...options.server, registry: rpc, middleware: options.middleware });
+  const server = new Server({
+    ...options.server,
+    registry: rpc,
+    middleware: options.middleware,
+    observers: options.observers,
+  });
   try {
     await server.bind(address.endpoint);
   } catch (err) {
