@@ -1,5 +1,5 @@
+import type { Clock } from '@zrpc/core';
 import { type CallContext, type CallStatus, type Observers, ranNone, statusOf } from '@zrpc/core';
-import { monotonicNow } from '@zrpc/core/protocol';
 
 /**
  * One call's `CallEnd` in the making, made only when the client has
@@ -17,13 +17,16 @@ export class CallReport {
   sent = false;
   stream = false;
   ctx: CallContext | undefined;
-  private readonly startedAt = monotonicNow();
+  private readonly startedAt: number;
   private reported = false;
 
   constructor(
     private readonly observers: Observers,
     readonly method: string,
-  ) {}
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now();
+  }
 
   end(error: unknown, status: CallStatus = statusOf(error)): void {
     if (this.reported) return;
@@ -33,7 +36,7 @@ export class CallReport {
       method: this.method,
       peer: this.peer,
       status,
-      durationMs: monotonicNow() - this.startedAt,
+      durationMs: this.clock.now() - this.startedAt,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       // Unless the server said it ran none of it, a request that left may have run.

@@ -11,20 +11,21 @@ import {
   type ServerCallContext,
   statusOf,
 } from '@zrpc/core';
-import { durationMs, monotonicNow, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
+import { ChannelTimers, durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { CallReport } from './call-report.js';
 import { Caller, invoke } from './caller.js';
 import type { Connection } from './connection.js';
 import { Discovery, namedEndpoint } from './discovery.js';
 import { ClientClosedError, NotConnectedError } from './errors.js';
+import { Exchange } from './exchange.js';
 import {
-  Exchange,
   type ExchangeHost,
   type ExchangeSpec,
+  type ExchangeView,
   RequestNotSent,
   type StreamCredit,
-} from './exchange.js';
+} from './exchange-spec.js';
 import {
   type CallOptions,
   type ClientOptions,
@@ -58,9 +59,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly credit: StreamCredit;
   private readonly assumedPeerHeartbeatMs: number;
   private readonly observers: Observers;
+  readonly timers: ChannelTimers;
 
   constructor(options: ClientOptions = {}) {
     super();
+    this.timers = ChannelTimers.of(options.clock);
     this.observers = new Observers(options.observers ?? [], (error) =>
       console.error('zrpc client: a call observer threw (reported once):', error),
     );
@@ -76,6 +79,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     this.rotation = new Servers(
+      this.timers.clock,
       options.socket,
       (connection) => this.ping(connection),
       () => this.discovery.failed(),
@@ -171,7 +175,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         endpoints: this.configured,
       };
       if (this.observers.any) {
-        const report = new CallReport(this.observers, method);
+        const report = new CallReport(this.observers, method, this.timers.clock);
         spec.report = report;
         return this.run(spec, serverCall).catch((error: unknown) => {
           // A call that failed before any attempt ended (no server, a middleware's throw).
@@ -213,12 +217,12 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
 
   // ExchangeHost
 
-  ended(exchange: Exchange, error?: unknown): void {
+  ended(exchange: ExchangeView, error?: unknown): void {
     if (error instanceof LostRemoteError) this.rotation.eject(exchange.connection);
     this.rotation.callEnded(exchange.connection);
   }
 
-  again(exchange: Exchange, error: unknown): Promise<unknown> | undefined {
+  again(exchange: ExchangeView, error: unknown): Promise<unknown> | undefined {
     const { spec, connection } = exchange;
     // A new attempt gets what is left of the call's timeout, not a fresh one.
     const timeoutMs = Math.floor(exchange.timeLeftMs);
@@ -245,7 +249,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
   }
 
-  canMove(exchange: Exchange): boolean {
+  canMove(exchange: ExchangeView): boolean {
     return exchange.spec.pinned !== true && this.rotation.hasOtherThan(exchange.connection);
   }
 
@@ -259,17 +263,19 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
 
   /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
   private async startWhenServer(spec: ExchangeSpec): Promise<unknown> {
-    const due = monotonicNow() + spec.timeoutMs;
-    const stops = [AbortSignal.timeout(spec.timeoutMs), ...spec.signals];
+    const clock = this.timers.clock;
+    const due = clock.now() + spec.timeoutMs;
     let wake = (): void => {};
     const stopped = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
+    const timeout = clock.setTimeout(wake, spec.timeoutMs, undefined);
+    for (const signal of spec.signals) signal.addEventListener('abort', wake, { once: true });
     try {
       await Promise.race([this.rotation.whenAny(), stopped]);
     } finally {
-      for (const signal of stops) signal.removeEventListener('abort', wake);
+      clock.clearTimeout(timeout);
+      for (const signal of spec.signals) signal.removeEventListener('abort', wake);
     }
     for (const signal of spec.signals) signal.throwIfAborted();
     if (this.rotation.closed) throw new ClientClosedError();
@@ -277,7 +283,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (connection === undefined) {
       throw new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
     }
-    const left = Math.max(1, due - monotonicNow());
+    const left = Math.max(1, due - clock.now());
     return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();
   }
 

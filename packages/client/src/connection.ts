@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock, ClockTimer } from '@zrpc/core';
 import {
   advertisedHeartbeat,
   decodeEvent,
@@ -83,7 +84,7 @@ export class Connection {
   private readonly dropsCalls: boolean;
   /** The calls open at the last drop, failed when the grace ends (see `DROP_GRACE_MS`). */
   private doomed = new Set<Route>();
-  private dropTimer: NodeJS.Timeout | undefined;
+  private dropTimer: ClockTimer | undefined;
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
@@ -98,6 +99,7 @@ export class Connection {
 
   constructor(
     readonly endpoint: string,
+    private readonly clock: Clock,
     socketOptions: ClientSocketOptions = {},
     events?: ConnectionEvents,
   ) {
@@ -178,7 +180,7 @@ export class Connection {
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    clearTimeout(this.dropTimer);
+    this.clock.clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);
     this.routes.clear();
@@ -189,12 +191,16 @@ export class Connection {
   private dropped(): void {
     if (!this.dropsCalls || this.routes.size === 0) return;
     for (const route of this.routes.values()) this.doomed.add(route);
-    this.dropTimer ??= setTimeout(() => {
-      this.dropTimer = undefined;
-      const doomed = this.doomed;
-      this.doomed = new Set();
-      for (const route of doomed) route.dropped();
-    }, DROP_GRACE_MS);
+    this.dropTimer ??= this.clock.setTimeout(
+      () => {
+        this.dropTimer = undefined;
+        const doomed = this.doomed;
+        this.doomed = new Set();
+        for (const route of doomed) route.dropped();
+      },
+      DROP_GRACE_MS,
+      undefined,
+    );
   }
 
   /**

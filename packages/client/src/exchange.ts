@@ -3,12 +3,12 @@ import {
   CANCEL,
   Channel,
   type ChannelSink,
-  ChannelTimer,
+  type ChannelTimer,
   channelHeader,
   ERR,
-  type EventHeader,
   encodeEvent,
-  monotonicNow,
+  type Moves,
+  move,
   OK,
   okValue,
   remoteErrorOf,
@@ -18,67 +18,53 @@ import {
   type ZEvent,
   ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
-import type { CallReport } from './call-report.js';
 import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
+import {
+  type ExchangeHost,
+  type ExchangeSpec,
+  type ExchangeView,
+  RequestNotSent,
+} from './exchange-spec.js';
 import { RemoteStream } from './stream.js';
 
-export interface ExchangeSpec {
-  method: string;
-  args: readonly unknown[];
-  /** Task context: extra request header keys (trace ids...). */
-  context: Readonly<Record<string, unknown>>;
-  timeoutMs: number;
-  heartbeatMs: number;
-  /** See `ClientOptions.assumedPeerHeartbeatMs`. */
-  assumedPeerHeartbeatMs: number;
-  /** The call is cancelled when any of these aborts. */
-  signals: readonly AbortSignal[];
-  /** Told the header of the first reply event (for client middleware). */
-  onReplyHeader?(header: Readonly<EventHeader>): void;
-  /** Told why the call was abandoned (lost, timeout, abort, close), unless it is sent again. */
-  onAbandon?(error: unknown): void;
-  /** The call may be sent again after a lost or refusing server (see `CallOptions`). */
-  idempotent: boolean;
-  /** Attempts made before this one. */
-  retries: number;
-  /** Stays on its server whatever happens (a health probe). */
-  pinned?: boolean;
-  /** The credit a stream grants its server (see `StreamCredit`). */
-  credit: StreamCredit;
-  /** Where the call could have gone, for a `NotConnectedError`. */
-  endpoints: readonly string[];
-  /** The call's `CallEnd` in the making, when the client has observers (shared by its attempts). */
-  report?: CallReport;
-}
-
-/** What an exchange asks of the client that started it. */
-export interface ExchangeHost {
-  /** The call ended (`error`: it was abandoned, or failed before any reply). */
-  ended(exchange: Exchange, error?: unknown): void;
-  /** The call failed before its first reply: a new attempt elsewhere, or undefined to fail. */
-  again(exchange: Exchange, error: unknown): Promise<unknown> | undefined;
-  /** Whether a request not yet sent may leave its server, now out of rotation, for another. */
-  canMove(exchange: Exchange): boolean;
-}
-
-/** How much a stream lets its server send ahead (see `ChannelOptions` in core). */
-export interface StreamCredit {
-  /** Events granted and buffered at most (the reference's is 100). */
-  window: number;
-  /** Top the grant up once fewer than this many granted slots remain unused. */
-  topUpBelow: number;
-}
+const NOTHING = new Uint8Array(0);
 
 /**
- * The request never left this process and its server went out of rotation:
- * the caller sends it again elsewhere (not a retry: no server saw it).
+ * Where a call is on its connection:
+ * - `new`: not started;
+ * - `queued`: its request waits in the connection's send queue (routed
+ *   already: a reply may overtake the news that the request left);
+ * - `open`: the request left; its channel heartbeats and waits for the
+ *   first reply, under the call timeout;
+ * - `streaming`: the first reply began a stream; its consumer reads it
+ *   (the call timeout no longer applies);
+ * - `ended`: nothing of it is left: no route, channel, timer or listener.
  */
-export class RequestNotSent extends Error {
-  override name = 'RequestNotSent';
-}
+type ExchangePhase =
+  | { readonly name: 'new' }
+  | { readonly name: 'queued' }
+  | { readonly name: 'open'; readonly channel: Channel }
+  | {
+      readonly name: 'streaming';
+      readonly channel: Channel;
+      readonly stream: RemoteStream;
+      /** Resolves the stream's `ended` promise. */
+      readonly markEnded: () => void;
+    }
+  | { readonly name: 'ended' };
 
-const NOTHING = new Uint8Array(0);
+export const EXCHANGE_MOVES: Moves<ExchangePhase['name']> = {
+  new: ['queued'],
+  queued: ['open', 'ended'],
+  open: ['streaming', 'ended'],
+  streaming: ['ended'],
+  ended: [],
+};
+
+const NEW: ExchangePhase = Object.freeze({ name: 'new' });
+const QUEUED: ExchangePhase = Object.freeze({ name: 'queued' });
+const ENDED: ExchangePhase = Object.freeze({ name: 'ended' });
 
 /** A heartbeat or a credit grant: dropped, not sent, if its call ended while it waited. */
 class ControlEvent implements Outgoing {
@@ -99,26 +85,23 @@ class ControlEvent implements Outgoing {
  * remote, close) goes through `end`, which leaves no route, channel, timer
  * or listener behind.
  */
-export class Exchange implements Route, ChannelSink, Outgoing {
+export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
   readonly id: Uint8Array;
   /** The encoded request, until the socket takes it. */
   payload: Uint8Array = NOTHING;
-  /** The connection's key for this call's route, once open. */
-  private routeKey: number | undefined;
-  /** Set when a stream begins: resolves its `ended` promise (plain calls need none). */
-  private markEnded: (() => void) | undefined;
-  private done = false;
+  private phase: ExchangePhase = NEW;
+  /** The connection's key for this call's route, once queued. */
+  private routeKey = 0;
+  /** One timer per call, for the call timeout and the channel alike (see `tick`). */
+  private timer: ChannelTimer | undefined;
+  /** When the wait for the first reply times out. */
+  private replyDue = 0;
   /** The server sent its final event (OK, ERR, STREAM_DONE): nothing left to cancel. */
   private answered = false;
-  private channel: Channel | undefined;
-  private timer: ChannelTimer | undefined;
-  /** When the wait for the first reply times out; undefined once a stream has begun. */
-  private replyDue: number | undefined;
-  private stream: RemoteStream | undefined;
-  private resolveReply!: (value: unknown) => void;
-  private rejectReply!: (error: unknown) => void;
   /** The ERR the server answered, for the call's report. */
   private remoteFailure: RemoteError | undefined;
+  private resolveReply!: (value: unknown) => void;
+  private rejectReply!: (error: unknown) => void;
 
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
@@ -134,23 +117,34 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     for (const signal of this.spec.signals) signal.throwIfAborted();
     this.payload = this.encodeRequest();
     this.routeKey = this.connection.open(this.id, this);
+    this.to(QUEUED);
     const reply = new Promise((resolve, reject) => {
       this.resolveReply = resolve;
       this.rejectReply = reject;
     });
-    this.replyDue = monotonicNow() + this.spec.timeoutMs;
-    // One timer per call, for the call timeout and the channel alike (see `tick`).
-    this.timer = new ChannelTimer(this);
+    this.replyDue = this.now() + this.spec.timeoutMs;
+    this.timer = this.host.timers.start(this);
     for (const signal of this.spec.signals) signal.addEventListener('abort', this);
     // The exchange is its request's Outgoing: no message object, no closures.
     this.connection.send(this);
     return reply;
   }
 
+  get closed(): boolean {
+    return this.phase.name === 'ended';
+  }
+
+  /** What is left of the call timeout (0 once a stream has begun: nothing to resend then). */
+  get timeLeftMs(): number {
+    const { name } = this.phase;
+    if (name === 'streaming' || name === 'ended') return 0;
+    return Math.max(0, this.replyDue - this.now());
+  }
+
   // Outgoing: the request
 
   wanted(): boolean {
-    return !this.done;
+    return !this.closed;
   }
 
   sent(): void {
@@ -169,7 +163,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   reroute(): boolean {
-    if (this.channel !== undefined || this.done || !this.host.canMove(this)) return false;
+    if (this.phase.name !== 'queued' || !this.host.canMove(this)) return false;
     this.fail(new RequestNotSent(), true);
     return true;
   }
@@ -179,7 +173,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   receive(event: ZEvent, bytes: number): void {
     if (this.spec.report !== undefined) this.spec.report.bytesIn += bytes;
     this.openChannel();
-    this.channel?.receive(event, monotonicNow());
+    this.channel?.receive(event, this.now());
   }
 
   abandon(error: Error): void {
@@ -206,17 +200,18 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   deliver(event: ZEvent): void {
-    if (this.stream === undefined) this.spec.onReplyHeader?.(event.header);
-    if (this.stream !== undefined) {
-      if (event.name !== STREAM) this.answered = true;
+    const phase = this.phase;
+    if (event.name !== STREAM) this.answered = true;
+    if (phase.name === 'streaming') {
       if (event.name === ERR) this.remoteFailure = remoteErrorOf(event.args);
-      this.stream.push(event);
-      if (this.stream.buffered > this.spec.credit.window) {
+      phase.stream.push(event);
+      if (phase.stream.buffered > this.spec.credit.window) {
         this.fail(new ProtocolError('the server streamed more events than it was granted'), true);
       }
       return;
     }
-    if (event.name !== STREAM) this.answered = true;
+    if (phase.name !== 'open') return;
+    this.spec.onReplyHeader?.(event.header);
     switch (event.name) {
       case OK:
         this.end();
@@ -233,17 +228,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
       }
       case STREAM:
       case STREAM_DONE:
-        // The call timeout covers the wait for the first reply only.
-        this.replyDue = undefined;
-        if (this.spec.report !== undefined) this.spec.report.stream = true;
-        this.stream = new RemoteStream(
-          { pull: () => this.channel?.pull(), close: () => this.end() },
-          event,
-          new Promise((resolve) => {
-            this.markEnded = resolve;
-          }),
-        );
-        this.resolveReply(this.stream);
+        this.resolveReply(this.beginStream(phase.channel, event));
         return;
       default:
         this.fail(new ProtocolError(`unexpected ${event.name} reply to ${this.spec.method}`), true);
@@ -257,24 +242,40 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   // What the call's ChannelTimer drives: the call timeout, then the channel.
 
   get deadline(): number {
+    const phase = this.phase;
+    if (phase.name === 'streaming') return phase.channel.deadline;
     // Until the request has left there is no channel: look again a
     // heartbeat from now, since a channel opened meanwhile is due no earlier.
-    const channelDue = this.channel?.deadline ?? monotonicNow() + this.spec.heartbeatMs;
-    return this.replyDue === undefined ? channelDue : Math.min(this.replyDue, channelDue);
-  }
-
-  get closed(): boolean {
-    return this.done;
-  }
-
-  /** What is left of the call timeout (0 once a stream has begun: nothing to resend then). */
-  get timeLeftMs(): number {
-    return this.replyDue === undefined ? 0 : Math.max(0, this.replyDue - monotonicNow());
+    const channelDue =
+      phase.name === 'open' ? phase.channel.deadline : this.now() + this.spec.heartbeatMs;
+    return Math.min(this.replyDue, channelDue);
   }
 
   tick(now: number): void {
-    if (this.replyDue !== undefined && now >= this.replyDue) this.timedOut();
-    else this.channel?.tick(now);
+    const phase = this.phase;
+    if (phase.name === 'streaming') phase.channel.tick(now);
+    else if (now >= this.replyDue) this.timedOut();
+    else if (phase.name === 'open') phase.channel.tick(now);
+  }
+
+  /** One of the call's signals aborted (the Exchange is their listener: no closure per call). */
+  handleEvent(): void {
+    const signal = this.spec.signals.find((s) => s.aborted);
+    this.fail(signal?.reason, true);
+  }
+
+  private get channel(): Channel | undefined {
+    const phase = this.phase;
+    return phase.name === 'open' || phase.name === 'streaming' ? phase.channel : undefined;
+  }
+
+  private now(): number {
+    return this.host.timers.clock.now();
+  }
+
+  /** Move to `next`, if an exchange may (see `EXCHANGE_MOVES`). */
+  private to(next: ExchangePhase): void {
+    this.phase = move('a client exchange', EXCHANGE_MOVES, this.phase, next);
   }
 
   private encodeRequest(): Uint8Array {
@@ -293,17 +294,34 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   /** The request left: from now on the channel heartbeats and watches the remote. */
   private openChannel(): void {
-    if (this.channel !== undefined || this.done) return;
-    this.channel = new Channel(this.id, this, {
+    if (this.phase.name !== 'queued') return;
+    const channel = new Channel(this.id, this, {
       heartbeatMs: this.spec.heartbeatMs,
       assumedRemoteHeartbeatMs:
         this.connection.serverHeartbeatMs ?? this.spec.assumedPeerHeartbeatMs,
-      now: monotonicNow(),
+      now: this.now(),
       inputQueueSize: this.spec.credit.window,
       topUpBelow: this.spec.credit.topUpBelow,
     });
+    this.to({ name: 'open', channel });
     // The first reply is the first event this side asks for.
-    this.channel.pull();
+    channel.pull();
+  }
+
+  /** The first reply is a stream's: its consumer reads on (the call timeout covered the wait for it only). */
+  private beginStream(channel: Channel, first: ZEvent): RemoteStream {
+    if (this.spec.report !== undefined) this.spec.report.stream = true;
+    let markEnded!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
+    const stream = new RemoteStream(
+      { pull: () => channel.pull(), close: () => this.end() },
+      first,
+      ended,
+    );
+    this.to({ name: 'streaming', channel, stream, markEnded });
+    return stream;
   }
 
   private timedOut(): void {
@@ -316,19 +334,18 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     );
   }
 
-  /** One of the call's signals aborted (the Exchange is their listener: no closure per call). */
-  handleEvent(): void {
-    const signal = this.spec.signals.find((s) => s.aborted);
-    this.fail(signal?.reason, true);
-  }
-
   /** End abnormally; a stream's consumer sees `error` (after what it already received, unless `discard`). */
   private fail(error: unknown, discard: boolean): void {
-    if (this.done) return;
-    const retry = this.stream === undefined ? this.host.again(this, error) : undefined;
+    const phase = this.phase;
+    if (phase.name === 'ended') return;
+    if (phase.name === 'streaming') {
+      this.end(error);
+      phase.stream.fail(error, discard);
+      return;
+    }
+    const retry = this.host.again(this, error);
     this.end(error, retry !== undefined);
-    if (this.stream !== undefined) this.stream.fail(error, discard);
-    else if (retry !== undefined) this.resolveReply(retry);
+    if (retry !== undefined) this.resolveReply(retry);
     else this.rejectReply(error);
   }
 
@@ -341,9 +358,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
    * decides; on a connection that has heard nothing yet, nothing is sent
    * and the server frees the slot when our heartbeats lapse.
    */
-  private cancelOnServer(error: unknown): void {
-    const channel = this.channel;
-    if (this.answered || channel === undefined) return;
+  private cancelOnServer(channel: Channel, error: unknown): void {
+    if (this.answered) return;
     if (!channel.remoteIsZrpc && this.connection.serverHeartbeatMs === undefined) return;
     if (error instanceof LostRemoteError || this.connection.closed) return;
     const header = channelHeader(this.connection.nextId(), this.id);
@@ -352,26 +368,28 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     this.connection.send({ payload, wanted: () => !this.connection.closed });
   }
 
-  /** Release everything the call holds; false if it had already ended. */
-  private end(error?: unknown, retried = false): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.cancelOnServer(error);
+  /** Release everything the call holds; `retried`: a new attempt carries the call on. */
+  private end(error?: unknown, retried = false): void {
+    const phase = this.phase;
+    if (phase.name === 'ended') return;
+    this.to(ENDED);
+    if (phase.name === 'open' || phase.name === 'streaming') {
+      this.cancelOnServer(phase.channel, error);
+      phase.channel.close();
+    }
     this.timer?.stop();
-    this.channel?.close();
-    if (this.routeKey !== undefined) this.connection.remove(this.routeKey);
+    this.connection.remove(this.routeKey);
     for (const signal of this.spec.signals) signal.removeEventListener('abort', this);
-    this.markEnded?.();
+    if (phase.name === 'streaming') phase.markEnded();
     this.host.ended(this, error);
     if (error !== undefined && !retried) this.spec.onAbandon?.(error);
-    if (this.spec.report !== undefined && !retried) this.reportEnd(error);
-    return true;
+    if (this.spec.report !== undefined && !retried) this.reportEnd(phase, error);
   }
 
   /** The call's report: what it ended with, or for a stream its consumer left, a cancel. */
-  private reportEnd(error: unknown): void {
+  private reportEnd(phase: ExchangePhase, error: unknown): void {
     const failure = error ?? this.remoteFailure;
-    if (failure === undefined && this.stream !== undefined && !this.answered) {
+    if (failure === undefined && phase.name === 'streaming' && !this.answered) {
       this.spec.report!.end(new DOMException('the consumer left the stream', 'AbortError'));
     } else {
       this.spec.report!.end(failure);

@@ -11,7 +11,7 @@ export { Client, createClient } from './client.js';
 export type { DiscoveryOptions, Resolve } from './discovery.js';
 export { dnsResolver, systemResolve } from './discovery.js';
 export { AcquireTimeoutError, ClientClosedError, NotConnectedError } from './errors.js';
-export type { StreamCredit } from './exchange.js';
+export type { StreamCredit } from './exchange-spec.js';
 export type { CallOptions, ClientOptions, ClientSocketOptions } from './options.js';
 export { DEFAULT_CREDIT, REFERENCE_CREDIT } from './options.js';
 export type { PoolOptions, PoolStats } from './pool.js';

@@ -1,8 +1,8 @@
-import type { CallObserver, ClientMiddleware } from '@zrpc/core';
+import type { CallObserver, ClientMiddleware, Clock } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import type { Dealer, SocketOptions } from 'zeromq';
 import type { DiscoveryOptions } from './discovery.js';
-import type { StreamCredit } from './exchange.js';
+import type { StreamCredit } from './exchange-spec.js';
 
 /** Settings of one call; any of them may be given per call with `withOptions`. */
 export interface CallOptions {
@@ -62,6 +62,12 @@ export interface ClientOptions {
    * it ends. Synchronous and cheap; see `Client.observe`.
    */
   observers?: CallObserver[];
+  /**
+   * Where the client reads the time and sets its timers (call timeouts,
+   * heartbeats, ejection backoff): the real clock by default. Tests pass a
+   * fake one.
+   */
+  clock?: Clock;
   /**
    * Settings of the DEALER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the

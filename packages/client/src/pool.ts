@@ -139,6 +139,7 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   private waitForPlace(method: string, signal: AbortSignal | undefined): Promise<Place> {
     signal?.throwIfAborted();
     const lent = this.pool.acquire();
+    const clock = this.client.timers.clock;
     this.waiting++;
     return new Promise((resolve, reject) => {
       let waiting = true;
@@ -146,13 +147,17 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
         if (!waiting) return false;
         waiting = false;
         this.waiting--;
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
         return true;
       };
-      const timer = setTimeout(() => {
-        if (stop()) reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
-      }, this.acquireTimeoutMs);
+      const timer = clock.setTimeout(
+        () => {
+          if (stop()) reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
+        },
+        this.acquireTimeoutMs,
+        undefined,
+      );
       const abort = () => {
         if (stop()) reject(signal!.reason);
       };

@@ -1,3 +1,4 @@
+import type { Clock, ClockTimer } from '@zrpc/core';
 import { Connection } from './connection.js';
 import type { ClientSocketOptions } from './options.js';
 
@@ -18,6 +19,9 @@ export type ServerState = 'up' | 'ejected' | 'draining';
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
 
+// A timer callback that takes its link as an argument: no closure per timer.
+const probeDue = (link: ServerLink): void => void link.probe();
+
 /** Ask one server whether it answers (a `_zerorpc_ping`); resolves true if it did. */
 export type Probe = (connection: Connection) => Promise<boolean>;
 
@@ -28,7 +32,7 @@ class ServerLink {
   /** A ping in flight (its channel is not a call of the client's). */
   probing = false;
   private backoffMs = FIRST_BACKOFF_MS;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: ClockTimer | undefined;
   readonly connection: Connection;
 
   constructor(
@@ -36,7 +40,7 @@ class ServerLink {
     socketOptions: ClientSocketOptions | undefined,
     private readonly servers: Servers,
   ) {
-    this.connection = new Connection(endpoint, socketOptions, {
+    this.connection = new Connection(endpoint, servers.clock, socketOptions, {
       // A connection made again is worth a ping now, not at the end of the backoff.
       up: () => this.probeSoon(),
       down: () => servers.eject(this.connection),
@@ -58,7 +62,7 @@ class ServerLink {
 
   /** Back in rotation (a ping answered, or the address came back to discovery). */
   restore(): void {
-    clearTimeout(this.retry);
+    this.servers.clock.clearTimeout(this.retry);
     this.retry = undefined;
     this.state = 'up';
     this.connection.inRotation = true;
@@ -66,29 +70,30 @@ class ServerLink {
   }
 
   drain(): void {
-    clearTimeout(this.retry);
+    this.servers.clock.clearTimeout(this.retry);
     this.state = 'draining';
     this.connection.inRotation = false;
   }
 
   close(error: Error): void {
-    clearTimeout(this.retry);
+    this.servers.clock.clearTimeout(this.retry);
     this.connection.close(error);
   }
 
   private probeSoon(): void {
     if (this.state !== 'ejected' || this.probing) return;
-    clearTimeout(this.retry);
+    this.servers.clock.clearTimeout(this.retry);
     void this.probe();
   }
 
   private scheduleProbe(): void {
-    this.retry = setTimeout(() => void this.probe(), this.backoffMs);
+    this.retry = this.servers.clock.setTimeout(probeDue, this.backoffMs, this);
     this.retry.unref();
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
   }
 
-  private async probe(): Promise<void> {
+  /** Ping the ejected server: back in rotation if it answers, else try again later. */
+  async probe(): Promise<void> {
     this.retry = undefined;
     if (this.state !== 'ejected' || this.connection.closed) return;
     this.probing = true;
@@ -116,6 +121,8 @@ export class Servers {
   private isClosed = false;
 
   constructor(
+    /** Where backoff and the connections' drop grace are timed. */
+    readonly clock: Clock,
     private readonly socketOptions: ClientSocketOptions | undefined,
     readonly probe: Probe,
     /** Told when a server is ejected (discovery then resolves its name again). */

@@ -16,6 +16,7 @@ export {
 export { callSignal, currentCall } from './call-context.js';
 export type { CallEnd, CallObserver } from './call-end.js';
 export { Observers } from './call-end.js';
+export type { Clock, ClockTimer } from './clock.js';
 export { errorName } from './err-args.js';
 export {
   ArgumentsError,

@@ -7,7 +7,8 @@ export { needsIpv6 } from './address.js';
 export { runInCall } from './call-context.js';
 export type { ChannelOptions, ChannelSink } from './channel.js';
 export { Channel, MAX_CREDIT } from './channel.js';
-export { ChannelTimer, monotonicNow, type Ticking } from './channel-timer.js';
+export { ChannelTimer, ChannelTimers, monotonicNow, type Ticking } from './channel-timer.js';
+export { type Clock, type ClockTimer, realClock, sleepOn } from './clock.js';
 export {
   decodeEvent,
   decodeValue,
@@ -42,6 +43,7 @@ export {
 } from './events.js';
 export type { MessageId } from './message-id.js';
 export { MessageIdGenerator, messageIdKey } from './message-id.js';
+export { type Moves, move, type Named, PhaseError } from './phase.js';
 export { workerFunction } from './registry.js';
 export { SendQueue } from './send-queue.js';
 export { type Readable, readLoop, TURN_MS, Turns } from './turns.js';

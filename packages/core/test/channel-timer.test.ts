@@ -1,6 +1,6 @@
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { FakeClock } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
-import { ChannelTimer, monotonicNow, type Ticking } from '../src/protocol.js';
+import { ChannelTimers, type Ticking } from '../src/protocol.js';
 
 /** A channel stand-in: due at a fixed time, closed after its first tick; records when it ticked. */
 class DueOnce implements Ticking {
@@ -15,67 +15,95 @@ class DueOnce implements Ticking {
   }
 }
 
-/** Resolves once `channel` has ticked (the bound only keeps a broken timer from hanging the test). */
-async function ticked(channel: DueOnce): Promise<number> {
-  for (let waited = 0; channel.tickedAt === undefined && waited < 5000; waited += 5) await sleep(5);
-  expect(channel.tickedAt).toBeDefined();
-  return channel.tickedAt!;
+/** Timers on a fake clock: time moves only when the test says so. */
+function fakeTimers() {
+  const clock = new FakeClock();
+  const timers = new ChannelTimers(clock);
+  const due = (ms: number) => new DueOnce(clock.now() + ms);
+  /** Clock timers that would hold a real process open. */
+  const holding = () => clock.pending.filter((timer) => timer.refed).length;
+  return { clock, timers, due, holding };
 }
 
-const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
 describe('ChannelTimer', () => {
-  it('ticks each channel at its own deadline, never before', async () => {
-    const start = monotonicNow();
-    const soon = new DueOnce(start + 30);
-    const later = new DueOnce(start + 120);
-    const timers = [new ChannelTimer(later), new ChannelTimer(soon)];
-    expect(await ticked(soon)).toBeGreaterThanOrEqual(soon.deadline);
-    expect(await ticked(later)).toBeGreaterThanOrEqual(later.deadline);
-    expect(soon.tickedAt!).toBeLessThan(later.tickedAt!);
-    for (const timer of timers) timer.stop();
+  it('ticks each channel at its own deadline, never before', () => {
+    const { clock, timers, due } = fakeTimers();
+    const soon = due(30);
+    const later = due(120);
+    const started = [timers.start(later), timers.start(soon)];
+    clock.advance(29);
+    expect(soon.tickedAt).toBeUndefined();
+    clock.advance(1);
+    expect(soon.tickedAt).toBe(soon.deadline);
+    clock.advance(89);
+    expect(later.tickedAt).toBeUndefined();
+    clock.advance(1);
+    expect(later.tickedAt).toBe(later.deadline);
+    for (const timer of started) timer.stop();
+    expect(clock.pending.filter((timer) => timer.refed)).toEqual([]);
   });
 
-  it('a timer stopped before its deadline never ticks and keeps no Node timer alive', async () => {
-    const before = timeouts();
-    const channels = Array.from({ length: 50 }, () => new DueOnce(monotonicNow() + 10));
-    const timers = channels.map((channel) => new ChannelTimer(channel));
-    for (const timer of timers) timer.stop();
-    await nextTurn();
-    expect(timeouts()).toBe(before);
-    await sleep(40);
+  it('a timer stopped before its deadline never ticks and holds no clock timer', () => {
+    const { clock, timers, due, holding } = fakeTimers();
+    const channels = Array.from({ length: 50 }, () => due(10));
+    const started = channels.map((channel) => timers.start(channel));
+    expect(holding()).toBe(1);
+    for (const timer of started) timer.stop();
+    expect(holding()).toBe(0);
+    clock.advance(1000);
     expect(channels.every((channel) => channel.tickedAt === undefined)).toBe(true);
   });
 
-  it('timers started together share one Node timer, which stops holding the process once they have all stopped', async () => {
-    const before = timeouts();
-    const timers = [1000, 2000, 3000].map(
-      (ms) => new ChannelTimer(new DueOnce(monotonicNow() + ms)),
-    );
-    await nextTurn();
-    expect(timeouts()).toBe(before + 1);
-    for (const timer of timers) timer.stop();
-    expect(timeouts()).toBe(before);
+  it('timers started together share one clock timer, which stops holding the process once they have all stopped', () => {
+    const { timers, due, holding } = fakeTimers();
+    const started = [1000, 2000, 3000].map((ms) => timers.start(due(ms)));
+    expect(holding()).toBe(1);
+    for (const timer of started) timer.stop();
+    expect(holding()).toBe(0);
   });
 
-  it('a timer stopped after others started, before its deadline, never ticks', async () => {
-    const kept = new DueOnce(monotonicNow() + 40);
-    const stopped = new DueOnce(monotonicNow() + 40);
-    const timers = [new ChannelTimer(kept), new ChannelTimer(stopped)];
-    await nextTurn();
-    timers[1]!.stop();
-    await ticked(kept);
-    await sleep(50);
+  it('a timer stopped after others started, before its deadline, never ticks', () => {
+    const { clock, timers, due } = fakeTimers();
+    const kept = due(40);
+    const stopped = due(40);
+    const started = [timers.start(kept), timers.start(stopped)];
+    clock.advance(10);
+    started[1]!.stop();
+    clock.advance(100);
+    expect(kept.tickedAt).toBe(kept.deadline);
     expect(stopped.tickedAt).toBeUndefined();
-    timers[0]!.stop();
+    started[0]!.stop();
   });
 
-  it('a timer due before the others started earlier is not held back by them', async () => {
-    const late = new DueOnce(monotonicNow() + 3000);
-    const early = new DueOnce(monotonicNow() + 30);
-    const timers = [new ChannelTimer(late), new ChannelTimer(early)];
-    expect(await ticked(early)).toBeGreaterThanOrEqual(early.deadline);
+  it('a timer due before the others started earlier is not held back by them', () => {
+    const { clock, timers, due } = fakeTimers();
+    const late = due(3000);
+    const early = due(30);
+    const started = [timers.start(late), timers.start(early)];
+    clock.advance(30);
+    expect(early.tickedAt).toBe(early.deadline);
     expect(late.tickedAt).toBeUndefined();
-    for (const timer of timers) timer.stop();
+    clock.advance(3000);
+    expect(late.tickedAt).toBe(late.deadline);
+    for (const timer of started) timer.stop();
+  });
+
+  it('a channel that stays open is ticked again at each new deadline', () => {
+    const { clock, timers } = fakeTimers();
+    const ticks: number[] = [];
+    const channel: Ticking = {
+      closed: false,
+      deadline: clock.now() + 100,
+      tick(now) {
+        ticks.push(now);
+        this.deadline = now + 100;
+      },
+    } as Ticking & { deadline: number };
+    const timer = timers.start(channel);
+    clock.advance(350);
+    expect(ticks).toEqual([1100, 1200, 1300]);
+    timer.stop();
+    clock.advance(500);
+    expect(ticks).toHaveLength(3);
   });
 });

@@ -1,3 +1,4 @@
+import { type Moves, move } from '@zrpc/core/protocol';
 import type { Limiter } from './limiter.js';
 import type { PeerKey } from './multiplexer.js';
 
@@ -13,9 +14,22 @@ import type { PeerKey } from './multiplexer.js';
  */
 export type SlotState = 'none' | 'queued' | 'held' | 'draining' | 'returned';
 
+export const SLOT_MOVES: Moves<SlotState> = {
+  none: ['queued', 'held'],
+  queued: ['held', 'none'],
+  held: ['draining', 'returned'],
+  draining: ['returned'],
+  returned: [],
+};
+
+/** One frozen phase object per state: a move allocates nothing. */
+const SLOT_PHASES = Object.fromEntries(
+  (Object.keys(SLOT_MOVES) as SlotState[]).map((name) => [name, Object.freeze({ name })]),
+) as Record<SlotState, { readonly name: SlotState }>;
+
 /** A call's slot, as a small state machine over the server's `Limiter`. */
 export class CallSlot {
-  state: SlotState = 'none';
+  private current = SLOT_PHASES.none;
   /** Promises of user code started in this slot and not settled yet. */
   private userPending = 0;
 
@@ -33,20 +47,28 @@ export class CallSlot {
   take(call: { readonly signal: AbortSignal }): true | Promise<void> {
     const granted = this.limiter.acquire(this.peer, call);
     if (granted === true) {
-      this.state = 'held';
+      this.to('held');
       return true;
     }
-    this.state = 'queued';
+    this.to('queued');
     return granted.then(
       () => {
-        this.state = 'held';
+        this.to('held');
       },
       (error: unknown) => {
         // Aborted, or pushed out of the queue by a peer with a fairer claim.
-        this.state = 'none';
+        this.to('none');
         throw error;
       },
     );
+  }
+
+  get state(): SlotState {
+    return this.current.name;
+  }
+
+  private to(next: SlotState): void {
+    this.current = move('a call slot', SLOT_MOVES, this.current, SLOT_PHASES[next]);
   }
 
   /** User code started in this slot; `userSettled` when its promise settles. */
@@ -62,12 +84,12 @@ export class CallSlot {
   /** The middleware chain is over: the slot goes back now, or once user code settles. */
   chainEnded(): void {
     if (this.state !== 'held') return;
-    if (this.userPending > 0) this.state = 'draining';
+    if (this.userPending > 0) this.to('draining');
     else this.giveBack();
   }
 
   private giveBack(): void {
-    this.state = 'returned';
+    this.to('returned');
     this.limiter.release(this.peer);
   }
 }

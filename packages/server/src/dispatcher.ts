@@ -8,16 +8,19 @@ import {
   statusOf,
 } from '@zrpc/core';
 import {
+  ChannelTimers,
+  type Clock,
+  type ClockTimer,
   channelHeader,
   ERR,
   errArgs,
   MessageIdGenerator,
   messageIdKey,
-  monotonicNow,
   type ZEvent,
 } from '@zrpc/core/protocol';
 import type { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
+import type { CallHost, ResolvedMethod } from './call-host.js';
 import {
   PeerGoneError,
   ServerClosingError,
@@ -28,7 +31,7 @@ import { Limiter } from './limiter.js';
 import type { LoopWatch } from './loop-watch.js';
 import { identityHex, PeerChannels, type PeerKey, peerKeyOf } from './multiplexer.js';
 import { defaultTracebacks, type ResolvedOptions } from './options.js';
-import { type CallHost, type ResolvedMethod, ServerCall } from './server-call.js';
+import { ServerCall } from './server-call.js';
 import type { DispatchCounters } from './stats.js';
 import type { Arrivals, Transport } from './transport.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -51,6 +54,7 @@ export class Dispatcher implements Arrivals {
   private readonly calls = new PeerChannels<ServerCall>();
   private readonly ids = new MessageIdGenerator();
   private readonly host: CallHost;
+  private readonly clock: Clock;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -62,12 +66,14 @@ export class Dispatcher implements Arrivals {
     workers: WorkerPool,
     loopWatch: LoopWatch,
   ) {
-    const { registry, logger, tracebacks } = options;
+    const { registry, logger, tracebacks, clock } = options;
+    this.clock = clock;
     this.limiter = new Limiter(options.concurrency, options.queueLimit, options.reservedSlots);
     const builtins = builtinMethods(registry, options.name);
     this.host = {
       heartbeatMs: options.heartbeatMs,
       assumedPeerHeartbeatMs: options.assumedPeerHeartbeatMs,
+      timers: ChannelTimers.of(clock),
       get tracebacks() {
         return tracebacks ?? defaultTracebacks(transport.endpoints);
       },
@@ -107,7 +113,7 @@ export class Dispatcher implements Arrivals {
     }
     const call = this.calls.get(peer, messageIdKey(responseTo)!);
     if (call !== undefined) {
-      call.channel.receive(event, monotonicNow());
+      call.channel.receive(event, this.clock.now());
     } else if (event.name.startsWith('_zpc_')) {
       // A heartbeat or a grant crossing the final reply is normal: counted, not logged.
       this.counters.unroutable++;
@@ -174,7 +180,7 @@ export class Dispatcher implements Arrivals {
 
   /** Answer a request with ERR without opening a channel for it, and report its end. */
   private refuse(identity: Buffer[], request: ZEvent, bytesIn: number, error: Error): void {
-    const started = monotonicNow();
+    const started = this.clock.now();
     const header = channelHeader(this.ids.next(), request.header.message_id as MessageId);
     let bytesOut = 0;
     try {
@@ -188,7 +194,7 @@ export class Dispatcher implements Arrivals {
       method: request.name,
       peer: identityHex(identity),
       status: statusOf(error),
-      durationMs: monotonicNow() - started,
+      durationMs: this.clock.now() - started,
       bytesIn,
       bytesOut,
       ran: false,
@@ -211,12 +217,12 @@ export class Dispatcher implements Arrivals {
   /** Resolves when no call is open, or after `ms`. */
   private async allClosed(ms: number): Promise<void> {
     if (this.calls.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
     await new Promise<void>((resolve) => {
       this.idleWaiters.push(resolve);
-      timer = setTimeout(resolve, ms);
+      timer = this.clock.setTimeout(resolve, ms, undefined);
     });
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,13 @@
 import { availableParallelism, hostname } from 'node:os';
 import { basename, extname } from 'node:path';
-import { type CallObserver, type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
-import { durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
+import {
+  type CallObserver,
+  type Clock,
+  type Registry,
+  rpc,
+  type ServerMiddleware,
+} from '@zrpc/core';
+import { durationMs, REFERENCE_HEARTBEAT_MS, realClock } from '@zrpc/core/protocol';
 import type { Router, SocketOptions } from 'zeromq';
 import type { CurveOptions } from './curve.js';
 import { DEFAULT_SEND_BUDGET, type SendBudget } from './outbox.js';
@@ -111,6 +117,11 @@ export interface ServerOptions {
    * budgets rely on them.
    */
   socket?: ServerSocketOptions;
+  /**
+   * Where the server reads the time and sets its timers (heartbeats, grace
+   * periods): the real clock by default. Tests pass a fake one.
+   */
+  clock?: Clock;
 }
 
 /** The zeromq.js options of the server's ROUTER socket. */
@@ -149,6 +160,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     sendBudget: resolveSendBudget(options.sendBudget ?? {}),
     socket: options.socket ?? {},
     curve: options.curve,
+    clock: options.clock ?? realClock,
   };
 }
 

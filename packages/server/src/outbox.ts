@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SendQueue } from '@zrpc/core/protocol';
 import type { Router } from 'zeromq';
+import { Backlog, type Outgoing } from './backlog.js';
 import { SendBudgetError } from './errors.js';
 import { identityHex, type PeerKey } from './multiplexer.js';
 
@@ -44,34 +45,10 @@ const RETRY_TURNS = 4;
 const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 64;
 
-type Frames = Array<Buffer | Uint8Array>;
+type Frames = Outgoing['frames'];
 
 /** Queued in the front queue to retry the blocked peers there, in line with every other send. */
 const RETRY = Symbol('retry blocked peers');
-
-/** What the server holds for one peer, from `push` until ZeroMQ takes it. */
-class Backlog {
-  /** Bytes pushed for this peer and not yet taken by ZeroMQ (front queue and `waiting`), each message's overhead included. */
-  bytes = 0;
-  /** Messages ZeroMQ refused for now (pipe at its high-water mark), in order from `head`; absent: none. */
-  waiting: Outgoing[] | undefined;
-  /** Where `waiting` starts (taking from the front of a long array must not move the rest). */
-  head = 0;
-  /** Bytes of small events queued past a budget since messages began to wait (at most SMALL_EVENT_ALLOWANCE). */
-  overdraft = 0;
-  gone = false;
-
-  constructor(
-    readonly peer: PeerKey,
-    readonly identity: readonly Buffer[],
-  ) {}
-}
-
-interface Outgoing {
-  readonly frames: Frames;
-  readonly bytes: number;
-  readonly backlog: Backlog;
-}
 
 export interface OutboxEvents {
   /** ZeroMQ took a message. */
@@ -214,8 +191,8 @@ export class Outbox {
     if (out === RETRY) return this.retry();
     const backlog = out.backlog;
     if (backlog.gone || this.closed) return this.release(out);
-    if (backlog.waiting !== undefined) {
-      backlog.waiting.push(out);
+    if (!backlog.flowing) {
+      backlog.wait(out);
       return;
     }
     try {
@@ -238,7 +215,7 @@ export class Outbox {
     const backlog = out.backlog;
     backlog.bytes -= out.bytes;
     this.totalBytes -= out.bytes;
-    if (backlog.bytes === 0 && backlog.waiting === undefined && !backlog.gone) {
+    if (backlog.bytes === 0 && backlog.flowing) {
       this.backlogs.delete(backlog.peer);
     }
   }
@@ -248,8 +225,8 @@ export class Outbox {
     const code = (error as { code?: unknown }).code;
     const backlog = out.backlog;
     if (code === 'EAGAIN') {
-      if (backlog.waiting === undefined) {
-        backlog.waiting = [out];
+      if (backlog.flowing) {
+        backlog.block(out);
         this.blocked.add(backlog);
         this.scheduleRetry();
       }
@@ -265,28 +242,14 @@ export class Outbox {
 
   /** Forget `backlog`: what waits in it is dropped, its bytes go back. */
   private drop(backlog: Backlog): void {
-    backlog.gone = true;
-    const waiting = backlog.waiting ?? [];
-    for (let i = backlog.head; i < waiting.length; i++) this.release(waiting[i]!);
-    backlog.waiting = undefined;
-    backlog.head = 0;
+    for (const out of backlog.drop()) this.release(out);
     this.blocked.delete(backlog);
     if (this.backlogs.get(backlog.peer) === backlog) this.backlogs.delete(backlog.peer);
   }
 
-  /** The head of `backlog.waiting` is gone (taken or dropped). */
+  /** The first waiting message of `backlog` left (taken or dropped). */
   private shift(backlog: Backlog): void {
-    const waiting = backlog.waiting!;
-    waiting[backlog.head++] = undefined as unknown as Outgoing;
-    if (backlog.head === waiting.length) {
-      backlog.waiting = undefined;
-      backlog.head = 0;
-      backlog.overdraft = 0;
-      this.blocked.delete(backlog);
-    } else if (backlog.head > 1024 && backlog.head * 2 > waiting.length) {
-      backlog.waiting = waiting.slice(backlog.head);
-      backlog.head = 0;
-    }
+    if (backlog.shift()) this.blocked.delete(backlog);
   }
 
   private scheduleRetry(): void {
@@ -309,8 +272,7 @@ export class Outbox {
   private async retry(): Promise<void> {
     let moved = false;
     for (const backlog of [...this.blocked]) {
-      while (backlog.waiting !== undefined && !this.closed) {
-        const out = backlog.waiting[backlog.head]!;
+      for (let out = backlog.first; out !== undefined && !this.closed; out = backlog.first) {
         try {
           await this.socket.send(out.frames);
         } catch (error) {

@@ -1,75 +1,63 @@
-import type {
-  CallEnd,
-  CallStatus,
-  ComposedMiddleware,
-  MessageId,
-  MethodSpec,
-  ServerCallContext,
-} from '@zrpc/core';
+/*
+ * Over 300 lines on purpose: one call's state machine (its phase, slot,
+ * channel and abort) reads best in one place. Its parts that need none of
+ * that state live apart: call-host.ts (what it needs of the server),
+ * handler.ts (running the handler), stream-pump.ts, call-slot.ts,
+ * abortable-waits.ts.
+ */
+import type { CallStatus, MethodSpec } from '@zrpc/core';
 import { ArgumentsError, arityError, LostRemoteError, statusOf } from '@zrpc/core';
 import {
   advertisedHeartbeat,
   Channel,
   type ChannelSink,
-  ChannelTimer,
+  type ChannelTimer,
   channelHeader,
   ERR,
   type EventHeader,
   errArgs,
   HEARTBEAT,
   MORE,
+  type Moves,
   messageIdKey,
-  monotonicNow,
+  move,
   OK,
   runInCall,
-  type SendQueue,
   STREAM_DONE,
   type ZEvent,
   ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import { AbortableWaits } from './abortable-waits.js';
+import type { CallHost, ResolvedMethod } from './call-host.js';
 import { CallSlot } from './call-slot.js';
 import { CancelledByClientError, NameError, SendBudgetError } from './errors.js';
-import type { Limiter } from './limiter.js';
+import { runHandler } from './handler.js';
 import type { PeerKey } from './multiplexer.js';
 import { ServerContext } from './server-context.js';
 import { pumpStream, type StreamOutlet } from './stream-pump.js';
 import { isPromiseLike, messageOf } from './values.js';
-import type { WorkerPool } from './worker-pool.js';
 
-/** A method as a call finds it. Built-ins skip the limiter and the middleware. */
-export interface ResolvedMethod {
-  spec: MethodSpec;
-  builtin: boolean;
-}
+/**
+ * Where a call is in its life:
+ * - `first-turn`: being answered in the turn its request arrived in (most
+ *   calls end here: no timer, no routing entry);
+ * - `routed`: it outlived that turn, so its channel has a timer (heartbeats,
+ *   a lost client) and the dispatcher routes its events to it;
+ * - `closed`: answered, lost or cancelled; nothing more is sent.
+ */
+type CallPhase =
+  | { readonly name: 'first-turn' }
+  | { readonly name: 'routed'; readonly timer: ChannelTimer }
+  | { readonly name: 'closed' };
 
-/** What a call needs from the server that runs it (tests give a fake one). */
-export interface CallHost {
-  readonly heartbeatMs: number;
-  /** See `ServerOptions.assumedPeerHeartbeatMs` (default: `heartbeatMs`). */
-  readonly assumedPeerHeartbeatMs?: number;
-  readonly tracebacks: boolean;
-  /** An ERR went out without the traceback of `error`: the server's log keeps it. */
-  withheld?(ctx: ServerCallContext, error: Error): void;
-  readonly middleware: ComposedMiddleware<ServerCallContext>;
-  readonly limiter: Limiter;
-  readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
-  resolve(method: string): ResolvedMethod | undefined;
-  nextMessageId(): MessageId;
-  /** Encode one event and queue it for the peer: its size in bytes; throws when it cannot be encoded. */
-  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): number;
-  /** The network sent something that makes no sense here. */
-  badInput(kind: 'badEvents', detail: string): void;
-  /** A call that outlived its first turn (and so was routed) is over: forget its channel. */
-  closed(call: ServerCall): void;
-  /** Every call ends here once, however it ended (absent: nobody listens). */
-  ended?(end: CallEnd): void;
-  /** Runs the methods registered with `{ worker }` (absent: such a method fails). */
-  readonly workers?: Pick<WorkerPool, 'run' | 'stream'>;
-  /** A handler that held the event loop longer than `blockWarnMs` in one go (absent: not measured). */
-  blockedLoop?(method: string, ms: number): void;
-  readonly blockWarnMs?: number;
-}
+export const CALL_MOVES: Moves<CallPhase['name']> = {
+  'first-turn': ['routed', 'closed'],
+  routed: ['closed'],
+  closed: [],
+};
+
+const FIRST_TURN: CallPhase = { name: 'first-turn' };
+const CLOSED: CallPhase = { name: 'closed' };
 
 type Reply = [name: typeof OK | typeof STREAM_DONE | typeof ERR, args: unknown];
 
@@ -92,14 +80,12 @@ const SETTLED = Promise.resolve();
  */
 export class ServerCall implements ChannelSink, StreamOutlet {
   readonly channel: Channel;
-  /** Made once the call outlives the turn it arrived in (see `run`). */
-  private timer: ChannelTimer | undefined;
+  private phase: CallPhase = FIRST_TURN;
   private readonly resolved: ResolvedMethod | undefined;
   private readonly ctx: ServerContext;
   private readonly slot: CallSlot;
   private readonly waits: AbortableWaits;
   private wakeWriter: (() => void) | undefined;
-  private over = false;
   private idKey: string | undefined;
   private readonly startedAt: number;
   /** Whether user code (the middleware chain, or a built-in) began: a call that never ran was refused. */
@@ -115,7 +101,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     /** The request's size, for the call's `CallEnd`. */
     private readonly bytesIn = 0,
   ) {
-    this.startedAt = monotonicNow();
+    this.startedAt = host.timers.clock.now();
     this.resolved = host.resolve(request.name);
     const stream = this.resolved?.spec.stream ?? false;
     this.ctx = new ServerContext(request, identity, stream, host.tracebacks);
@@ -164,7 +150,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       return;
     }
     // From here on the call lives past this turn: it heartbeats and watches the client.
-    this.timer = new ChannelTimer(this.channel);
+    this.to({ name: 'routed', timer: this.host.timers.start(this.channel) });
     reply.then(
       (value) => this.finish(value),
       (error) => this.finish([ERR, error]),
@@ -173,7 +159,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   /** Whether the call is over (answered, lost or closed). */
   get finished(): boolean {
-    return this.over;
+    return this.phase.name === 'closed';
   }
 
   /** The call's channel id as `PeerChannels` keys it: made only for a call that needs routing. */
@@ -191,13 +177,19 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   /** Close the channel and forget the call; nothing more is sent. */
   close(): void {
-    if (this.over) return;
-    this.over = true;
+    const was = this.phase;
+    if (was.name === 'closed') return;
+    this.to(CLOSED);
     this.channel.close();
     // Only a call that outlived its first turn has a timer and a routing entry.
-    if (this.timer === undefined) return;
-    this.timer.stop();
+    if (was.name !== 'routed') return;
+    was.timer.stop();
     this.host.closed(this);
+  }
+
+  /** Move to `next`, if a call may (see `CALL_MOVES`). */
+  private to(next: CallPhase): void {
+    this.phase = move('a server call', CALL_MOVES, this.phase, next);
   }
 
   // --- ChannelSink: what the channel asks of us ---
@@ -325,10 +317,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   /** The innermost step of the middleware chain. */
   private readonly inner = (): Promise<void> => {
     const spec = this.resolved!.spec;
-    if (spec.worker !== undefined && !spec.stream) {
-      return this.awaitUser(this.onWorker(spec) as Promise<void>, true);
-    }
-    const produced = spec.worker !== undefined ? this.workerStream(spec) : this.callOnLoop(spec);
+    const produced = runHandler(this.host, spec, this.ctx);
     if (spec.stream) {
       // The stream itself is what a middleware sees as the result.
       this.ctx.result = produced;
@@ -341,36 +330,6 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     // The value is kept as ctx.result; the chain itself resolves to nothing.
     return this.awaitUser(produced as PromiseLike<void>, true);
   };
-
-  /** Run the handler here, on the event loop, timing how long it holds the loop. */
-  private callOnLoop(spec: MethodSpec): unknown {
-    const { blockedLoop, blockWarnMs = Number.POSITIVE_INFINITY } = this.host;
-    if (blockedLoop === undefined) return spec.fn(...this.ctx.args);
-    const started = performance.now();
-    try {
-      return spec.fn(...this.ctx.args);
-    } finally {
-      const heldMs = performance.now() - started;
-      if (heldMs > blockWarnMs) blockedLoop.call(this.host, spec.name, heldMs);
-    }
-  }
-
-  /** Run the handler on the server's worker pool: its result, or a rejection with its error. */
-  private onWorker(spec: MethodSpec): Promise<unknown> {
-    return this.workerPool(spec).run(spec, this.ctx);
-  }
-
-  /** Run a stream method on the worker pool: its items, computed there as credit allows. */
-  private workerStream(spec: MethodSpec): AsyncIterable<unknown> {
-    return this.workerPool(spec).stream(spec, this.ctx);
-  }
-
-  private workerPool(spec: MethodSpec): Pick<WorkerPool, 'run' | 'stream'> {
-    if (this.host.workers === undefined) {
-      throw new Error(`${spec.name}() runs on workers, but this server has none`);
-    }
-    return this.host.workers;
-  }
 
   /**
    * Wait for a promise of user code (a handler's, a generator's), its value
@@ -410,7 +369,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   /** Send OK, STREAM_DONE or ERR if the client is still there and has credit, then close. */
   private sendFinal([name, args]: Reply): void {
-    if (this.over) return;
+    if (this.phase.name === 'closed') return;
     let error: unknown = name === ERR ? args : undefined;
     if (!(this.ctx.abortReason instanceof LostRemoteError) && this.channel.canSend) {
       if (error === undefined) {
@@ -443,7 +402,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       method: this.request.name,
       peer: this.ctx.peer,
       status: this.status(error),
-      durationMs: monotonicNow() - this.startedAt,
+      durationMs: this.host.timers.clock.now() - this.startedAt,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       ran: this.ran,

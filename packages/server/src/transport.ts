@@ -2,13 +2,13 @@ import { type EventHeader, ProtocolError } from '@zrpc/core';
 import {
   decodeEvent,
   encodeEvent,
-  monotonicNow,
   needsIpv6,
   OK,
   openEnvelope,
   readableHead,
   readLoop,
   STREAM,
+  sleepOn,
   type ZEvent,
 } from '@zrpc/core/protocol';
 import { Router } from 'zeromq';
@@ -110,7 +110,7 @@ export class Transport {
     this.maxReplyBytes = this.socket.maxMessageSize;
     this.outbox = new Outbox(this.socket, options.sendBudget, {
       sent: () => {
-        this.lastSendAt = monotonicNow();
+        this.lastSendAt = options.clock.now();
       },
       gone: (peer, who) => arrivals.gone(peer, who),
       failed: (error) => {
@@ -220,8 +220,8 @@ export class Transport {
     // connection up a moment (refusing new calls) so that clients read it:
     // without this, 1% of the replies in flight at SIGTERM were lost
     // (test/drain.test.ts of @zrpc/client).
-    const drainLeft = this.lastSendAt + drainMs - monotonicNow();
-    if (drainLeft > 0) await new Promise((resolve) => setTimeout(resolve, drainLeft));
+    const drainLeft = this.lastSendAt + drainMs - this.options.clock.now();
+    if (drainLeft > 0) await sleepOn(this.options.clock, drainLeft);
     this.outbox.close();
     this.socket.close();
     if (this.zapDomain !== undefined) forgetZapDomain(this.zapDomain);

@@ -12,11 +12,18 @@ import {
   Registry,
   type ServerMiddleware,
 } from '@zrpc/core';
-import { type EventHeader, MORE, monotonicNow, type ZEvent } from '@zrpc/core/protocol';
+import {
+  ChannelTimers,
+  type EventHeader,
+  MORE,
+  monotonicNow,
+  type ZEvent,
+} from '@zrpc/core/protocol';
 import { afterEach, describe, expect, test } from 'vitest';
+import type { CallHost } from '../src/call-host.js';
 import { ServerClosingError } from '../src/errors.js';
 import { Limiter } from '../src/limiter.js';
-import { type CallHost, ServerCall } from '../src/server-call.js';
+import { ServerCall } from '../src/server-call.js';
 import { deferred, sleep } from './helpers.js';
 
 interface Sent {
@@ -52,6 +59,7 @@ function fakeHost(
     records,
     routedClosed,
     heartbeatMs: 5000,
+    timers: ChannelTimers.real,
     tracebacks: false,
     middleware: compose(options.middleware ?? []),
     limiter: new Limiter(options.concurrency ?? 10, options.queueLimit ?? 10, 0),

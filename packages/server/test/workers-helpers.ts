@@ -1,7 +1,7 @@
 import type { LostRemoteError } from '@zrpc/core';
 import {
   Channel,
-  ChannelTimer,
+  ChannelTimers,
   messageIdKey,
   monotonicNow,
   type ZEvent,
@@ -37,7 +37,7 @@ export async function callWithHeartbeats(
     },
     { heartbeatMs, now: monotonicNow() },
   );
-  const timer = new ChannelTimer(channel);
+  const timer = ChannelTimers.real.start(channel);
   let seen = seenBefore;
   try {
     for (;;) {

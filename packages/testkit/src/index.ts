@@ -1,2 +1,3 @@
+export { FakeClock, FakeTimer } from './fake-clock.js';
 export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
 export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';

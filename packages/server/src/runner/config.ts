@@ -8,7 +8,7 @@ import { importDefault } from './import-source.js';
 
 /** Server options a config may set: the runner brings the registry, middleware and observers have their own keys. */
 export type RunnerServerOptions = Partial<
-  Omit<ServerOptions, 'registry' | 'middleware' | 'observers'>
+  Omit<ServerOptions, 'registry' | 'middleware' | 'observers' | 'clock'>
 >;
 
 /** What `zrpc.config.ts` default-exports: the runner's counterpart of Django settings. */

@@ -1,0 +1,132 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** A timer of a `FakeClock`: fires when the test moves time past `due`. */
+export class FakeTimer {
+  /** Whether it would hold a real process open (`ref`/`unref` are recorded, nothing more). */
+  refed = true;
+  cleared = false;
+
+  constructor(
+    readonly due: number,
+    /** Order among timers due at the same time: set first, fired first. */
+    readonly seq: number,
+    readonly fire: () => void,
+  ) {}
+
+  ref(): this {
+    this.refed = true;
+    return this;
+  }
+
+  unref(): this {
+    this.refed = false;
+    return this;
+  }
+}
+
+/**
+ * A clock whose time moves only when the test says so: the `Clock` of
+ * `@zrpc/core` (servers and clients take one as their `clock` option), for
+ * tests of heartbeats, timeouts, grace periods and backoff that would
+ * otherwise sleep for real. Timers fire in the order of their due time,
+ * each with `now()` at that time.
+ */
+export class FakeClock {
+  private time: number;
+  private seq = 0;
+  private timers: FakeTimer[] = [];
+
+  constructor(start = 1000) {
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout<A>(fn: (arg: A) => void, ms: number, arg: A): FakeTimer {
+    const timer = new FakeTimer(this.time + Math.max(0, ms), this.seq++, () => fn(arg));
+    this.timers.push(timer);
+    return timer;
+  }
+
+  clearTimeout(timer: FakeTimer | undefined): void {
+    if (timer === undefined) return;
+    timer.cleared = true;
+    this.timers = this.timers.filter((t) => t !== timer);
+  }
+
+  /** Timers set and neither fired nor cleared. */
+  get pending(): readonly FakeTimer[] {
+    return this.timers;
+  }
+
+  /** When the next timer is due (undefined: none is). */
+  get nextDue(): number | undefined {
+    return this.next()?.due;
+  }
+
+  /**
+   * Move time forward by `ms`, firing every timer due meanwhile (timers
+   * they set included), each at its own due time; synchronous: promises
+   * they start settle after.
+   */
+  advance(ms: number): void {
+    const until = this.time + ms;
+    for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
+      this.fireTimer(timer);
+    }
+    this.time = until;
+  }
+
+  /**
+   * Like `advance`, but lets the event loop turn after each timer fires
+   * (and before the first), so that what a timer starts over real sockets
+   * and promises goes on before the next one fires.
+   */
+  async advanceAsync(ms: number, turns = 2): Promise<void> {
+    const until = this.time + ms;
+    await settle(turns);
+    for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
+      this.fireTimer(timer);
+      await settle(turns);
+    }
+    this.time = until;
+  }
+
+  /**
+   * Move time forward in steps of `stepMs` (letting the event loop turn at
+   * each) until `condition()` holds; throws after `maxMs` of fake time.
+   * For conditions that real I/O decides (a reply over a socket).
+   */
+  async advanceUntil(condition: () => boolean, maxMs: number, stepMs = 10): Promise<void> {
+    for (let moved = 0; !condition(); moved += stepMs) {
+      if (moved >= maxMs) throw new Error(`not true after ${maxMs} ms of fake time`);
+      await this.advanceAsync(stepMs);
+    }
+  }
+
+  private next(): FakeTimer | undefined {
+    let best: FakeTimer | undefined;
+    for (const timer of this.timers) {
+      if (
+        best === undefined ||
+        timer.due < best.due ||
+        (timer.due === best.due && timer.seq < best.seq)
+      ) {
+        best = timer;
+      }
+    }
+    return best;
+  }
+
+  private fireTimer(timer: FakeTimer): void {
+    this.timers = this.timers.filter((t) => t !== timer);
+    this.time = Math.max(this.time, timer.due);
+    timer.fire();
+  }
+}
+
+async function settle(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await nextTurn();
+}
