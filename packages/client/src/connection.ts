@@ -10,9 +10,11 @@ import {
   SendQueue,
   type ZEvent,
 } from '@zrpc/core/protocol';
-import { Dealer } from 'zeromq';
+import { Dealer, type SocketOptions } from 'zeromq';
 import { ClientClosedError } from './errors.js';
-import type { ClientSocketOptions } from './options.js';
+
+/** The zeromq.js options of a client's DEALER socket. */
+export type ClientSocketOptions = SocketOptions<Dealer>;
 
 /** The receiving end of one channel, as the connection sees it. */
 export interface Route {

@@ -8,11 +8,12 @@ export {
 } from '@zrpc/core';
 export type { Caller } from './caller.js';
 export { Client, createClient } from './client.js';
+export type { ClientSocketOptions } from './connection.js';
 export type { DiscoveryOptions, Resolve } from './discovery.js';
 export { dnsResolver, systemResolve } from './discovery.js';
 export { AcquireTimeoutError, ClientClosedError, NotConnectedError } from './errors.js';
 export type { StreamCredit } from './exchange-spec.js';
-export type { CallOptions, ClientOptions, ClientSocketOptions } from './options.js';
+export type { CallOptions, ClientOptions } from './options.js';
 export { DEFAULT_CREDIT, REFERENCE_CREDIT } from './options.js';
 export type { PoolOptions, PoolStats } from './pool.js';
 export { RPCClient } from './pool.js';

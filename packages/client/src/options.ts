@@ -1,6 +1,6 @@
 import type { CallObserver, ClientMiddleware, Clock } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
-import type { Dealer, SocketOptions } from 'zeromq';
+import type { ClientSocketOptions } from './connection.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { StreamCredit } from './exchange-spec.js';
 
@@ -76,9 +76,6 @@ export interface ClientOptions {
    */
   socket?: ClientSocketOptions;
 }
-
-/** The zeromq.js options of a client's DEALER socket. */
-export type ClientSocketOptions = SocketOptions<Dealer>;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_MS = 5_000;

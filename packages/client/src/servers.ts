@@ -1,6 +1,5 @@
 import type { Clock, ClockTimer } from '@zrpc/core';
-import { Connection } from './connection.js';
-import type { ClientSocketOptions } from './options.js';
+import { type ClientSocketOptions, Connection } from './connection.js';
 
 /** One server as the pool's observability sees it. */
 export interface ServerStats {

@@ -18,7 +18,7 @@ export {
   MAX_ENCODE_DEPTH,
   readableHead,
 } from './codec.js';
-export { durationMs } from './duration.js';
+export { durationMs, isDurationMs, MAX_TIMER_MS } from './duration.js';
 export type { Envelope } from './envelope.js';
 export { openEnvelope } from './envelope.js';
 export type { ErrArgs } from './err-args.js';

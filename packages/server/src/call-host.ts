@@ -7,13 +7,19 @@ import type {
 } from '@zrpc/core';
 import type { ChannelTimers, EventHeader, SendQueue } from '@zrpc/core/protocol';
 import type { Limiter } from './limiter.js';
-import type { ServerCall } from './server-call.js';
+import type { PeerKey } from './multiplexer.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** A method as a call finds it. Built-ins skip the limiter and the middleware. */
 export interface ResolvedMethod {
   spec: MethodSpec;
   builtin: boolean;
+}
+
+/** A call as the dispatcher routes it: by its peer and channel id. */
+export interface RoutedCall {
+  readonly peer: PeerKey;
+  readonly key: string;
 }
 
 /** What a call needs from the server that runs it (tests give a fake one). */
@@ -36,7 +42,7 @@ export interface CallHost {
   /** The network sent something that makes no sense here. */
   badInput(kind: 'badEvents', detail: string): void;
   /** A call that outlived its first turn (and so was routed) is over: forget its channel. */
-  closed(call: ServerCall): void;
+  closed(call: RoutedCall): void;
   /** Every call ends here once, however it ended (absent: nobody listens). */
   ended?(end: CallEnd): void;
   /** Runs the methods registered with `{ worker }` (absent: such a method fails). */

@@ -20,7 +20,7 @@ import {
 } from '@zrpc/core/protocol';
 import type { BadInputLog } from './bad-input-log.js';
 import { builtinMethods } from './builtins.js';
-import type { CallHost, ResolvedMethod } from './call-host.js';
+import type { CallHost, ResolvedMethod, RoutedCall } from './call-host.js';
 import {
   PeerGoneError,
   ServerClosingError,
@@ -209,7 +209,7 @@ export class Dispatcher implements Arrivals {
     this.badInput.note(kind, detail);
   }
 
-  private forget(call: ServerCall): void {
+  private forget(call: RoutedCall): void {
     this.calls.delete(call.peer, call.key);
     if (this.calls.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }

@@ -186,8 +186,13 @@ export function defaultServerName(): string {
   return `${what}@${hostname()}`;
 }
 
+/** Whether `value` is a count option's value: a safe integer of at least `min`. */
+export function isCount(value: unknown, min: number): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= min;
+}
+
 function count(option: string, value: number, min: number): number {
-  if (!(Number.isSafeInteger(value) && value >= min)) {
+  if (!isCount(value, min)) {
     throw new RangeError(`${option} must be an integer >= ${min}, got ${value}`);
   }
   return value;

@@ -20,7 +20,7 @@ import {
   type ZEvent,
 } from '@zrpc/core/protocol';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { CallHost } from '../src/call-host.js';
+import type { CallHost, RoutedCall } from '../src/call-host.js';
 import { ServerClosingError } from '../src/errors.js';
 import { Limiter } from '../src/limiter.js';
 import { ServerCall } from '../src/server-call.js';
@@ -35,7 +35,7 @@ interface Sent {
 interface FakeHost extends CallHost {
   readonly sent: Sent[];
   readonly records: CallEnd[];
-  readonly routedClosed: ServerCall[];
+  readonly routedClosed: RoutedCall[];
   readonly limiter: Limiter;
 }
 
@@ -53,7 +53,7 @@ function fakeHost(
   let ids = 0;
   const sent: Sent[] = [];
   const records: CallEnd[] = [];
-  const routedClosed: ServerCall[] = [];
+  const routedClosed: RoutedCall[] = [];
   return {
     sent,
     records,

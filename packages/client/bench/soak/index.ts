@@ -1,5 +1,5 @@
 /**
- * Soak: each attack of issue 12 ("what was measured") against a @zrpc/server
+ * Soak: each attack we know of (unfair peers, non-readers, floods, kills) against a @zrpc/server
  * with default options in a child process, while a well-behaved zrpc Client
  * calls `quick()` at a steady rate. Prints, per attack, the good client's
  * calls answered (and as a share of its unloaded rate), its p99 latency, the

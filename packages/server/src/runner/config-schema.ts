@@ -1,6 +1,12 @@
+import { isDurationMs, MAX_TIMER_MS } from '@zrpc/core/protocol';
 import * as v from 'valibot';
+import { isCount, type ServerOptions } from '../options.js';
 import { parseAddrport } from './addrport.js';
-import type { RunnerServerOptions } from './config.js';
+
+/** Server options a config may set: the runner brings the registry, middleware and observers have their own keys. */
+export type RunnerServerOptions = Partial<
+  Omit<ServerOptions, 'registry' | 'middleware' | 'observers' | 'clock'>
+>;
 
 // One schema for the whole config file, checked before anything starts, so
 // that a mistake names the file, the key and what was expected instead of
@@ -8,13 +14,13 @@ import type { RunnerServerOptions } from './config.js';
 // inside. valibot: no dependencies, a schema per key with our own messages,
 // and issues that carry the key path.
 
-/** Node's timers wait at most this many ms (longer ones fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
+// The values are judged by the Server's own rules (isDurationMs, isCount),
+// so that the config and the constructor never disagree; the schema adds
+// the key paths and the messages.
 const milliseconds = v.pipe(
   v.number('expected a positive number of milliseconds'),
   v.check(
-    (ms) => ms > 0 && ms <= MAX_TIMER_MS,
+    (ms) => isDurationMs(ms),
     `expected a positive number of milliseconds (at most ${MAX_TIMER_MS})`,
   ),
 );
@@ -22,7 +28,7 @@ const milliseconds = v.pipe(
 function integerFrom(min: number) {
   return v.pipe(
     v.number(`expected an integer >= ${min}`),
-    v.check((n) => Number.isSafeInteger(n) && n >= min, `expected an integer >= ${min}`),
+    v.check((n) => isCount(n, min), `expected an integer >= ${min}`),
   );
 }
 

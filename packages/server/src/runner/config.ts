@@ -1,15 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallObserver, ServerMiddleware } from '@zrpc/core';
-import type { ServerOptions } from '../options.js';
-import { configProblems } from './config-schema.js';
+import { configProblems, type RunnerServerOptions } from './config-schema.js';
 import { RunnerError } from './errors.js';
 import { importDefault } from './import-source.js';
 
-/** Server options a config may set: the runner brings the registry, middleware and observers have their own keys. */
-export type RunnerServerOptions = Partial<
-  Omit<ServerOptions, 'registry' | 'middleware' | 'observers' | 'clock'>
->;
+export type { RunnerServerOptions } from './config-schema.js';
 
 /** What `zrpc.config.ts` default-exports: the runner's counterpart of Django settings. */
 export interface ZrpcConfig {
