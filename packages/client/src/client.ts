@@ -1,3 +1,9 @@
+/*
+ * Over 300 lines on purpose: the Client's public API and the host of its
+ * exchanges (where a call goes, whether it is sent again) share the
+ * rotation and the defaults. Servers, discovery, the pool and the calling
+ * API are rooms of their own (servers.ts, discovery.ts, pool.ts, caller.ts).
+ */
 import {
   type CallObserver,
   type ClientCallContext,

@@ -1,3 +1,9 @@
+/*
+ * Over 300 lines on purpose: one call's conversation with its server (its
+ * phase, channel, timer, reply and stream) reads best in one place. What
+ * needs none of that state lives apart: exchange-spec.ts (what a call is
+ * asked to do, what it asks of the client), stream.ts, call-report.ts.
+ */
 import { LostRemoteError, ProtocolError, type RemoteError, TimeoutError } from '@zrpc/core';
 import {
   CANCEL,
