@@ -95,13 +95,13 @@ async function call(
   try {
     await next();
   } catch (error) {
-    endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx), false));
+    endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx)));
     throw error;
   }
   if (!isStream(ctx.result)) return endOk(span);
   span.setAttribute(ATTR_ZERORPC_STREAM, true);
   onStreamEnd(ctx.result, (error) => {
     if (error === undefined) endOk(span);
-    else endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx), false));
+    else endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx)));
   });
 }

@@ -72,25 +72,30 @@ export function expectedPredicate<C>(
  * A client span is an error for every status but `ok` (the conventions'
  * rule for gRPC clients): whatever kept the caller from its answer.
  * A server span is an error only when the server failed: not when the
- * caller caused it (arguments that do not fit, an `expected` error) and
- * not when the call was abandoned (`caller` true: its caller went away or
- * gave up, or the server's shutdown cut it short), as gRPC leaves
- * `CANCELLED` and `INVALID_ARGUMENT` unset on server spans.
+ * caller caused it (arguments that do not fit, an `expected` error), as
+ * gRPC leaves `INVALID_ARGUMENT` and `NOT_FOUND` unset on server spans.
  */
-export function outcomeOf(
-  error: unknown,
-  side: 'server' | 'client',
-  expected: boolean,
-  abandoned: boolean,
-): Outcome {
+export function outcomeOf(error: unknown, side: 'server' | 'client', expected: boolean): Outcome {
   const status = statusOf(error);
-  const failed = !(expected || (side === 'server' && (abandoned || status === 'bad_arguments')));
+  const failed = !(expected || (side === 'server' && status === 'bad_arguments'));
   return {
     status,
     failed,
     errorType: status === 'error' ? sideName(error, side) : status,
     message: messageOf(error),
   };
+}
+
+/**
+ * A server call abandoned before it ended: its caller went away or
+ * cancelled it, or the server's shutdown cut it short (`reason`, what its
+ * signal fired with). Whatever the handler did next reached no one: the
+ * status says why it was abandoned, and it is no failure of the server
+ * (gRPC leaves `CANCELLED` unset on server spans).
+ */
+export function abandonedOutcome(reason: unknown): Outcome {
+  const status = statusOf(reason);
+  return { status, failed: false, errorType: status, message: messageOf(reason) };
 }
 
 function messageOf(error: unknown): string {

@@ -11,7 +11,15 @@ import {
 import type { ServerCallContext, ServerMiddleware } from '@zrpc/core';
 import { rpcMethod, serverAttributes } from './attributes.js';
 import { headerGetter } from './carrier.js';
-import { type ExpectedErrors, endOk, endWith, expectedPredicate, outcomeOf } from './outcome.js';
+import {
+  abandonedOutcome,
+  type ExpectedErrors,
+  endOk,
+  endWith,
+  expectedPredicate,
+  type Outcome,
+  outcomeOf,
+} from './outcome.js';
 import { stringOption, type TracingOptions, tracerOf } from './tracer.js';
 
 export interface OtelServerOptions extends TracingOptions {
@@ -71,17 +79,15 @@ async function serve(
   try {
     await next();
   } catch (error) {
-    endWith(
-      span,
-      outcomeOf(error, 'server', settings.expected(error, ctx), isAbandonment(ctx, error)),
-    );
+    endWith(span, outcomeAt(ctx, error, settings));
     throw error;
   }
-  endOk(span);
+  if (ctx.signal.aborted) endWith(span, abandonedOutcome(ctx.signal.reason));
+  else endOk(span);
 }
 
-/** Whether `error` is the call's own abandonment: its caller gone or cancelling, a shutdown. */
-function isAbandonment(ctx: ServerCallContext, error: unknown): boolean {
-  const { signal } = ctx;
-  return signal.aborted && signal.reason === error;
+/** A failed call's outcome; once its signal fired, the abandonment is what ended it. */
+function outcomeAt(ctx: ServerCallContext, error: unknown, settings: Settings): Outcome {
+  if (ctx.signal.aborted) return abandonedOutcome(ctx.signal.reason);
+  return outcomeOf(error, 'server', settings.expected(error, ctx));
 }
