@@ -37,7 +37,7 @@ export interface OtelClientOptions extends TracingOptions {
 }
 
 interface Settings {
-  tracer: Tracer;
+  tracer: () => Tracer;
   service: string | undefined;
   server: Attributes;
   expected: (error: unknown, ctx: ClientCallContext) => boolean;
@@ -60,11 +60,13 @@ export function otelClient(options: OtelClientOptions = {}): ClientMiddleware {
   return (ctx, next) => {
     const parent = context.active();
     const method = rpcMethod(ctx.method, settings.service);
-    const span = settings.tracer.startSpan(
-      method,
-      { kind: SpanKind.CLIENT, attributes: clientAttributes(method, settings.server) },
-      parent,
-    );
+    const span = settings
+      .tracer()
+      .startSpan(
+        method,
+        { kind: SpanKind.CLIENT, attributes: clientAttributes(method, settings.server) },
+        parent,
+      );
     // No SDK and no span around the call: nothing to record or pass on.
     if (!isSpanContextValid(span.spanContext())) return next();
     return context.with(trace.setSpan(parent, span), () => {

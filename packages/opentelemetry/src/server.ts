@@ -36,7 +36,7 @@ export interface OtelServerOptions extends TracingOptions {
 }
 
 interface Settings {
-  tracer: Tracer;
+  tracer: () => Tracer;
   service: string | undefined;
   expected: (error: unknown, ctx: ServerCallContext) => boolean;
 }
@@ -59,11 +59,13 @@ export function otelServer(options: OtelServerOptions = {}): ServerMiddleware {
     // active where the server was started.
     const parent = propagation.extract(ROOT_CONTEXT, ctx.header, headerGetter);
     const method = rpcMethod(ctx.method, settings.service);
-    const span = settings.tracer.startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: serverAttributes(method, ctx.peer, ctx.stream, {}) },
-      parent,
-    );
+    const span = settings
+      .tracer()
+      .startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: serverAttributes(method, ctx.peer, ctx.stream, {}) },
+        parent,
+      );
     // No SDK and no trace in the header: nothing to record or pass on.
     if (!isSpanContextValid(span.spanContext())) return next();
     return context.with(trace.setSpan(parent, span), () => serve(ctx, next, span, settings));
