@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,13 +10,8 @@ import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
-import {
-  registerSdk,
-  type SpanView,
-  spansNamed,
-  startServer,
-  unregisterSdk,
-} from './support/tracing.js';
+import { spansInFile } from './support/span-file.js';
+import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
 
 // Two processes, as services run: this one (a client, and the `ledger`
 // server) and the `billing` provider, run by the real `zrpc-server` from a
@@ -87,19 +82,8 @@ afterAll(async () => {
 
 beforeEach(() => exporter.reset());
 
-/** Billing's spans named `name`, once there are `count` (it writes each as it ends). */
-async function billingSpans(name: string, count = 1): Promise<SpanView[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const lines = existsSync(spansFile) ? readFileSync(spansFile, 'utf8').trim().split('\n') : [];
-    const spans = lines
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as SpanView & { durationMs: number })
-      .filter((span) => span.name === name);
-    if (spans.length >= count || Date.now() > deadline) return spans;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Billing's spans named `name`, once there are `count`. */
+const billingSpans = (name: string, count = 1) => spansInFile(spansFile, name, count);
 
 it("the client's span is the parent of the server's span in the other process", async () => {
   expect(await client.call('add', 20, 22)).toBe(42);
@@ -154,9 +138,7 @@ it("a stream: the server's span covers every item", async () => {
   }
   expect(items).toEqual([0, 1, 2]);
   const [callSpan] = await spansNamed(exporter, 'billing/count');
-  const [serverSpan] = (await billingSpans('billing/count')) as Array<
-    SpanView & { durationMs: number }
-  >;
+  const [serverSpan] = await billingSpans('billing/count');
   expect(serverSpan).toMatchObject({
     parentSpanId: callSpan!.spanId,
     attributes: { 'zerorpc.stream': true, 'rpc.status_code': 'ok' },
