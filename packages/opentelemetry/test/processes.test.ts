@@ -83,7 +83,8 @@ afterAll(async () => {
 beforeEach(() => exporter.reset());
 
 /** Billing's spans named `name`, once there are `count`. */
-const billingSpans = (name: string, count = 1) => spansInFile(spansFile, name, count);
+const billingSpans = (name: string, count = 1) =>
+  spansInFile(spansFile, (span) => span.name === name, count);
 
 it("the client's span is the parent of the server's span in the other process", async () => {
   expect(await client.call('add', 20, 22)).toBe(42);

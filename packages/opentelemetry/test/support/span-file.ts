@@ -35,10 +35,14 @@ export class FileSpanExporter implements SpanExporter {
 }
 
 /**
- * The spans named `name` in `file`, once there are `count` of them (a
- * child writes each as it ends). Bounded: a hang guard, not a speed bound.
+ * The spans in `file` that match `where`, once there are `count` of them
+ * (a child writes each as it ends). Bounded: a hang guard, not a speed bound.
  */
-export async function spansInFile(file: string, name: string, count = 1): Promise<FileSpan[]> {
+export async function spansInFile(
+  file: string,
+  where: (span: FileSpan) => boolean,
+  count = 1,
+): Promise<FileSpan[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -46,7 +50,7 @@ export async function spansInFile(file: string, name: string, count = 1): Promis
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as FileSpan)
-      .filter((span) => span.name === name);
+      .filter(where);
     if (spans.length >= count || Date.now() > deadline) return spans;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
