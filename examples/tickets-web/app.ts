@@ -8,7 +8,13 @@
  */
 
 import * as Sentry from '@sentry/node';
-import { AcquireTimeoutError, RemoteError, RPCClient, TimeoutError } from '@zrpc/client';
+import {
+  AcquireTimeoutError,
+  type ClientMiddleware,
+  RemoteError,
+  RPCClient,
+  TimeoutError,
+} from '@zrpc/client';
 import type * as Tickets from '@zrpc/example-tickets/rpcs';
 import { sentryClient } from '@zrpc/sentry';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -20,6 +26,8 @@ export interface AppOptions {
   max?: number;
   /** How long a call, including its wait for a free place in the pool, may take (ms, default 5000). */
   timeoutMs?: number;
+  /** More client middleware, after Sentry's: `otelClient()` of @zrpc/opentelemetry, say. */
+  middleware?: ClientMiddleware[];
 }
 
 /** Remote error names and the HTTP status each becomes. */
@@ -38,7 +46,10 @@ export function buildApp(options: AppOptions): {
     max: options.max ?? 8,
     timeoutMs: options.timeoutMs ?? 5_000,
     // A span and a breadcrumb per call; the trace goes on to the provider in the zerorpc header.
-    middleware: [sentryClient({ service: 'tickets', expected: ['DoesNotExist'] })],
+    middleware: [
+      sentryClient({ service: 'tickets', expected: ['DoesNotExist'] }),
+      ...(options.middleware ?? []),
+    ],
   });
   const app = Fastify();
 

@@ -28,12 +28,15 @@ export interface StartOptions {
   onLine?: (line: string) => void;
   /** How long it may take to print its address (ms, default 60 000). */
   timeoutMs?: number;
+  /** The provider's config file (default: examples/tickets/zrpc.config.ts). */
+  config?: string;
 }
 
 /** The tickets provider, on a free port. `DATABASE_URL` in `env` picks its database. */
 export function startProvider(options: StartOptions = {}): Promise<Started> {
   const cli = join(dirname(require.resolve('@zrpc/server/package.json')), 'dist/cli.js');
-  const child = spawn(process.execPath, [cli, '127.0.0.1:0'], {
+  const config = options.config === undefined ? [] : ['--config', options.config];
+  const child = spawn(process.execPath, [cli, ...config, '127.0.0.1:0'], {
     cwd: join(here, '../tickets'),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,11 +4,12 @@ import { RemoteError } from '@zrpc/core';
 import { type Command, HELP, parseCommand, USAGE, UsageError } from './cli/args.js';
 import { pretty, toJson } from './cli/format.js';
 import { describeServer } from './cli/methods.js';
+import { ping } from './cli/ping.js';
 import { NoServerError, waitForServer } from './cli/reach.js';
 import { Client } from './client.js';
 import { RemoteStream } from './stream.js';
 
-/** `zrpc <endpoint> [<method> [<arg>...]]`; resolves with the exit code. */
+/** `zrpc <endpoint> [<method> [<arg>...]]` or `zrpc ping <endpoint>`; resolves with the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
   let command: ReturnType<typeof parseCommand>;
   try {
@@ -21,11 +22,25 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { endpoint, ipv6, timeoutMs, connectTimeoutMs, heartbeatMs, curve } = command;
+  let socket: { ipv6: boolean };
+  try {
+    const { curve } = command;
+    socket = { ipv6: command.ipv6, ...(curve && curveSocket(curve.serverKey, curve.keysFile)) };
+  } catch (error) {
+    return badUsage((error as Error).message); // a key file that is not one
+  }
+  if ('ping' in command) {
+    const result = await ping(command, socket).catch((error: Error) => error);
+    // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
+    if (result instanceof Error) return badUsage(result.message);
+    const line = command.json ? JSON.stringify(result.json) : result.line;
+    (result.code === 0 ? process.stdout : process.stderr).write(`${line}\n`);
+    return result.code;
+  }
+  const { endpoint, timeoutMs, connectTimeoutMs, heartbeatMs } = command;
   let client: Client;
   try {
-    const keys = curve && curveSocket(curve.serverKey, curve.keysFile);
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6, ...keys } });
+    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);
@@ -33,7 +48,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const output = new Output(command.json);
   const done = new AbortController();
   const work = run(client, command, output);
-  const reach = waitForServer(endpoint, { ipv6, timeoutMs: connectTimeoutMs, signal: done.signal });
+  const reach = waitForServer(endpoint, {
+    ipv6: socket.ipv6,
+    timeoutMs: connectTimeoutMs,
+    signal: done.signal,
+  });
   try {
     // The call's outcome, unless no server took the connection before it came.
     await Promise.race([work, reach.then(() => work)]);

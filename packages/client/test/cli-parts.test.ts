@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { HELP, parseArg, parseCommand, readEndpoint, UsageError } from '../src/cli/args.js';
+import {
+  duration,
+  HELP,
+  parseArg,
+  parseCommand,
+  readEndpoint,
+  UsageError,
+} from '../src/cli/args.js';
 import { bytesLiteral, pretty, toJson } from '../src/cli/format.js';
 
 // The CLI's parts, in process (cli.test.ts runs the built bin).
@@ -38,15 +45,18 @@ describe('parseCommand', () => {
     [['-x', 'tcp://h:1'], 'unknown option -x'],
     [
       ['--timeout', 'soon', 'tcp://h:1'],
-      '--timeout takes a positive number of seconds, not "soon"',
+      '--timeout takes a positive number of seconds (or 500ms, 1.5s), not "soon"',
     ],
-    [['--timeout=0', 'tcp://h:1'], '--timeout takes a positive number of seconds, not "0"'],
+    [
+      ['--timeout=0', 'tcp://h:1'],
+      '--timeout takes a positive number of seconds (or 500ms, 1.5s), not "0"',
+    ],
     [['tcp://h:1', '--heartbeat'], '--heartbeat needs a value'],
     [['localhost'], '"localhost" is not a valid port number or address:port pair.'],
     [['[1:2:3]:80'], '"1:2:3" is not a valid IPv6 address.'],
     [
       ['--connect-timeout=-1', '4242'],
-      '--connect-timeout takes a positive number of seconds, not "-1"',
+      '--connect-timeout takes a positive number of seconds (or 500ms, 1.5s), not "-1"',
     ],
   ])('bad usage %j', (argv, reason) => {
     expect(() => parseCommand(argv)).toThrow(new UsageError(reason));
@@ -68,6 +78,51 @@ describe('parseCommand', () => {
       new UsageError('"70000" is not a valid port number.'),
     );
   });
+});
+
+describe('zrpc ping', () => {
+  test('its endpoint, and a timeout of 1 s unless given; options anywhere', () => {
+    expect(parseCommand(['ping', '4242'])).toEqual({
+      ping: true,
+      endpoint: 'tcp://127.0.0.1:4242',
+      ipv6: false,
+      json: false,
+      timeoutMs: 1000,
+    });
+    expect(parseCommand(['--timeout', '250ms', 'ping', '--json', '[::1]:1'])).toEqual({
+      ping: true,
+      endpoint: 'tcp://[::1]:1',
+      ipv6: true,
+      json: true,
+      timeoutMs: 250,
+    });
+    // A method called ping is still a call: the command is the first word only.
+    expect(parseCommand(['4242', 'ping'])).toMatchObject({ method: 'ping', timeoutMs: 30_000 });
+  });
+
+  test.each([
+    [['ping'], 'zrpc ping needs an endpoint'],
+    [['ping', '4242', 'add', '1'], 'zrpc ping takes one endpoint and no method'],
+    [
+      ['ping', '4242', '--connect-timeout=1'],
+      'zrpc ping takes --timeout, which bounds connecting too',
+    ],
+    [['ping', 'localhost'], '"localhost" is not a valid port number or address:port pair.'],
+  ])('bad usage %j', (argv, reason) => {
+    expect(() => parseCommand(argv)).toThrow(new UsageError(reason));
+  });
+});
+
+test('durations: seconds, or with a unit', () => {
+  expect(duration('--timeout', '1')).toBe(1000);
+  expect(duration('--timeout', '1.5')).toBe(1500);
+  expect(duration('--timeout', '.5s')).toBe(500);
+  expect(duration('--timeout', '1s')).toBe(1000);
+  expect(duration('--timeout', '500ms')).toBe(500);
+  expect(duration('--timeout', ' 2 s ')).toBe(2000);
+  for (const bad of ['', 's', '0', '0ms', '-1', '1m', '1e3', 'Infinity', '1s1', '9999999999']) {
+    expect(() => duration('--timeout', bad)).toThrow(UsageError);
+  }
 });
 
 test('arguments: JSON when valid (long integers exact), else the text', () => {

@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from '@zrpc/server';
 import { loadVectors } from '@zrpc/testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { curveKeyPair } from 'zeromq';
+import { curveKeyPair, Router } from 'zeromq';
+import { Client } from '../src/index.js';
 import { ReplayServer } from './helpers/replay-server.js';
 import { startServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 // The CLI as users run it: the built bin in a child process.
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -167,16 +169,16 @@ describe.concurrent('zrpc against a @zrpc/server', () => {
   });
 });
 
-describe.concurrent('zrpc with no server to answer', () => {
-  /** A port nobody listens on: bound by the OS for a moment, then let go. */
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  }
+/** A port nobody listens on: bound by the OS for a moment, then let go. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
+describe.concurrent('zrpc with no server to answer', () => {
   test('says so within its connect timeout, naming the endpoint, however long the call timeout', async () => {
     const port = await freePort();
     const started = Date.now();
@@ -215,7 +217,7 @@ describe.concurrent('zrpc usage', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(
-      'zrpc: --timeout takes a positive number of seconds, not "soon"\n',
+      'zrpc: --timeout takes a positive number of seconds (or 500ms, 1.5s), not "soon"\n',
     );
     expect(run.stderr).toContain('usage: zrpc [options] <endpoint>');
   });
@@ -358,5 +360,116 @@ describe('zrpc against a CURVE server', () => {
     const run = await zrpc('--curve-server-key', serverKeys.publicKey, endpoint, 'add', '1', '2');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/go together/);
+  });
+});
+
+describe.concurrent('zrpc ping', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    ({ server, endpoint } = await startServer());
+  });
+  afterAll(() => server.close({ graceMs: 0 }));
+
+  // A server that is up answers at once; the timeout is only a hang guard on a busy machine.
+  test('a server that answers: one line on stdout, exit code 0', async () => {
+    const run = await zrpc('ping', endpoint, '--timeout', '10s');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(
+      new RegExp(`^ok ${endpoint.replaceAll('.', '\\.')} provider \\d+(\\.\\d)? ms\\n$`),
+    );
+    const json = await zrpc('ping', '--json', endpoint.replace('tcp://', ''), '--timeout=10');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'ok', endpoint, name: 'provider' });
+  });
+
+  test('a port nobody listens on: unreachable, on stderr, exit code 1, within its timeout', async () => {
+    const port = await freePort();
+    expect(await zrpc('ping', String(port), '--timeout', '500ms')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `unreachable tcp://127.0.0.1:${port} (nothing accepted a connection within 0.5s)\n`,
+    });
+  });
+
+  test('a server that takes the connection and never answers: unreachable, no answer', async () => {
+    const router = new Router({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    try {
+      expect(await zrpc('ping', router.lastEndpoint!, '--timeout', '0.5')).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `unreachable ${router.lastEndpoint} (no answer within 0.5s)\n`,
+      });
+    } finally {
+      router.close();
+    }
+  });
+
+  test('a host that does not resolve: unreachable, naming it', async () => {
+    const run = await zrpc('ping', 'nosuch.invalid:4242', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stderr)).toEqual({
+      status: 'unreachable',
+      endpoint: 'tcp://nosuch.invalid:4242',
+      reason: 'host "nosuch.invalid" does not resolve (ENOTFOUND)',
+    });
+  });
+
+  test('bad usage: exit code 2', async () => {
+    const runs = await Promise.all([
+      zrpc('ping'),
+      zrpc('ping', endpoint, 'add'),
+      zrpc('ping', endpoint, '--timeout', '1 minute'),
+      zrpc('ping', endpoint, '--connect-timeout', '1'),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr.split('\n')[0]])).toEqual([
+      [2, 'zrpc: zrpc ping needs an endpoint'],
+      [2, 'zrpc: zrpc ping takes one endpoint and no method'],
+      [2, 'zrpc: --timeout takes a positive number of seconds (or 500ms, 1.5s), not "1 minute"'],
+      [2, 'zrpc: zrpc ping takes --timeout, which bounds connecting too'],
+    ]);
+  });
+});
+
+describe('zrpc ping against a server shutting down', () => {
+  test('it answers ServerDrainingError: error, exit code 1', async () => {
+    const { server, endpoint } = await startServer();
+    const client = new Client({ endpoints: endpoint });
+    try {
+      // A call in flight keeps the draining server up for the probe.
+      const slow = client.call('slow', 3000);
+      await waitFor(() => server.stats.running === 1, 10_000, 'the slow call to run');
+      const closed = server.close({ graceMs: 10_000 });
+      const run = await zrpc('ping', endpoint, '--timeout', '10s');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `error ${endpoint} (ServerDrainingError: the server is shutting down; the call was not run)\n`,
+      );
+      await slow;
+      await closed;
+    } finally {
+      await client.close();
+      await server.close({ graceMs: 0 });
+    }
+  });
+});
+
+describe.concurrent.each([
+  ['zerorpc-python-server.json', 'Peer'],
+  ['zerorpc-node-server.json', 'N/A'],
+] as const)('zrpc ping against the recorded %s', (file, name) => {
+  let replay: ReplayServer;
+  beforeAll(async () => {
+    replay = await ReplayServer.start(loadVectors(file).scenarios.filter((s) => s.name === 'ping'));
+  });
+  afterAll(() => replay.close());
+
+  test(`answers with its name (${name})`, async () => {
+    const run = await zrpc('ping', replay.endpoint, '--timeout', '10s');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(`^ok tcp://127\\.0\\.0\\.1:\\d+ ${name} \\d+(\\.\\d)? ms\n$`),
+    );
   });
 });

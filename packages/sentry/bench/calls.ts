@@ -11,6 +11,7 @@
  *   noop        middleware on both sides, Sentry not initialised
  *   on, rate 1  middleware, every call traced: spans really sent
  *   on, rate 0  middleware, no call sampled (errors only, trace propagated)
+ *   errors only middleware, Sentry initialised without tracesSampleRate
  *
  * Envelopes go to a local HTTP sink in this process, which counts them.
  * Run with `pnpm --filter @zrpc/sentry bench` (ROUNDS=n to change the rounds).
@@ -24,7 +25,7 @@ import { type Config, IN_FLIGHT, type LoadName, type Measured } from './config.j
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const MEASURE_MS = 2000;
 const WARM_UP_MS = 500;
-const CONFIGS: readonly Config[] = ['off', 'noop', 'on, rate 1', 'on, rate 0'];
+const CONFIGS: readonly Config[] = ['off', 'noop', 'on, rate 1', 'on, rate 0', 'errors only'];
 const LOADS: readonly LoadName[] = ['sequential', 'in flight'];
 
 /** A stand-in for Sentry's ingest: reads and counts what the SDK sends. */

@@ -1,6 +1,6 @@
 /** What the benchmark's parent and its stack processes agree on. */
 
-export type Config = 'off' | 'noop' | 'on, rate 1' | 'on, rate 0';
+export type Config = 'off' | 'noop' | 'on, rate 1' | 'on, rate 0' | 'errors only';
 export type LoadName = 'sequential' | 'in flight';
 
 /** A request from the parent: measure `load` for `ms`. */

@@ -10,7 +10,7 @@ import {
 import type { ClientCallContext, ClientMiddleware } from '@zrpc/core';
 import { BAGGAGE, RPC_SYSTEM, rpcAttributes, SENTRY_TRACE, spanName } from './attributes.js';
 import { type ExpectedErrors, expectedPredicate, type Failure, failureOf } from './outcome.js';
-import { recordFailure, SPAN_STATUS_OK } from './span-status.js';
+import { recordFailure, SPAN_STATUS_OK, spansEnabled } from './span-status.js';
 import { isStream, onStreamEnd } from './stream-end.js';
 
 export interface SentryClientOptions {
@@ -42,6 +42,7 @@ export function sentryClient(options: SentryClientOptions = {}): ClientMiddlewar
   const settings = settingsOf(options);
   return (ctx, next) => {
     if (!isEnabled()) return next();
+    if (!spansEnabled()) return call(ctx, next, undefined, settings);
     const span = startInactiveSpan({
       name: spanName(ctx.method, settings.service),
       op: 'rpc.client',
@@ -55,7 +56,7 @@ export function sentryClient(options: SentryClientOptions = {}): ClientMiddlewar
 async function call(
   ctx: ClientCallContext,
   next: () => Promise<void>,
-  span: Span,
+  span: Span | undefined,
   settings: Settings,
 ): Promise<void> {
   propagate(ctx.taskContext, span);
@@ -82,7 +83,8 @@ async function call(
   }
 }
 
-function finish(span: Span, failure?: Failure): void {
+function finish(span: Span | undefined, failure?: Failure): void {
+  if (span === undefined) return;
   if (failure === undefined) span.setStatus({ code: SPAN_STATUS_OK });
   else recordFailure(span, failure);
   span.end();
@@ -94,8 +96,9 @@ function finish(span: Span, failure?: Failure): void {
  * handler's caller: it is replaced, so the server called next is a child of
  * this span. Baggage entries of other vendors are kept.
  */
-function propagate(taskContext: Record<string, unknown>, span: Span): void {
-  const trace = getTraceData({ span });
+function propagate(taskContext: Record<string, unknown>, span: Span | undefined): void {
+  // Without a span (errors only), the trace of the scope: a handler's, continued from its caller.
+  const trace = getTraceData(span === undefined ? {} : { span });
   const sentryTrace = trace[SENTRY_TRACE];
   if (sentryTrace === undefined) return;
   taskContext[SENTRY_TRACE] = sentryTrace;

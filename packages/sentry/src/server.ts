@@ -24,7 +24,7 @@ import {
 } from './attributes.js';
 import { markZrpcFramesNotInApp } from './frames.js';
 import { type ExpectedErrors, expectedPredicate, type Failure, failureOf } from './outcome.js';
-import { recordFailure, SPAN_STATUS_OK } from './span-status.js';
+import { recordFailure, SPAN_STATUS_OK, spansEnabled } from './span-status.js';
 
 export interface SentryServerOptions {
   /**
@@ -73,7 +73,9 @@ export function sentryServer(options: SentryServerOptions = {}): ServerMiddlewar
       scope.setTags(callTags(ctx, service));
       scope.addEventProcessor(markZrpcFramesNotInApp);
       const sentryTrace = headerText(ctx.header[SENTRY_TRACE]);
-      const run = () => inSpan(ctx, next, settings);
+      const run = spansEnabled()
+        ? () => inSpan(ctx, next, settings)
+        : () => serve(ctx, next, undefined, settings);
       // Without a trace in the header the isolation scope already starts a
       // new one: continuing nothing would only cost two more scope forks.
       if (sentryTrace === undefined) return run();
@@ -100,15 +102,16 @@ function inSpan(ctx: ServerCallContext, next: () => Promise<void>, settings: Set
   return withActiveSpan(span, () => serve(ctx, next, span, settings));
 }
 
+/** Run the rest of the chain; `span` is the call's, unless Sentry makes no spans. */
 async function serve(
   ctx: ServerCallContext,
   next: () => Promise<void>,
-  span: Span,
+  span: Span | undefined,
   settings: Settings,
 ): Promise<void> {
   try {
     await next();
-    span.setStatus({ code: SPAN_STATUS_OK });
+    span?.setStatus({ code: SPAN_STATUS_OK });
   } catch (error) {
     const failure = failureOf(
       error,
@@ -116,11 +119,11 @@ async function serve(
       isExpected(settings, error, ctx),
       isOwnAbort(ctx, error),
     );
-    recordFailure(span, failure);
+    if (span !== undefined) recordFailure(span, failure);
     if (failure.crash) capture(error, failure, ctx, settings);
     throw error;
   } finally {
-    span.end();
+    span?.end();
   }
 }
 

@@ -4,10 +4,16 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_TIMEOUT_MS } from '../options.js';
 /** How long the CLI waits for a server to accept its connection, by default. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 
+/** How long `zrpc ping` waits for an answer, by default. */
+export const DEFAULT_PING_TIMEOUT_MS = 1_000;
+
 export const USAGE = `usage: zrpc [options] <endpoint> [<method> [<arg>...]]
+       zrpc ping [--timeout <s>] <endpoint>
 
 Call a zerorpc server (zrpc, zerorpc-python, zerorpc-node).
 Without a method, list the server's methods with their arguments and docs.
+\`zrpc ping\` asks for _zerorpc_ping and prints one line; it exits with 0 when
+the server answers within --timeout (default ${DEFAULT_PING_TIMEOUT_MS / 1000} s), else with 1.
 
   <endpoint>         where the server listens, in any form zrpc-server takes:
                      a port (4242, on 127.0.0.1), host:port, [ipv6]:port,
@@ -21,6 +27,7 @@ options:
                      seconds to wait for a server to accept the connection
                      (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000})
   --heartbeat <s>    heartbeat interval in seconds (default ${DEFAULT_HEARTBEAT_MS / 1000})
+                     (durations: seconds, or with a unit: 500ms, 1.5s)
   --curve-server-key <z85>  CURVE: the server's public key; needs --curve-keys
   --curve-keys <file>       CURVE: this client's key pair file (zrpc-keygen)
   -h, --help         show this help
@@ -42,6 +49,17 @@ export interface Command {
   curve?: { serverKey: string; keysFile: string };
 }
 
+/** `zrpc ping <endpoint>`: is the server there and answering? */
+export interface PingCommand {
+  ping: true;
+  endpoint: string;
+  ipv6: boolean;
+  json: boolean;
+  /** How long the whole probe may take: connecting and the answer. */
+  timeoutMs: number;
+  curve?: { serverKey: string; keysFile: string };
+}
+
 /** Bad usage: the CLI prints the message and the usage, and exits with 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -54,11 +72,11 @@ export const HELP = Symbol('help');
  * Parse the arguments after `zrpc`. Options may come anywhere; `--` ends
  * them; a token like `-1` is an argument (a number), not an option.
  */
-export function parseCommand(argv: readonly string[]): Command | typeof HELP {
+export function parseCommand(argv: readonly string[]): Command | PingCommand | typeof HELP {
   const positional: string[] = [];
   let json = false;
-  let timeoutMs = DEFAULT_TIMEOUT_MS;
-  let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
+  let timeoutMs: number | undefined;
+  let connectTimeoutMs: number | undefined;
   let heartbeatMs = DEFAULT_HEARTBEAT_MS;
   let curveServerKey: string | undefined;
   let curveKeys: string | undefined;
@@ -72,31 +90,48 @@ export function parseCommand(argv: readonly string[]): Command | typeof HELP {
     const value = () => inline ?? argv[++i] ?? missing(option);
     if (option === '-h' || option === '--help') return HELP;
     else if (option === '--json') json = true;
-    else if (option === '--timeout') timeoutMs = seconds(option, value());
-    else if (option === '--connect-timeout') connectTimeoutMs = seconds(option, value());
-    else if (option === '--heartbeat') heartbeatMs = seconds(option, value());
+    else if (option === '--timeout') timeoutMs = duration(option, value());
+    else if (option === '--connect-timeout') connectTimeoutMs = duration(option, value());
+    else if (option === '--heartbeat') heartbeatMs = duration(option, value());
     else if (option === '--curve-server-key') curveServerKey = value();
     else if (option === '--curve-keys') curveKeys = value();
     else if (token.startsWith('-') && Number.isNaN(Number(token))) {
       throw new UsageError(`unknown option ${option}`);
     } else positional.push(token);
   }
-  const [endpoint, method, ...args] = positional;
-  if (endpoint === undefined) throw new UsageError('an endpoint is required');
   if ((curveServerKey === undefined) !== (curveKeys === undefined)) {
     throw new UsageError('--curve-server-key and --curve-keys go together');
   }
+  const curve = curveServerKey !== undefined && {
+    curve: { serverKey: curveServerKey, keysFile: curveKeys! },
+  };
+  // `ping` is no endpoint zrpc-server would take: as the first word it is the command.
+  if (positional[0] === 'ping') {
+    const [, endpoint, ...rest] = positional;
+    if (endpoint === undefined) throw new UsageError('zrpc ping needs an endpoint');
+    if (rest.length > 0) throw new UsageError('zrpc ping takes one endpoint and no method');
+    if (connectTimeoutMs !== undefined) {
+      throw new UsageError('zrpc ping takes --timeout, which bounds connecting too');
+    }
+    return {
+      ping: true,
+      ...readEndpoint(endpoint),
+      json,
+      timeoutMs: timeoutMs ?? DEFAULT_PING_TIMEOUT_MS,
+      ...curve,
+    };
+  }
+  const [endpoint, method, ...args] = positional;
+  if (endpoint === undefined) throw new UsageError('an endpoint is required');
   return {
     ...readEndpoint(endpoint),
     ...(method === undefined ? {} : { method }),
     args: args.map(parseArg),
     json,
-    timeoutMs,
-    connectTimeoutMs,
+    timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    connectTimeoutMs: connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     heartbeatMs,
-    ...(curveServerKey !== undefined && {
-      curve: { serverKey: curveServerKey, keysFile: curveKeys! },
-    }),
+    ...curve,
   };
 }
 
@@ -109,13 +144,26 @@ function missing(option: string): never {
   throw new UsageError(`${option} needs a value`);
 }
 
-function seconds(option: string, text: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`${option} takes a positive number of seconds, not "${text}"`);
+const DURATION = /^\s*(?<amount>\d+(?:\.\d*)?|\.\d+)\s*(?<unit>ms|s)?\s*$/;
+
+/**
+ * A duration option in ms: seconds (`1.5`), as every zrpc command takes
+ * them, or with a unit (`500ms`, `2s`), as probes and health checks are
+ * often written.
+ */
+export function duration(option: string, text: string): number {
+  const match = DURATION.exec(text)?.groups;
+  const ms = match ? Number(match.amount) * (match.unit === 'ms' ? 1 : 1000) : Number.NaN;
+  if (!(ms > 0 && ms <= MAX_TIMER_MS)) {
+    throw new UsageError(
+      `${option} takes a positive number of seconds (or 500ms, 1.5s), not "${text}"`,
+    );
   }
-  return value * 1000;
+  return ms;
 }
+
+// Node's timers take at most this many ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The endpoint argument, read like zrpc-server's addrport (`@zrpc/core`'s `parseAddrport`). */
 export function readEndpoint(text: string): { endpoint: string; ipv6: boolean } {

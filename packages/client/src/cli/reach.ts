@@ -4,6 +4,14 @@ import { Dealer } from 'zeromq';
 /** No server took the CLI's connection in time; the message names the endpoint and what failed. */
 export class NoServerError extends Error {
   override name = 'NoServerError';
+
+  constructor(
+    message: string,
+    /** What failed, without the endpoint: `host "x" does not resolve (ENOTFOUND)`. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -26,7 +34,7 @@ export async function waitForServer(
     await resolveEndpointHost(endpoint, options.timeoutMs);
   } catch (error) {
     if (!(error instanceof HostNotFoundError)) throw error;
-    throw new NoServerError(`cannot reach ${endpoint}: ${error.message}`);
+    throw new NoServerError(`cannot reach ${endpoint}: ${error.message}`, error.message);
   }
   if (options.signal.aborted) return;
   const probe = new Dealer({ linger: 0, ipv6: options.ipv6 });
@@ -38,11 +46,11 @@ export async function waitForServer(
       options.signal.addEventListener('abort', stop);
       timer = setTimeout(
         () => {
-          const seconds = options.timeoutMs / 1000;
+          const reason = `nothing accepted a connection within ${options.timeoutMs / 1000}s`;
           reject(
             new NoServerError(
-              `no server answers at ${endpoint}: nothing accepted a connection within ${seconds}s` +
-                ' (--connect-timeout <seconds> waits longer)',
+              `no server answers at ${endpoint}: ${reason} (--connect-timeout <seconds> waits longer)`,
+              reason,
             ),
           );
         },
