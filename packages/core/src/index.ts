@@ -45,3 +45,4 @@ export type { ArgSpec, MethodSpec, RegisterOptions, RpcFunction } from './regist
 export { arityError, DuplicateMethodError, Registry, rpc } from './registry.js';
 export type { CallStatus } from './status.js';
 export { CALL_STATUSES, ERROR_NAME_OF_STATUS, isRefusal, ranNone, statusOf } from './status.js';
+export { isStream, onStreamEnd } from './stream-end.js';

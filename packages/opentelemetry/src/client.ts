@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { ClientCallContext, ClientMiddleware } from '@zrpc/core';
+import { type ClientCallContext, type ClientMiddleware, isStream, onStreamEnd } from '@zrpc/core';
 import {
   ATTR_ZERORPC_STREAM,
   clientAttributes,
@@ -17,7 +17,6 @@ import {
 } from './attributes.js';
 import { taskContextSetter } from './carrier.js';
 import { type ExpectedErrors, endOk, endWith, expectedPredicate, outcomeOf } from './outcome.js';
-import { isStream, onStreamEnd } from './stream-end.js';
 import { stringOption, type TracingOptions, tracerOf } from './tracer.js';
 
 export interface OtelClientOptions extends TracingOptions {

@@ -7,11 +7,10 @@ import {
   startInactiveSpan,
   withActiveSpan,
 } from '@sentry/node';
-import type { ClientCallContext, ClientMiddleware } from '@zrpc/core';
+import { type ClientCallContext, type ClientMiddleware, isStream, onStreamEnd } from '@zrpc/core';
 import { BAGGAGE, RPC_SYSTEM, rpcAttributes, SENTRY_TRACE, spanName } from './attributes.js';
 import { type ExpectedErrors, expectedPredicate, type Failure, failureOf } from './outcome.js';
 import { recordFailure, SPAN_STATUS_OK, spansEnabled } from './span-status.js';
-import { isStream, onStreamEnd } from './stream-end.js';
 
 export interface SentryClientOptions {
   /** The name of the service called (`rpc.service` on spans and breadcrumbs). */

@@ -2,13 +2,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorName, LostRemoteError, RemoteError, TimeoutError } from '@zrpc/core';
+import {
+  errorName,
+  isStream,
+  LostRemoteError,
+  onStreamEnd,
+  RemoteError,
+  TimeoutError,
+} from '@zrpc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderArgs } from '../src/args.js';
 import { markZrpcFramesNotInApp } from '../src/frames.js';
 import { sentryClient, sentryServer } from '../src/index.js';
 import { expectedPredicate, failureOf } from '../src/outcome.js';
-import { isStream, onStreamEnd } from '../src/stream-end.js';
 
 describe('errorName: the name an ERR reply carries', () => {
   class ValueError extends Error {}

@@ -1,4 +1,5 @@
 import { AddressError, parseAddrport } from '@zrpc/core';
+import { isDurationMs } from '@zrpc/core/protocol';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TIMEOUT_MS } from '../options.js';
 
 /** How long the CLI waits for a server to accept its connection, by default. */
@@ -154,16 +155,13 @@ const DURATION = /^\s*(?<amount>\d+(?:\.\d*)?|\.\d+)\s*(?<unit>ms|s)?\s*$/;
 export function duration(option: string, text: string): number {
   const match = DURATION.exec(text)?.groups;
   const ms = match ? Number(match.amount) * (match.unit === 'ms' ? 1 : 1000) : Number.NaN;
-  if (!(ms > 0 && ms <= MAX_TIMER_MS)) {
+  if (!isDurationMs(ms)) {
     throw new UsageError(
       `${option} takes a positive number of seconds (or 500ms, 1.5s), not "${text}"`,
     );
   }
   return ms;
 }
-
-// Node's timers take at most this many ms.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The endpoint argument, read like zrpc-server's addrport (`@zrpc/core`'s `parseAddrport`). */
 export function readEndpoint(text: string): { endpoint: string; ipv6: boolean } {
