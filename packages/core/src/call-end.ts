@@ -30,6 +30,12 @@ export interface CallEnd {
   readonly error?: unknown;
   /** The call's context as its middleware saw it (absent for a refused call on a server). */
   readonly ctx?: CallContext;
+  /**
+   * True for a one-way event (pulled or subscribed on a server, pushed or
+   * published on a client): no reply, so `bytesOut` is 0 on a server.
+   * Absent for a call.
+   */
+  readonly oneWay?: boolean;
 }
 
 /**
