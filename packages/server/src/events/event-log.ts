@@ -26,7 +26,7 @@ export class EventLog {
   }
 
   ran(method: string, status: CallStatus, durationMs: number, error: unknown): void {
-    const took = `${status === 'ok' ? 'in' : 'after'} ${duration(durationMs)}`;
+    const took = `${status === 'cancelled' ? 'after' : 'in'} ${duration(durationMs)}`;
     const fields: Record<string, unknown> = {
       method,
       event: this.how,

@@ -63,7 +63,9 @@ export function runEvent(
   let running: unknown;
   try {
     running = runInCall(ctx, () =>
-      host.middleware === undefined ? handle(host, spec!, ctx) : host.middleware(ctx, inner(host, spec!, ctx)),
+      host.middleware === undefined
+        ? handle(host, spec!, ctx)
+        : host.middleware(ctx, inner(host, spec!, ctx)),
     );
   } catch (error) {
     return failed(ctx, error);

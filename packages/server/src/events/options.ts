@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { type CallObserver, type Registry, rpc, type ServerMiddleware } from '@zrpc/core';
-import { type Logger, consoleWarnings } from '../options.js';
+import { consoleWarnings, type Logger } from '../options.js';
 
 /** Options a `Puller` and a `Subscriber` share. */
 export interface EventServerOptions {

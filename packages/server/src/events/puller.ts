@@ -26,7 +26,11 @@ export interface PullerOptions extends EventServerOptions {
  */
 export class Puller extends EventReceiver {
   constructor(options: PullerOptions = {}) {
-    const socket = new Pull({ maxMessageSize: DEFAULT_MAX_EVENT_SIZE, linger: 0, ...options.socket });
+    const socket = new Pull({
+      maxMessageSize: DEFAULT_MAX_EVENT_SIZE,
+      linger: 0,
+      ...options.socket,
+    });
     super(socket, 'pushed', options);
   }
 }

@@ -15,7 +15,11 @@ import { WorkerPool } from '../worker-pool.js';
 import type { EventContext } from './event-context.js';
 import { describe, EventLog } from './event-log.js';
 import { type EventHost, type EventOutcome, runEvent } from './event-runner.js';
-import { type EventServerOptions, type ResolvedEventOptions, resolveEventOptions } from './options.js';
+import {
+  type EventServerOptions,
+  type ResolvedEventOptions,
+  resolveEventOptions,
+} from './options.js';
 
 /** The longest the receive loop works before it lets timers run. */
 const RECEIVE_TURN_MS = 5;
@@ -238,7 +242,8 @@ export abstract class EventReceiver implements EventHost {
     const outcome = runEvent(this, event, (ctx) => {
       this.running.add(ctx);
       this.bytesHeld += bytes;
-      if (this.bytesHeld > this.counters.peakBytesHeld) this.counters.peakBytesHeld = this.bytesHeld;
+      if (this.bytesHeld > this.counters.peakBytesHeld)
+        this.counters.peakBytesHeld = this.bytesHeld;
     });
     if (!(outcome instanceof Promise)) {
       this.ended(outcome, bytes, startedAt);
