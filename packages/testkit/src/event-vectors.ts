@@ -62,12 +62,12 @@ export function loadEventVectors(): EventVectorFile {
 }
 
 /** The scenario named `name`. */
-export function eventScenario<N extends (SenderScenario | PullerScenario)['name']>(
-  name: N,
-): Extract<SenderScenario | PullerScenario, { name: N }> {
+export function eventScenario(name: 'push_to_puller'): PullerScenario;
+export function eventScenario(name: SenderScenario['name']): SenderScenario;
+export function eventScenario(name: string): SenderScenario | PullerScenario {
   const scenario = loadEventVectors().scenarios.find((s) => s.name === name);
   if (scenario === undefined) throw new Error(`no event scenario named ${name}`);
-  return scenario as Extract<SenderScenario | PullerScenario, { name: N }>;
+  return scenario;
 }
 
 /** A rendered event as zrpc's codec decodes it: `{ header, name, args }`. */
