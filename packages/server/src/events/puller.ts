@@ -1,11 +1,11 @@
 import { Pull, type SocketOptions } from 'zeromq';
 import type { EventServerOptions } from './options.js';
-import { DEFAULT_MAX_EVENT_SIZE, EventReceiver } from './receiver.js';
+import { EventReceiver, RECEIVER_SOCKET_DEFAULTS } from './receiver.js';
 
 export interface PullerOptions extends EventServerOptions {
   /**
    * Settings of the PULL socket, passed to zeromq.js as they are. Defaults:
-   * `maxMessageSize` 16 MiB, `receiveHighWaterMark` 1000 (messages ZeroMQ
+   * `maxMessageSize` 16 MiB, `receiveHighWaterMark` 100 (events ZeroMQ
    * holds per connected pusher before that pusher waits).
    */
   socket?: SocketOptions<Pull>;
@@ -26,11 +26,7 @@ export interface PullerOptions extends EventServerOptions {
  */
 export class Puller extends EventReceiver {
   constructor(options: PullerOptions = {}) {
-    const socket = new Pull({
-      maxMessageSize: DEFAULT_MAX_EVENT_SIZE,
-      linger: 0,
-      ...options.socket,
-    });
+    const socket = new Pull({ ...RECEIVER_SOCKET_DEFAULTS, ...options.socket });
     super(socket, 'pushed', options);
   }
 }

@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises';
 import {
-  type CallEnd,
   type CallObserver,
   type ComposedMiddleware,
   compose,
-  Observers,
   type ServerCallContext,
 } from '@zrpc/core';
 import { decodeEvent, monotonicNow, readableHead, type ZEvent } from '@zrpc/core/protocol';
@@ -13,8 +11,8 @@ import type { Pull, Subscriber as SubscriberSocket } from 'zeromq';
 import { ServerClosingError } from '../errors.js';
 import { WorkerPool } from '../worker-pool.js';
 import type { EventContext } from './event-context.js';
-import { describe, EventLog } from './event-log.js';
-import { type EventHost, type EventOutcome, runEvent } from './event-runner.js';
+import { EventEnds, type EventStats } from './event-ends.js';
+import { type EventHost, runEvent } from './event-runner.js';
 import {
   type EventServerOptions,
   type ResolvedEventOptions,
@@ -30,32 +28,22 @@ const CANCEL_SETTLE_MS = 1000;
  * is disconnected before its bytes are buffered), as on a `Server`.
  */
 export const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024;
+/**
+ * Events ZeroMQ holds per connected sender before that sender waits (a
+ * pusher) or misses events (a publisher drops them). ZeroMQ counts
+ * messages, not bytes: under a flood of 64 KiB events from 4 pushers its
+ * default of 1000 held 250 MB; at 100, 25 MB, with no loss of throughput
+ * (the puller reads one event at a time either way; `bench/events.ts` of
+ * @zrpc/client).
+ */
+export const DEFAULT_RECEIVE_HWM = 100;
 
-/** What `stats` reports: counters since start, then the current load. */
-export interface EventStats {
-  /** Messages read from the socket. */
-  received: number;
-  /** Events whose handler ran and succeeded. */
-  ok: number;
-  /** Events whose handler or a middleware failed (logged with the traceback, answered to nobody). */
-  failed: number;
-  /** Events cancelled by `close()` after its grace period. */
-  cancelled: number;
-  /** Events naming no registered method. */
-  unknownMethods: number;
-  /** Events whose arguments did not fit their method (or that named a stream method). */
-  badArguments: number;
-  /** Messages that were no event (not msgpack, wrong shape). */
-  badFrames: number;
-  /** Events a `Subscriber` with topics dropped because their name is none of them. */
-  filtered: number;
-  /** Events running now. */
-  running: number;
-  /** Bytes of the events running now. */
-  bytesHeld: number;
-  /** The most `bytesHeld` has been since start. */
-  peakBytesHeld: number;
-}
+/** The socket options a receiver starts from (`socket` overrides them). */
+export const RECEIVER_SOCKET_DEFAULTS = {
+  maxMessageSize: DEFAULT_MAX_EVENT_SIZE,
+  receiveHighWaterMark: DEFAULT_RECEIVE_HWM,
+  linger: 0,
+} as const;
 
 export interface EventCloseOptions {
   /** How long the events running may take to finish before their signal fires (default 5000). */
@@ -77,19 +65,7 @@ export abstract class EventReceiver implements EventHost {
   readonly middleware: ComposedMiddleware<ServerCallContext> | undefined;
   readonly workers: WorkerPool;
   protected readonly options: ResolvedEventOptions;
-  private readonly observers: Observers;
-  private readonly log: EventLog;
-  private readonly counters = {
-    received: 0,
-    ok: 0,
-    failed: 0,
-    cancelled: 0,
-    unknownMethods: 0,
-    badArguments: 0,
-    badFrames: 0,
-    filtered: 0,
-    peakBytesHeld: 0,
-  };
+  private readonly ends: EventEnds;
   private readonly running = new Set<EventContext>();
   private bytesHeld = 0;
   private readonly endpointList: string[] = [];
@@ -110,10 +86,7 @@ export abstract class EventReceiver implements EventHost {
     this.middleware =
       this.options.middleware.length > 0 ? compose(this.options.middleware) : undefined;
     this.workers = new WorkerPool(this.options.workers, logger);
-    this.log = new EventLog(logger, how);
-    this.observers = new Observers(this.options.observers, (error) =>
-      logger.error('zrpc events: an observer failed (reported once)', error),
-    );
+    this.ends = new EventEnds(logger, how, this.options.observers);
   }
 
   /** Every endpoint bound (port `0`/`*` resolved) or connected. */
@@ -123,7 +96,7 @@ export abstract class EventReceiver implements EventHost {
 
   get stats(): EventStats {
     return {
-      ...this.counters,
+      ...this.ends.counters,
       running: this.running.size,
       bytesHeld: this.bytesHeld,
     };
@@ -131,7 +104,7 @@ export abstract class EventReceiver implements EventHost {
 
   /** Tell `observer` of every event's end from now on; the function returned stops it. */
   observe(observer: CallObserver): () => void {
-    return this.observers.add(observer);
+    return this.ends.observe(observer);
   }
 
   /** Listen on `endpoint` (`tcp://host:port`, port `0` or `*` for a free one, `ipc://`, `inproc://`). */
@@ -216,7 +189,8 @@ export abstract class EventReceiver implements EventHost {
   }
 
   private handle(frames: Buffer[]): void {
-    this.counters.received++;
+    const { counters } = this.ends;
+    counters.received++;
     const startedAt = monotonicNow();
     // The event is the last frame, as for zerorpc-python: any frame before
     // it (a publisher's topic) is not part of it.
@@ -225,34 +199,27 @@ export abstract class EventReceiver implements EventHost {
     try {
       event = decodeEvent(payload);
     } catch (error) {
-      this.counters.badFrames++;
-      this.log.ignored('badFrames', (error as Error).message);
-      const head = readableHead(payload);
-      if (head !== undefined) {
-        const outcome = { method: head.name, status: 'protocol_error', error, ran: false } as const;
-        this.notify(outcome, payload.length, startedAt);
-      }
+      this.ends.unreadable(error, readableHead(payload)?.name, payload.length, startedAt);
       return;
     }
     if (!this.accepts(event, frames)) {
-      this.counters.filtered++;
+      counters.filtered++;
       return;
     }
     const bytes = payload.length;
     const outcome = runEvent(this, event, (ctx) => {
       this.running.add(ctx);
       this.bytesHeld += bytes;
-      if (this.bytesHeld > this.counters.peakBytesHeld)
-        this.counters.peakBytesHeld = this.bytesHeld;
+      counters.peakBytesHeld = Math.max(counters.peakBytesHeld, this.bytesHeld);
     });
     if (!(outcome instanceof Promise)) {
-      this.ended(outcome, bytes, startedAt);
+      this.ends.ended(outcome, bytes, startedAt);
       return;
     }
     void outcome.then((done) => {
       this.running.delete(done.ctx!);
       this.bytesHeld -= bytes;
-      this.ended(done, bytes, startedAt);
+      this.ends.ended(done, bytes, startedAt);
       if (this.wakeReader !== undefined && (this.hasRoom() || this.closing)) {
         const wake = this.wakeReader;
         this.wakeReader = undefined;
@@ -260,57 +227,6 @@ export abstract class EventReceiver implements EventHost {
       }
       if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });
-  }
-
-  private ended(outcome: EventOutcome, bytes: number, startedAt: number): void {
-    const { method, status, error } = outcome;
-    const durationMs = monotonicNow() - startedAt;
-    switch (status) {
-      case 'ok':
-        this.counters.ok++;
-        this.log.ran(method, status, durationMs, undefined);
-        break;
-      case 'unknown_method':
-        this.counters.unknownMethods++;
-        this.log.ignored('unknownMethods', describe(error));
-        break;
-      case 'bad_arguments':
-        this.counters.badArguments++;
-        this.log.ignored('badArguments', describe(error));
-        break;
-      case 'cancelled':
-        this.counters.cancelled++;
-        this.log.ran(method, status, durationMs, error);
-        break;
-      default:
-        this.counters.failed++;
-        this.log.ran(method, status, durationMs, error);
-    }
-    this.notify(outcome, bytes, startedAt, durationMs);
-  }
-
-  private notify(
-    { method, status, error, ran, ctx }: EventOutcome,
-    bytesIn: number,
-    startedAt: number,
-    durationMs = monotonicNow() - startedAt,
-  ): void {
-    if (!this.observers.any) return;
-    const end: CallEnd = {
-      side: 'server',
-      method,
-      peer: '',
-      status,
-      durationMs,
-      bytesIn,
-      bytesOut: 0,
-      ran,
-      stream: false,
-      oneWay: true,
-      ...(status !== 'ok' && { error }),
-      ...(ctx !== undefined && { ctx }),
-    };
-    this.observers.notify(end);
   }
 
   /** Resolves when no event runs, or after `ms`. */
@@ -337,7 +253,7 @@ export abstract class EventReceiver implements EventHost {
       await this.allEnded(CANCEL_SETTLE_MS);
     }
     await this.workers.close();
-    this.log.flush();
+    this.ends.flush();
   }
 }
 

@@ -1,7 +1,7 @@
 import type { ZEvent } from '@zrpc/core/protocol';
 import { type SocketOptions, Subscriber as SubscriberSocket } from 'zeromq';
 import type { EventServerOptions } from './options.js';
-import { DEFAULT_MAX_EVENT_SIZE, EventReceiver } from './receiver.js';
+import { EventReceiver, RECEIVER_SOCKET_DEFAULTS } from './receiver.js';
 
 export interface SubscriberOptions extends EventServerOptions {
   /**
@@ -12,7 +12,12 @@ export interface SubscriberOptions extends EventServerOptions {
    * a publisher without topics need: theirs start with the event's bytes).
    */
   topics?: readonly string[];
-  /** Settings of the SUB socket, passed to zeromq.js as they are (default `maxMessageSize` 16 MiB). */
+  /**
+   * Settings of the SUB socket, passed to zeromq.js as they are. Defaults:
+   * `maxMessageSize` 16 MiB, `receiveHighWaterMark` 100 (events ZeroMQ
+   * holds for this subscriber; past them and the publisher's own
+   * high-water mark, the publisher drops what it publishes to it).
+   */
   socket?: SocketOptions<SubscriberSocket>;
 }
 
@@ -33,11 +38,7 @@ export class Subscriber extends EventReceiver {
   private readonly topics: ReadonlySet<string> | undefined;
 
   constructor(options: SubscriberOptions = {}) {
-    const socket = new SubscriberSocket({
-      maxMessageSize: DEFAULT_MAX_EVENT_SIZE,
-      linger: 0,
-      ...options.socket,
-    });
+    const socket = new SubscriberSocket({ ...RECEIVER_SOCKET_DEFAULTS, ...options.socket });
     const topics = options.topics;
     if (topics !== undefined) {
       if (
