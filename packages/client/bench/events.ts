@@ -5,7 +5,6 @@
  * processes; the pushers here. `pnpm bench` runs it after the calls bench;
  * alone: `node --import tsx bench/events.ts`.
  */
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Push } from 'zeromq';
 import { Pusher } from '../src/index.js';
