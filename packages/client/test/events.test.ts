@@ -4,6 +4,9 @@
  * Puller and Subscriber, middleware and task context, the high-water mark
  * and its timeout, and close().
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { type ClientMiddleware, currentCall, Registry, statusOf } from '@zrpc/core';
 import { decodeEvent } from '@zrpc/core/protocol';
 import { Puller, Server, Subscriber } from '@zrpc/server';
@@ -310,4 +313,26 @@ describe('back-pressure, failures and close', () => {
     await waitFor(() => ran.length === 1, 5000, 'the good event');
     expect(ran[0]!.args).toEqual([2, 'fine']);
   });
+
+  it.each(['close', 'no close'])(
+    'a process whose pusher holds events nobody reads still exits (%s): the linger bounds it',
+    async (how) => {
+      const pull = new Pull({ receiveHighWaterMark: 1 }); // bound, never read
+      closers.push(() => pull.close());
+      await pull.bind('tcp://127.0.0.1:*');
+      const script = fileURLToPath(new URL('./fixtures/push-and-exit.mjs', import.meta.url));
+      const child = spawn(process.execPath, [script, pull.lastEndpoint!, how], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout!.on('data', (chunk) => (out += chunk));
+      const exited = once(child, 'exit');
+      const bound = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const [code, signal] = await exited;
+      clearTimeout(bound);
+      expect({ code, signal }).toEqual({ code: 0, signal: null }); // not killed by the bound
+      expect(JSON.parse(out)).toMatchObject({ stoppedBy: 'SendTimeoutError' });
+      expect(JSON.parse(out).sent).toBeGreaterThan(0);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { Publisher as PubSocket, type SocketOptions } from 'zeromq';
 import { withRemoteMethods } from '../proxy.js';
 import type { Args, UntypedApi } from '../types.js';
-import { EventSender, type EventSenderOptions } from './sender.js';
+import { DEFAULT_CLOSE_GRACE_MS, EventSender, type EventSenderOptions } from './sender.js';
 import type { EventMethods, EventName } from './types.js';
 
 export interface PublisherOptions extends EventSenderOptions {
@@ -17,7 +17,7 @@ export interface PublisherOptions extends EventSenderOptions {
   /**
    * Settings of the PUB socket, passed to zeromq.js as they are
    * (`sendHighWaterMark`: events ZeroMQ holds per subscriber, default 1000;
-   * beyond it that subscriber misses events).
+   * beyond it that subscriber misses events; `linger` 2000, as a Pusher's).
    */
   socket?: SocketOptions<PubSocket>;
 }
@@ -38,7 +38,11 @@ class PublisherBase<Api = UntypedApi> extends EventSender {
   private readonly topics: boolean;
 
   constructor(options: PublisherOptions = {}) {
-    super(new PubSocket({ ...options.socket }), options, 'the publisher could not send');
+    super(
+      new PubSocket({ linger: DEFAULT_CLOSE_GRACE_MS, ...options.socket }),
+      options,
+      'the publisher could not send',
+    );
     this.topics = options.topics === true;
   }
 

@@ -1,7 +1,7 @@
 import { Push, type SocketOptions } from 'zeromq';
 import { withRemoteMethods } from '../proxy.js';
 import type { Args, UntypedApi } from '../types.js';
-import { EventSender, type EventSenderOptions } from './sender.js';
+import { DEFAULT_CLOSE_GRACE_MS, EventSender, type EventSenderOptions } from './sender.js';
 import type { EventMethods, EventName } from './types.js';
 
 export interface PusherOptions extends EventSenderOptions {
@@ -9,8 +9,9 @@ export interface PusherOptions extends EventSenderOptions {
    * Settings of the PUSH socket, passed to zeromq.js as they are. Defaults:
    * `immediate: true` (events go only to pullers whose connection is up: a
    * puller that is down never swallows them), `sendHighWaterMark` 1000
-   * (events ZeroMQ holds per puller before a push waits), `linger` set by
-   * `close()`.
+   * (events ZeroMQ holds per puller before a push waits), `linger` 2000
+   * (how long a program exiting without `close()` may wait for ZeroMQ to
+   * send what it holds; `close()` sets it to what is left of its grace).
    */
   socket?: SocketOptions<Push>;
 }
@@ -33,7 +34,7 @@ export interface PusherOptions extends EventSenderOptions {
 class PusherBase<Api = UntypedApi> extends EventSender {
   constructor(options: PusherOptions = {}) {
     super(
-      new Push({ immediate: true, ...options.socket }),
+      new Push({ immediate: true, linger: DEFAULT_CLOSE_GRACE_MS, ...options.socket }),
       options,
       'no puller is connected, or those connected hold sendHighWaterMark events each: they do not keep up',
     );

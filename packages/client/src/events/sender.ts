@@ -45,7 +45,12 @@ export interface SenderCloseOptions {
 }
 
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
-const DEFAULT_CLOSE_GRACE_MS = 2000;
+/**
+ * `close()`'s grace, and the socket's linger until then: a program that
+ * exits without closing waits for ZeroMQ that long at most (ZeroMQ's own
+ * default, -1, would wait forever for a receiver that does not read).
+ */
+export const DEFAULT_CLOSE_GRACE_MS = 2000;
 const NO_TASK_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** One event on its way to the socket. */
