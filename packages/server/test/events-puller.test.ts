@@ -272,6 +272,27 @@ describe('refusals, bad input and observers', () => {
 });
 
 describe('bounds', () => {
+  it('an event over maxMessageSize is dropped by ZeroMQ with its connection; another pusher goes on', async () => {
+    const registry = new Registry();
+    const ran: string[] = [];
+    registry.register(function note(who: string, _data: Uint8Array) {
+      ran.push(who);
+    });
+    const { puller, endpoint } = await events.puller({
+      registry,
+      socket: { maxMessageSize: 4096 },
+    });
+    const careless = events.push(endpoint);
+    const careful = events.push(endpoint);
+    await careless.send(eventFrame('note', ['careless', new Uint8Array(64 * 1024)]));
+    for (let i = 0; i < 5; i++)
+      await careful.send(eventFrame('note', ['careful', new Uint8Array(100)]));
+    await until(() => ran.length === 5, "the careful pusher's events");
+    expect(ran).toEqual(Array(5).fill('careful'));
+    // Never buffered: the puller saw no message of it, and holds nothing.
+    expect(puller.stats).toMatchObject({ received: 5, ok: 5, badFrames: 0, bytesHeld: 0 });
+  });
+
   it('reads no more than `concurrency` events while they run: the rest wait in ZeroMQ', async () => {
     const registry = new Registry();
     const gate = deferred();
