@@ -335,13 +335,13 @@ describe('bounds', () => {
   it('a flood from one pusher does not starve another: ZeroMQ takes from them in turn', async () => {
     const registry = new Registry();
     const order: string[] = [];
-    // The work takes one resource in turn (a connection, say): a FIFO lock.
-    // Whatever the puller had read ahead would queue here, B's behind A's.
+    // The work takes one resource in turn (a connection, say), a millisecond
+    // each: a FIFO lock. Whatever the puller read ahead would queue here, B's behind A's.
     let lock = Promise.resolve();
     registry.register(function work(who: string, i: number) {
       const turn = lock.then(async () => {
         order.push(`${who}${i}`);
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 1));
       });
       lock = turn;
       return turn;
@@ -349,21 +349,27 @@ describe('bounds', () => {
     const { endpoint } = await events.puller({ registry, concurrency: 2 });
     const flooder = events.push(endpoint);
     const other = events.push(endpoint);
-    const FLOOD = 3000;
+    const FLOOD = 1500;
     const flooding = (async () => {
       for (let i = 0; i < FLOOD; i++) await flooder.send(eventFrame('work', ['a', i]));
     })();
-    await until(() => order.length >= 100, 'the flood to be running');
-    for (let i = 0; i < 20; i++) await other.send(eventFrame('work', ['b', i]));
+    await until(() => order.length >= 50, 'the flood to be running');
+    // How many events had run when each of B's was handed to ZeroMQ.
+    const sentAt: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await other.send(eventFrame('work', ['b', i]));
+      sentAt.push(order.length);
+    }
     await flooding;
-    await until(() => order.length === FLOOD + 20, 'everything to run');
+    await until(() => order.length === FLOOD + 20, 'everything to run', 60_000);
 
-    const firstB = order.indexOf('b0');
-    const lastB = order.indexOf('b19');
-    const floodLeftWhenBArrived = FLOOD - order.slice(0, firstB).length;
-    expect(floodLeftWhenBArrived).toBeGreaterThan(500); // the flood still had a backlog
-    // Turn about: B's 20 ran among about as many of A's, not after A's backlog.
-    expect(lastB - firstB).toBeLessThan(100);
+    // The flood still had a long backlog when B sent...
+    expect(
+      FLOOD - order.slice(0, sentAt[0]).filter((id) => id.startsWith('a')).length,
+    ).toBeGreaterThan(500);
+    // ...yet each of B's events ran within a few events of being sent, not after that backlog.
+    const waited = sentAt.map((at, i) => order.indexOf(`b${i}`) - at);
+    expect(Math.max(...waited)).toBeLessThan(100);
   });
 
   it('close() lets running events finish within the grace, then fires their signal', async () => {
