@@ -262,10 +262,13 @@ describe('back-pressure, failures and close', () => {
     const data = new Uint8Array(1 << 20);
     let sent = 0;
     let failure: unknown;
+    // (A push that times out before the connection is up, on a loaded machine, does not count.)
     for (let i = 0; i < 200 && failure === undefined; i++) {
       await pusher.push('big', data).then(
         () => sent++,
-        (error: unknown) => (failure = error),
+        (error: unknown) => {
+          if (sent > 0) failure = error;
+        },
       );
     }
     expect(failure).toBeInstanceOf(SendTimeoutError);
