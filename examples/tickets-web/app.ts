@@ -16,8 +16,9 @@ import {
   TimeoutError,
 } from '@zrpc/client';
 import type * as Tickets from '@zrpc/example-tickets/rpcs';
-import { sentryClient } from '@zrpc/sentry';
+import { sentryClient, sentryServer } from '@zrpc/sentry';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { subscribeTo, TicketFeed } from './events.js';
 
 export interface AppOptions {
   /** Where the tickets provider listens, e.g. `tcp://127.0.0.1:4242`. */
@@ -28,6 +29,8 @@ export interface AppOptions {
   timeoutMs?: number;
   /** More client middleware, after Sentry's: `otelClient()` of @zrpc/opentelemetry, say. */
   middleware?: ClientMiddleware[];
+  /** Where the provider publishes its events, e.g. `tcp://127.0.0.1:4243` (none: `GET /events` stays empty). */
+  eventsEndpoint?: string;
 }
 
 /** Remote error names and the HTTP status each becomes. */
@@ -76,6 +79,18 @@ export function buildApp(options: AppOptions): {
   app.post<{ Params: { id: string } }>('/tickets/:id/close', async (request) =>
     rpc.close_ticket(ticketId(request.params.id)),
   );
+
+  // The provider's events (ticket_created), as this service heard them: oldest first.
+  const feed = new TicketFeed();
+  if (options.eventsEndpoint !== undefined) {
+    // The same Sentry middleware as the provider's calls: a failing handler is reported.
+    const events = subscribeTo(options.eventsEndpoint, feed, [
+      sentryServer({ serverName: 'tickets-web' }),
+    ]);
+    app.addHook('onReady', () => events.connected);
+    app.addHook('onClose', () => events.subscriber.close());
+  }
+  app.get('/events', async () => feed.events);
 
   /** What the pool holds now: places taken and free, calls waiting for one, servers and ejections. */
   app.get('/pool', async () => rpc.stats);

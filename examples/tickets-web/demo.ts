@@ -1,7 +1,8 @@
 /**
  * The README's main job (`npm start`): start the tickets provider and the
  * HTTP service as two processes, then, over HTTP, read a ticket (a call),
- * list tickets (a stream), ask for one that does not exist (an error), and
+ * list tickets (a stream), ask for one that does not exist (an error),
+ * create one and see the provider's `ticket_created` event arrive, and
  * send a burst of concurrent requests that the pool (at most 8 calls in
  * flight) serves. Both processes are stopped with SIGTERM at the end.
  */
@@ -10,7 +11,11 @@ import { startProvider, startWeb } from './processes.js';
 const prefix = (name: string) => (line: string) => console.log(`  [${name}] ${line}`);
 
 const provider = await startProvider({ onLine: prefix('provider') });
-const web = await startWeb(provider.address, { onLine: prefix('web'), env: { POOL_MAX: '8' } });
+const web = await startWeb(provider.address, {
+  onLine: prefix('web'),
+  env: { POOL_MAX: '8' },
+  events: provider.events,
+});
 const base = web.address;
 
 async function show(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -29,6 +34,27 @@ async function show(method: string, path: string, body?: unknown): Promise<unkno
   return data;
 }
 
+/** Wait (5 s at most) until the web service heard `ticket_created` for ticket `id`, and say so. */
+async function showHeard(id: number): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const heard = (await (await fetch(`${base}/events`)).json()) as Array<{
+      event: string;
+      ticket: { id: number; title: string };
+    }>;
+    const event = heard.find((e) => e.event === 'ticket_created' && e.ticket.id === id);
+    if (event !== undefined) {
+      const ms = (performance.now() - started).toFixed(0);
+      console.log(
+        `\nGET /events -> ${event.event} #${id} "${event.ticket.title}" (${ms} ms): published by the provider once committed, run by the web's Subscriber`,
+      );
+      return;
+    }
+    if (performance.now() - started > 5000) throw new Error(`ticket_created #${id} not heard`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 try {
   await show('GET', '/tickets/1'); // a call: get_ticket(1)
   const list = (await show('GET', '/tickets?n=5')) as unknown[]; // a stream: ticket_list(5)
@@ -38,6 +64,7 @@ try {
     id: number;
   };
   await show('POST', `/tickets/${created.id}/close`);
+  await showHeard(created.id); // an event: the provider published ticket_created, the web heard it
 
   // 400 requests, 64 at a time, over a pool of at most 8 calls in flight.
   const total = 400;

@@ -16,6 +16,8 @@ export interface Started {
   child: ChildProcess;
   /** The address it printed: `tcp://127.0.0.1:port` or `http://127.0.0.1:port`. */
   address: string;
+  /** The provider's: where it publishes its events. */
+  events?: string;
   /** Everything it printed so far. */
   output(): string;
   /** SIGTERM, then its exit code (null if a signal ended it). */
@@ -32,23 +34,32 @@ export interface StartOptions {
   config?: string;
 }
 
-/** The tickets provider, on a free port. `DATABASE_URL` in `env` picks its database. */
-export function startProvider(options: StartOptions = {}): Promise<Started> {
+/** The tickets provider, on free ports (calls and events). `DATABASE_URL` in `env` picks its database. */
+export async function startProvider(options: StartOptions = {}): Promise<Started> {
   const cli = join(dirname(require.resolve('@zrpc/server/package.json')), 'dist/cli.js');
   const config = options.config === undefined ? [] : ['--config', options.config];
   const child = spawn(process.execPath, [cli, ...config, '127.0.0.1:0'], {
     cwd: join(here, '../tickets'),
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, TICKETS_EVENTS_ADDRESS: '127.0.0.1:0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return started(child, /Listening on (tcp:\/\/\S+)/, options);
+  const provider = await started(child, /Listening on (tcp:\/\/\S+)/, options);
+  // Printed before it listens (zrpc.config.ts binds the publisher).
+  return {
+    ...provider,
+    events: /Publishing ticket events on (tcp:\/\/\S+)/.exec(provider.output())?.[1],
+  };
 }
 
-/** This HTTP service, on a free port, calling the provider at `endpoint`. */
-export function startWeb(endpoint: string, options: StartOptions = {}): Promise<Started> {
+/** This HTTP service, on a free port, calling the provider at `endpoint` (and hearing its `events`). */
+export function startWeb(
+  endpoint: string,
+  options: StartOptions & { events?: string } = {},
+): Promise<Started> {
+  const events = options.events === undefined ? {} : { TICKETS_EVENTS: options.events };
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'main.ts')], {
     cwd: here,
-    env: { ...process.env, TICKETS_ENDPOINT: endpoint, PORT: '0', ...options.env },
+    env: { ...process.env, TICKETS_ENDPOINT: endpoint, PORT: '0', ...events, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return started(child, /listening on (http:\/\/\S+)/, options);

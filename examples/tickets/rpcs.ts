@@ -9,6 +9,7 @@
  */
 import { callSignal, rpc } from '@zrpc/core';
 import { orm } from './db.js';
+import { events, onCommit } from './events.js';
 import { serializeTicket, type TicketData } from './serializers.js';
 
 /** One ticket; `DoesNotExist` when there is none with this id. */
@@ -38,14 +39,16 @@ export async function* ticket_list(n = 10): AsyncGenerator<TicketData> {
   }
 }
 
-/** Opens a ticket and returns it. */
+/** Opens a ticket and returns it; subscribers hear `ticket_created` once it is committed. */
 export async function create_ticket(title: string, description = ''): Promise<TicketData> {
   if (typeof title !== 'string' || title.trim() === '') {
     throw new ValueError(`a ticket needs a title, got ${JSON.stringify(title)}`);
   }
-  return serializeTicket(
+  const ticket = serializeTicket(
     await orm.db().ticket.create({ data: { title: title.trim(), description } }),
   );
+  onCommit(() => events.ticket_created(ticket));
+  return ticket;
 }
 
 /** Closes a ticket (closing a closed ticket changes nothing) and returns it. */

@@ -8,6 +8,7 @@ import * as Sentry from '@sentry/node';
 import { sentryServer } from '@zrpc/sentry';
 import { defineConfig } from '@zrpc/server/runner';
 import { createClient, engine, orm } from './db.js';
+import { afterCommit, publishEvents } from './events.js';
 import { migrate, seed } from './migrate.js';
 
 Sentry.init({
@@ -27,6 +28,7 @@ try {
 } finally {
   await prisma.$disconnect();
 }
+await publishEvents();
 
 export default defineConfig({
   apps: ['.'],
@@ -35,6 +37,8 @@ export default defineConfig({
     // (the Prisma middleware inside it has already mapped them). A missing
     // ticket is part of the API, like an HTTP 404: a span status, not an event.
     sentryServer({ serverName: 'tickets', expected: ['DoesNotExist'] }),
+    // Events queued by a handler (`onCommit`) go out once its transaction committed.
+    afterCommit,
     orm.middleware,
   ],
 });

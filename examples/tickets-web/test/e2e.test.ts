@@ -35,6 +35,7 @@ beforeAll(async () => {
       SENTRY_TRACES_SAMPLE_RATE: '1',
       RPC_TIMEOUT_MS: '30000',
     },
+    events: provider.events,
   });
 }, 90_000);
 
@@ -96,6 +97,41 @@ describe('tickets over HTTP, through the pool, from the provider', () => {
     const closed = await request('POST', `/tickets/${created.body.id}/close`);
     expect(closed.body).toMatchObject({ id: created.body.id, status: 'closed' });
     expect((await request('GET', `/tickets/${created.body.id}`)).body.status).toBe('closed');
+  });
+
+  it('a created ticket is published (once committed) and heard by the web; a refused one is not', async () => {
+    expect(provider.events).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    // A subscriber hears what is published once its subscription reached the publisher:
+    // create tickets until one is heard (the first usually is).
+    const heardIds = async () =>
+      ((await request('GET', '/events')).body as Array<{ ticket: { id: number } }>).map(
+        (event) => event.ticket.id,
+      );
+    let first: number | undefined;
+    for (let i = 0; i < 10 && first === undefined; i++) {
+      const { body } = await request('POST', '/tickets', { title: `Heard? ${i}` });
+      await expect
+        .poll(heardIds, { timeout: 2000 })
+        .toContain(body.id)
+        .catch(() => {});
+      if ((await heardIds()).includes(body.id)) first = body.id;
+    }
+    expect(first).toBeDefined();
+
+    expect((await request('POST', '/tickets', { title: '' })).status).toBe(400);
+    const created = await request('POST', '/tickets', {
+      title: 'Projector bulb',
+      description: 'Room 4',
+    });
+    await expect.poll(heardIds, { timeout: 10_000 }).toContain(created.body.id);
+    const events = (await request('GET', '/events')).body;
+    const heard = events.find(
+      (event: { ticket: { id: number } }) => event.ticket.id === created.body.id,
+    );
+    expect(heard).toMatchObject({ event: 'ticket_created', ticket: created.body });
+    // Nothing was published for the refused one: ids heard since the first are the ones created.
+    const since = (await heardIds()).filter((id) => id >= first!);
+    expect(since).toEqual([first, created.body.id]);
   });
 
   it("the provider's errors reach Sentry, in the web service's trace; a missing ticket does not", async () => {

@@ -16,17 +16,22 @@ const children = new Set<ChildProcess>();
 export interface ServerChild {
   endpoint: string;
   pid: number;
+  /** Its process, for benches that talk to it over IPC. */
+  child: ChildProcess;
 }
 
 /**
  * Start `servers/<name>.ts` in a child process and resolve once it listens.
  * Every child is killed when this process exits, however it exits.
  */
-export function startServer(name: string): Promise<ServerChild> {
+export function startServer(name: string, env: Record<string, string> = {}): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
   // The child inherits this process's node flags: `--import tsx` to run
   // TypeScript, and `--cpu-prof` too when the bench is being profiled.
-  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -35,7 +40,7 @@ export function startServer(name: string): Promise<ServerChild> {
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve({ endpoint: message.endpoint, pid: child.pid! });
+      resolve({ endpoint: message.endpoint, pid: child.pid!, child });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

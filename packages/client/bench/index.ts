@@ -65,7 +65,9 @@ async function rounds(stacks: Stack[]): Promise<Map<Load, Samples>> {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const [zrpc, floor, grpc] = await Promise.all(['zrpc', 'floor', 'grpc'].map(startServer));
+  const [zrpc, floor, grpc] = await Promise.all(
+    ['zrpc', 'floor', 'grpc'].map((name) => startServer(name)),
+  );
   const stacks = [
     zrpcStack(zrpc!.endpoint),
     floorStack(floor!.endpoint),

@@ -14,14 +14,17 @@ interface Callable {
  * (awaiting it, or returning it from an async function, must not call the
  * server).
  */
-export function withRemoteMethods(prototype: Callable): void {
+export function withRemoteMethods(prototype: Callable): void;
+/** The same for an object whose remote methods go through its method `via` (a Pusher's `push`). */
+export function withRemoteMethods(prototype: object, via: string): void;
+export function withRemoteMethods(prototype: object, via = 'call'): void {
   const parent = Object.getPrototypeOf(prototype) as object;
   const fallback = new Proxy(parent, {
-    get(target, property, receiver: Callable) {
+    get(target, property, receiver: Record<string, (...args: unknown[]) => unknown>) {
       if (typeof property !== 'string' || property in target || property === 'then') {
         return Reflect.get(target, property, receiver);
       }
-      return (...args: unknown[]) => receiver.call(property, ...args);
+      return (...args: unknown[]) => receiver[via]!(property, ...args);
     },
   });
   Object.setPrototypeOf(prototype, fallback);

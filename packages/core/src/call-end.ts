@@ -30,6 +30,12 @@ export interface CallEnd {
   readonly error?: unknown;
   /** The call's context as its middleware saw it (absent for a refused call on a server). */
   readonly ctx?: CallContext;
+  /**
+   * True for a one-way event (run by a server's Puller or Subscriber): no
+   * reply, so `bytesOut` is 0 and `peer` is `''` (a PULL or SUB socket does
+   * not say which sender an event came from). Absent for a call.
+   */
+  readonly oneWay?: boolean;
 }
 
 /**

@@ -17,6 +17,12 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Room for middleware to hand things to each other and to handlers. */
   readonly state: Map<unknown, unknown>;
+  /**
+   * True for a one-way event (push/pull, publish/subscribe): nothing is
+   * answered, so a result is dropped and an error is only logged and
+   * observed. Absent (or false) for a call.
+   */
+  readonly oneWay?: boolean;
 }
 
 export interface ServerCallContext extends CallContext {

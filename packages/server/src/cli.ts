@@ -44,6 +44,9 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     // A config file's apps are relative to the config file, like its imports.
     cwd: appsFromCommandLine || configFile === undefined ? process.cwd() : dirname(configFile),
     address: commandLine.address ?? config.address,
+    pull: commandLine.pull ?? config.pull,
+    subscribe:
+      commandLine.subscribe.length > 0 ? commandLine.subscribe : [config.subscribe ?? []].flat(),
     middleware: config.middleware,
     observers: config.observers,
     server: {

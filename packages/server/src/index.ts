@@ -22,6 +22,13 @@ export {
   ServerDrainingError,
   TooManyChannelsError,
 } from './errors.js';
+export type { EventStats } from './events/event-ends.js';
+export type { EventServerOptions } from './events/options.js';
+export type { PullerOptions } from './events/puller.js';
+export { Puller } from './events/puller.js';
+export type { EventCloseOptions } from './events/receiver.js';
+export type { SubscriberOptions } from './events/subscriber.js';
+export { Subscriber } from './events/subscriber.js';
 export type { LoopDelayStats } from './loop-watch.js';
 export type { Logger, ServerOptions, ServerSocketOptions } from './options.js';
 export type { SendBudget } from './outbox.js';

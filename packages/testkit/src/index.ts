@@ -1,3 +1,11 @@
+export type {
+  EventVectorFile,
+  PullerScenario,
+  RenderedEvent,
+  SenderScenario,
+  SentMessage,
+} from './event-vectors.js';
+export { eventOf, eventScenario, loadEventVectors } from './event-vectors.js';
 export { FakeClock, FakeTimer } from './fake-clock.js';
 export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
 export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';

@@ -4,6 +4,7 @@ import { UsageError } from './errors.js';
 import { DEFAULT_VERBOSITY } from './logger.js';
 
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
+                   [--pull <addrport>] [--subscribe <endpoint>]...
                    [--name <name>] [--heartbeat <seconds>] [--workers <n>]
                    [--verbosity {0,1,2,3}]
                    [--curve-keys <file> --curve-allow <file>] [--help]
@@ -16,6 +17,13 @@ Imports the rpcs module of each app and serves the methods they register.
                         (tcp://127.0.0.1:8000, ipc:///tmp/zrpc.sock)
   --app <dir or pkg>    an app: a directory, or an installed package name
                         (repeatable; replaces the config file's apps)
+  --pull <addrport>     also run the events pushed to this address (a PULL
+                        socket, for zerorpc Pushers; same forms as addrport)
+  --subscribe <endpoint>
+                        also run the events published there (a SUB socket
+                        connected to a zerorpc Publisher; repeatable). With
+                        --pull or --subscribe and no addrport, only events
+                        are served
   --config <file>       the config file (default: zrpc.config.{ts,mts,cts,js,mjs,cjs}
                         in the current directory, when there is one)
   --name <name>         the server name that _zerorpc_ping and _zerorpc_inspect report
@@ -44,6 +52,10 @@ export interface CommandLine {
   address: string | undefined;
   apps: string[];
   config: string | undefined;
+  /** `--pull`, already checked by `parseAddrport`. */
+  pull: string | undefined;
+  /** `--subscribe`, each already checked by `parseAddrport`. */
+  subscribe: string[];
   name: string | undefined;
   heartbeatMs: number | undefined;
   /** `--verbosity`, 0..3 (default 1). */
@@ -62,12 +74,15 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const address = positionals[0];
   // Checked now so that a typo fails before any config or app code runs.
   if (address !== undefined) parseAddrport(address);
+  for (const events of [values.pull ?? [], values.subscribe ?? []].flat()) parseAddrport(events);
   if (values.name === '') throw usageError('--name must not be empty');
   return {
     help: values.help ?? false,
     address,
     apps: values.app ?? [],
     config: values.config,
+    pull: values.pull,
+    subscribe: values.subscribe ?? [],
     name: values.name,
     heartbeatMs: values.heartbeat === undefined ? undefined : parseHeartbeat(values.heartbeat),
     verbosity:
@@ -97,6 +112,8 @@ function readArgs(argv: readonly string[]) {
       options: {
         app: { type: 'string', multiple: true },
         config: { type: 'string' },
+        pull: { type: 'string' },
+        subscribe: { type: 'string', multiple: true },
         name: { type: 'string' },
         heartbeat: { type: 'string' },
         verbosity: { type: 'string', short: 'v' },

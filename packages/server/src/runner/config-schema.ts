@@ -130,6 +130,10 @@ export const configSchema = keysOf(
     ),
     server: v.optional(keysOf(serverEntries, 'server')),
     address: v.optional(address),
+    pull: v.optional(address),
+    subscribe: v.optional(
+      v.union([address, v.array(address)], 'expected an endpoint or a list of endpoints'),
+    ),
   },
   'the config',
 );

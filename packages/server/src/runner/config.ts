@@ -17,8 +17,15 @@ export interface ZrpcConfig {
   observers?: CallObserver[];
   /** Options of the `Server` (name, heartbeatMs, tracebacks, concurrency, ...). */
   server?: RunnerServerOptions;
-  /** Where to listen, in any form the command's `addrport` takes. */
+  /**
+   * Where to listen for calls, in any form the command's `addrport` takes.
+   * Left out with `pull` or `subscribe` given, only events are served.
+   */
   address?: string;
+  /** Where to pull events pushed by zerorpc Pushers (`--pull`): an addrport. */
+  pull?: string;
+  /** The zerorpc Publishers whose events to run (`--subscribe`): endpoints or addrports. */
+  subscribe?: string | string[];
 }
 
 /** Identity helper that gives a config file its types: `export default defineConfig({...})`. */

@@ -14,6 +14,13 @@ import { bannerLines } from './banner.js';
 import type { RunnerServerOptions } from './config.js';
 import { type DiscoveredApp, discoverApps } from './discover.js';
 import { RunnerError, UsageError } from './errors.js';
+import {
+  closeEvents,
+  type EventSources,
+  hasEventSources,
+  type RunningEvents,
+  startEvents,
+} from './events.js';
 
 /** Where the runner writes: `info` for the start banner and progress, `error` for failures. */
 export interface RunnerLog {
@@ -26,12 +33,16 @@ export const consoleLog: RunnerLog = {
   error: (line) => process.stderr.write(`${line}\n`),
 };
 
-export interface RunOptions {
+export interface RunOptions extends EventSources {
   /** The apps to serve: directories or package names, resolved from `cwd`. */
   apps: readonly string[];
   /** Where app directories and package names are resolved from (default: the cwd). */
   cwd?: string;
-  /** Where to listen: an addrport or a ZeroMQ endpoint (default `127.0.0.1:4242`). */
+  /**
+   * Where to listen for calls: an addrport or a ZeroMQ endpoint (default
+   * `127.0.0.1:4242`, unless `pull` or `subscribe` is given: then only
+   * events are served, the server not listening).
+   */
   address?: string;
   middleware?: ServerMiddleware[];
   observers?: CallObserver[];
@@ -39,8 +50,8 @@ export interface RunOptions {
   log?: RunnerLog;
 }
 
-/** A started runner: the listening server and the apps it loaded. */
-export interface RunningServer {
+/** A started runner: the server (listening, unless it serves events only), the apps it loaded, its event receivers. */
+export interface RunningServer extends RunningEvents {
   readonly server: Server;
   readonly apps: readonly DiscoveredApp[];
 }
@@ -51,6 +62,7 @@ export interface RunningServer {
  */
 export async function runServer(options: RunOptions): Promise<RunningServer> {
   const cwd = options.cwd ?? process.cwd();
+  const eventsOnly = options.address === undefined && hasEventSources(options);
   const address = parseAddrport(options.address ?? DEFAULT_ADDRPORT);
   if (options.apps.length === 0) {
     throw new UsageError(
@@ -67,13 +79,23 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     observers: options.observers,
   });
   try {
-    await server.bind(address.endpoint);
+    if (!eventsOnly) await server.bind(address.endpoint);
   } catch (err) {
     await server.close();
     throw new RunnerError(`cannot listen on ${address.endpoint}: ${(err as Error).message}`);
   }
+  const { lines: eventLines, ...events } = await startEvents(options, {
+    middleware: options.middleware,
+    logger: options.server?.logger,
+    workers: options.server?.workers,
+  }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
   const log = options.log ?? consoleLog;
-  for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
+  const banner = bannerLines(apps, rpc.list(), server.endpoints, cwd);
+  banner.splice(-1, 0, ...eventLines); // before "Quit with CONTROL-C."
+  for (const line of banner) log.info(line);
   const logger = options.server?.logger;
   if (logger !== undefined) {
     const methods = rpc.list().length;
@@ -82,14 +104,16 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       'info',
       {
         endpoints: server.endpoints,
+        ...(events.puller && { pull: events.puller.endpoints }),
+        ...(events.subscriber && { subscribe: events.subscriber.endpoints }),
         methods,
         apps: apps.map((app) => app.name),
         server: server.name,
       },
-      `${server.name} serving ${methods} method${methods === 1 ? '' : 's'} on ${server.endpoints.join(', ')}`,
+      `${server.name} serving ${methods} method${methods === 1 ? '' : 's'} on ${[...server.endpoints, ...eventLines].join(', ')}`,
     );
   }
-  return { server, apps };
+  return { server, apps, ...events };
 }
 
 /** A host name in the endpoint that does not resolve stops the runner, naming it. */
@@ -123,7 +147,7 @@ export function exitOnSignals(
     }
     closing = true;
     log.info(`${signal}: finishing the calls in flight, then exiting (${signal} again to force)`);
-    running.server.close().then(
+    Promise.all([running.server.close(), closeEvents(running)]).then(
       () => {
         if (logger !== undefined) logStop(logger, running.server, signal);
         process.exit(0);
