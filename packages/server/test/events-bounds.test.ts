@@ -133,7 +133,7 @@ describe('bounds', () => {
     await puller.close({ graceMs: 200 });
     expect(ends.map((end) => [end.method, end.status])).toEqual([
       ['quick', 'ok'],
-      ['stubborn', 'cancelled'],
+      ['stubborn', 'refused_closing'],
     ]);
     expect((ends[1]!.error as Error).name).toBe('ServerClosingError');
     expect(logger.lines.some((line) => /stubborn cancelled after/.test(String(line.args[0])))).toBe(

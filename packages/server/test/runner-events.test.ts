@@ -40,12 +40,12 @@ describe('zrpc-server with events', () => {
     expect(lines.find((l) => l.method === 'double')).toMatchObject({
       level: 30,
       event: 'pushed',
-      outcome: 'ok',
+      status: 'ok',
       msg: expect.stringMatching(/^double ok in [\d.]+ ms \(pushed event\)$/),
     });
     expect(lines.find((l) => l.method === 'explode')).toMatchObject({
       level: 50,
-      outcome: 'error',
+      status: 'error',
       err: { type: 'ValueError', message: 'on purpose', stack: expect.stringContaining('rpcs.ts') },
     });
     cli.child.kill('SIGTERM');

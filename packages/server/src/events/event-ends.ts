@@ -88,6 +88,7 @@ export class EventEnds {
         this.counters.badArguments++;
         this.log.ignored('badArguments', describe(error));
         break;
+      case 'refused_closing': // cut short by close() past its grace
       case 'cancelled':
         this.counters.cancelled++;
         this.log.ran(method, status, durationMs, error);

@@ -26,12 +26,14 @@ export class EventLog {
   }
 
   ran(method: string, status: CallStatus, durationMs: number, error: unknown): void {
-    const took = `${status === 'cancelled' ? 'after' : 'in'} ${duration(durationMs)}`;
+    // Cut short by a close past its grace (`refused_closing`, having run), or cancelled.
+    const cut = status === 'cancelled' || status === 'refused_closing';
+    const took = `${cut ? 'after' : 'in'} ${duration(durationMs)}`;
     const fields: Record<string, unknown> = {
       method,
       event: this.how,
       durationMs: Math.round(durationMs * 10) / 10,
-      outcome: status,
+      status,
     };
     if (status === 'ok') {
       writeLog(this.logger, 'info', fields, `${method} ok ${took} (${this.how} event)`);
@@ -41,7 +43,8 @@ export class EventLog {
       writeLog(this.logger, 'error', fields, line);
     } else {
       fields.error = describe(error);
-      const line = `${method} ${status} ${took} (${this.how} event): ${describe(error)}`;
+      const verb = cut ? 'cancelled' : status;
+      const line = `${method} ${verb} ${took} (${this.how} event): ${describe(error)}`;
       writeLog(this.logger, 'warn', fields, line);
     }
   }

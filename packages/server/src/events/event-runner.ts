@@ -113,6 +113,13 @@ function handle(host: EventHost, spec: MethodSpec, ctx: EventContext): unknown {
   });
 }
 
+/**
+ * An event that ran and failed: by what cut it short (a close past its
+ * grace), or else the handler's error, whatever its name (a handler passing
+ * on a `LostRemoteError` of its own call failed).
+ */
 function failed(ctx: EventContext, error: unknown): EventOutcome {
-  return { method: ctx.method, status: statusOf(error), error, ran: true, ctx };
+  const reason = ctx.abortReason;
+  const status = reason !== undefined ? statusOf(reason) : 'error';
+  return { method: ctx.method, status, error, ran: true, ctx };
 }
