@@ -41,6 +41,6 @@ export function sample(
 }
 
 /** The value of that sample, 0 when there is none. */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+export function metricValue(samples: Sample[], name: string, labels: Record<string, string> = {}) {
   return sample(samples, name, labels)?.value ?? 0;
 }

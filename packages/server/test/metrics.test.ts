@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CALL_DURATION_BUCKETS, serverMetrics } from '../src/metrics.js';
 import type { ServerOptions } from '../src/options.js';
 import { deferred, RawClient, serverPerTest } from './helpers.js';
-import { metricNames, parseMetrics, type Sample, sample, valueOf } from './metrics-helpers.js';
+import { metricNames, metricValue, parseMetrics, type Sample, sample } from './metrics-helpers.js';
 
 const DURATION = 'rpc_server_call_duration_seconds';
 const HEARTBEAT_MS = 200;
@@ -49,7 +49,7 @@ async function measured(options: ServerOptions = {}) {
 }
 
 const calls = (samples: Sample[], method: string, status: string) =>
-  valueOf(samples, `${DURATION}_count`, { rpc_method: method, rpc_status_code: status });
+  metricValue(samples, `${DURATION}_count`, { rpc_method: method, rpc_status_code: status });
 
 describe('rpc_server_call_duration_seconds', () => {
   it('counts every call by method and status, with the conventions labels and buckets', async () => {
@@ -76,7 +76,7 @@ describe('rpc_server_call_duration_seconds', () => {
       .filter((s) => s.name === `${DURATION}_bucket` && s.labels.rpc_method === 'add')
       .map((s) => s.labels.le);
     expect(bounds).toEqual([...CALL_DURATION_BUCKETS.map(String), '+Inf']);
-    expect(valueOf(samples, `${DURATION}_sum`, { rpc_method: 'add' })).toBeGreaterThan(0);
+    expect(metricValue(samples, `${DURATION}_sum`, { rpc_method: 'add' })).toBeGreaterThan(0);
   });
 
   it('counts refused requests under their status; names the server does not serve share one label', async () => {
@@ -99,13 +99,15 @@ describe('rpc_server_call_duration_seconds', () => {
       samples.filter((s) => s.name === `${DURATION}_count`).map((s) => s.labels.rpc_method),
     );
     expect([...methodLabels].sort()).toEqual(['_OTHER', 'add', 'hold']);
-    expect(valueOf(samples, 'zrpc_server_refused_calls_total', { reason: 'unknown_method' })).toBe(
-      50,
-    );
-    expect(valueOf(samples, 'zrpc_server_refused_calls_total', { reason: 'refused_busy' })).toBe(1);
-    expect(valueOf(samples, 'zrpc_server_refused_calls_total', { reason: 'bad_arguments' })).toBe(
-      1,
-    );
+    expect(
+      metricValue(samples, 'zrpc_server_refused_calls_total', { reason: 'unknown_method' }),
+    ).toBe(50);
+    expect(
+      metricValue(samples, 'zrpc_server_refused_calls_total', { reason: 'refused_busy' }),
+    ).toBe(1);
+    expect(
+      metricValue(samples, 'zrpc_server_refused_calls_total', { reason: 'bad_arguments' }),
+    ).toBe(1);
   });
 
   it('keeps the built-in methods by name', async () => {
@@ -131,8 +133,8 @@ describe('lost and cancelled calls, bytes', () => {
       await silent.close();
     }
     const samples = await scrape();
-    expect(valueOf(samples, 'zrpc_server_cancelled_calls_total')).toBe(1);
-    expect(valueOf(samples, 'zrpc_server_lost_calls_total')).toBe(1);
+    expect(metricValue(samples, 'zrpc_server_cancelled_calls_total')).toBe(1);
+    expect(metricValue(samples, 'zrpc_server_lost_calls_total')).toBe(1);
     expect(calls(samples, 'hold', 'cancelled')).toBe(1);
     expect(calls(samples, 'hold', 'lost')).toBe(1);
   });
@@ -146,13 +148,13 @@ describe('lost and cancelled calls, bytes', () => {
     const bytesIn = ends.reduce((sum, end) => sum + end.bytesIn, 0);
     const bytesOut = ends.reduce((sum, end) => sum + end.bytesOut, 0);
     expect(bytesIn).toBeGreaterThan(1000);
-    expect(valueOf(first, 'zrpc_server_received_bytes_total')).toBe(bytesIn);
-    expect(valueOf(first, 'zrpc_server_sent_bytes_total')).toBe(bytesOut);
+    expect(metricValue(first, 'zrpc_server_received_bytes_total')).toBe(bytesIn);
+    expect(metricValue(first, 'zrpc_server_sent_bytes_total')).toBe(bytesOut);
     // Counters: a later scrape adds the later calls to the same totals.
     client.request('add', [5, 6]);
     await until(3);
     const later = await scrape();
-    expect(valueOf(later, 'zrpc_server_received_bytes_total')).toBe(bytesIn + ends[2]!.bytesIn);
+    expect(metricValue(later, 'zrpc_server_received_bytes_total')).toBe(bytesIn + ends[2]!.bytesIn);
   });
 });
 
@@ -165,10 +167,10 @@ describe('the load gauges', () => {
       other.request('hold', []);
       await client.until(() => server.stats.queued === 1, 5000, 'a queued call');
       const samples = await scrape();
-      expect(valueOf(samples, 'zrpc_server_calls_running')).toBe(1);
-      expect(valueOf(samples, 'zrpc_server_calls_queued')).toBe(1);
-      expect(valueOf(samples, 'zrpc_server_open_channels')).toBe(2);
-      expect(valueOf(samples, 'zrpc_server_connected_peers')).toBe(2);
+      expect(metricValue(samples, 'zrpc_server_calls_running')).toBe(1);
+      expect(metricValue(samples, 'zrpc_server_calls_queued')).toBe(1);
+      expect(metricValue(samples, 'zrpc_server_open_channels')).toBe(2);
+      expect(metricValue(samples, 'zrpc_server_connected_peers')).toBe(2);
       gate.resolve();
       await until(2);
     } finally {
@@ -176,17 +178,17 @@ describe('the load gauges', () => {
     }
     await client.until(() => server.stats.peers === 1, 5000, 'the peer gone');
     const samples = await scrape();
-    expect(valueOf(samples, 'zrpc_server_connected_peers')).toBe(1);
-    expect(valueOf(samples, 'zrpc_server_calls_running')).toBe(0);
+    expect(metricValue(samples, 'zrpc_server_connected_peers')).toBe(1);
+    expect(metricValue(samples, 'zrpc_server_calls_running')).toBe(0);
   });
 
   it('says when the server drains', async () => {
     const { client, scrape, server, gate } = await measured();
-    expect(valueOf(await scrape(), 'zrpc_server_draining')).toBe(0);
+    expect(metricValue(await scrape(), 'zrpc_server_draining')).toBe(0);
     client.request('hold', []);
     await client.until(() => server.stats.running === 1, 5000, 'the call running');
     const closed = server.close({ graceMs: 5000 });
-    expect(valueOf(await scrape(), 'zrpc_server_draining')).toBe(1);
+    expect(metricValue(await scrape(), 'zrpc_server_draining')).toBe(1);
     gate.resolve();
     await closed;
   });
