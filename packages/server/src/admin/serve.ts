@@ -161,6 +161,8 @@ export async function serveAdmin(server: Server, options: ServeAdminOptions): Pr
       requestTimeout: 10_000,
       maxHeaderSize: 8 * 1024,
       keepAliveTimeout: 5_000,
+      // How often those limits are checked (Node's default: every 30 s).
+      connectionsCheckingInterval: 1_000,
     },
     (request, response) => handler.listener(request, response),
   );

@@ -1,0 +1,234 @@
+// The admin endpoint over real HTTP on loopback: its routes, readiness
+// through a shutdown, the status view, and what it does with bad input.
+import { connect } from 'node:net';
+import { Registry } from '@zrpc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AdminServer,
+  parseAdminAddress,
+  type StatusView,
+  serveAdmin,
+} from '../src/metrics.js';
+import { Server } from '../src/server.js';
+import { deferred, quietLogger, RawClient } from './helpers.js';
+import { parseMetrics } from './metrics-helpers.js';
+
+const SECRET = 'do-not-show-this-argument';
+
+function methods() {
+  const gate = deferred();
+  const registry = new Registry();
+  registry.register(function add(a: number, b: number) {
+    return a + b;
+  });
+  registry.register(function fail(_secret: string): never {
+    throw new Error(`failed with ${SECRET}`);
+  });
+  registry.register(function hold() {
+    return gate.promise;
+  });
+  registry.register(function never_called() {});
+  return { registry, gate };
+}
+
+const open: Array<{ server: Server; admin: AdminServer; client: RawClient }> = [];
+afterEach(async () => {
+  for (const { server, admin, client } of open.splice(0)) {
+    await client.close();
+    await server.close({ graceMs: 0 });
+    await admin.close();
+  }
+});
+
+/** A server with the admin endpoint on a free loopback port; bound unless `bind` is false. */
+async function adminOf(bind = true) {
+  const { registry, gate } = methods();
+  const server = new Server({ registry, logger: quietLogger(), name: 'admin-test' });
+  const admin = await serveAdmin(server, { address: '127.0.0.1:0', version: '1.2.3' });
+  if (bind) await server.bind('tcp://127.0.0.1:*');
+  const client = new RawClient(bind ? server.endpoints[0]! : 'tcp://127.0.0.1:1');
+  open.push({ server, admin, client });
+  const get = (path: string, init?: RequestInit) => fetch(new URL(path, admin.url), init);
+  return { server, admin, client, gate, get };
+}
+
+async function status(get: (path: string) => Promise<Response>): Promise<StatusView> {
+  const response = await get('/status.json');
+  expect(response.headers.get('content-type')).toBe('application/json');
+  return (await response.json()) as StatusView;
+}
+
+describe('the routes', () => {
+  it('/metrics: Prometheus text with the calls made', async () => {
+    const { client, get } = await adminOf();
+    client.request('add', [1, 2]);
+    await client.nextReply();
+    const response = await get('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const samples = parseMetrics(await response.text());
+    expect(
+      samples.find(
+        (s) =>
+          s.name === 'rpc_server_call_duration_seconds_count' &&
+          s.labels.rpc_method === 'add' &&
+          s.labels.rpc_status_code === 'ok',
+      )?.value,
+    ).toBe(1);
+  });
+
+  it('/healthz answers 200 while the process serves; /readyz 503 until bound, 200 serving', async () => {
+    const { server, get } = await adminOf(false);
+    expect((await get('/healthz')).status).toBe(200);
+    const before = await get('/readyz');
+    expect([before.status, await before.text()]).toEqual([503, 'idle\n']);
+    await server.bind('tcp://127.0.0.1:*');
+    const serving = await get('/readyz');
+    expect([serving.status, await serving.text()]).toEqual([200, 'serving\n']);
+  });
+
+  it('/readyz turns 503 at the start of a shutdown while a call in flight completes', async () => {
+    const { server, client, gate, get } = await adminOf();
+    client.request('hold', []);
+    await client.until(() => server.stats.running === 1, 5000, 'the call running');
+    const closed = server.close({ graceMs: 10_000 });
+    const draining = await get('/readyz');
+    expect([draining.status, await draining.text()]).toEqual([503, 'draining\n']);
+    expect((await get('/healthz')).status).toBe(200);
+    gate.resolve();
+    expect((await client.nextReply()).name).toBe('OK');
+    await closed;
+    expect((await get('/readyz')).status).toBe(503);
+  });
+
+  it('/status.json: methods with their calls, errors and percentiles; load; versions', async () => {
+    const { client, get } = await adminOf();
+    for (let i = 0; i < 5; i++) client.request('add', [i, i]);
+    client.request('fail', [SECRET]);
+    client.request('nope', []);
+    await client.until(() => client.replies === 7, 5000, 'the replies');
+    const view = await status(get);
+    expect(view.server).toMatchObject({
+      name: 'admin-test',
+      state: 'serving',
+      version: '1.2.3',
+      pid: process.pid,
+    });
+    expect(view.server.zrpcVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(view.load.peers).toBe(1);
+    const byName = Object.fromEntries(view.methods.map((m) => [m.name, m]));
+    expect(Object.keys(byName).sort()).toEqual(['_OTHER', 'add', 'fail', 'hold', 'never_called']);
+    expect(byName.add).toMatchObject({ calls: 5, errors: 0, errorRate: 0 });
+    expect(byName.add!.callsPerSecond).toBeGreaterThan(0);
+    expect(byName.add!.p50Ms).toBeGreaterThan(0);
+    expect(byName.add!.p99Ms).toBeGreaterThanOrEqual(byName.add!.p50Ms!);
+    expect(byName.add!.callsSeries).toHaveLength(60);
+    expect(byName.add!.callsSeries.reduce((a, b) => a + b)).toBe(5);
+    expect(byName.fail).toMatchObject({ calls: 1, errors: 1, errorRate: 1 });
+    expect(byName.never_called).toMatchObject({ calls: 0, p50Ms: null });
+    expect(view.calls.total).toMatchObject({ ok: 5, error: 1, unknown_method: 1 });
+    expect(view.calls.lastMinute).toMatchObject({ ok: 5, error: 1, unknown_method: 1 });
+  });
+
+  it('never shows arguments or error messages', async () => {
+    const { client, get } = await adminOf();
+    client.request('fail', [SECRET]);
+    client.request(SECRET, [SECRET]);
+    await client.until(() => client.replies === 2, 5000, 'the replies');
+    for (const path of ['/status.json', '/metrics', '/']) {
+      expect(await (await get(path)).text()).not.toContain(SECRET);
+    }
+  });
+
+  it('/: the status page, self-contained, its script allowed by hash alone', async () => {
+    const { get } = await adminOf();
+    const response = await get('/');
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const policy = response.headers.get('content-security-policy')!;
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    const page = await response.text();
+    expect(page).toContain('fetch(');
+    // Nothing fetched from elsewhere: no external script, style, font or image.
+    expect(page).not.toMatch(/\b(src|href)="(?!data:)/);
+    expect(page).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+});
+
+describe('bad input', () => {
+  it('404 for other paths, 405 for other methods, no body accepted', async () => {
+    const { get } = await adminOf();
+    expect((await get('/nope')).status).toBe(404);
+    expect((await get('/metrics/')).status).toBe(404);
+    const post = await get('/metrics', { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect((await get('/readyz', { method: 'DELETE' })).status).toBe(405);
+    const head = await get('/healthz', { method: 'HEAD' });
+    expect([head.status, await head.text()]).toEqual([200, '']);
+    // A GET with a body: refused without reading it.
+    const withBody = await rawRequest(
+      'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+    );
+    expect(withBody).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('query strings are ignored; headers over 8 KiB are refused', async () => {
+    const { get } = await adminOf();
+    expect((await get('/healthz?verbose=1')).status).toBe(200);
+    const big = await get('/healthz', { headers: { 'x-big': 'a'.repeat(10_000) } });
+    expect(big.status).toBe(431);
+  });
+
+  it('closes a connection whose headers never finish', async () => {
+    const { admin } = await adminOf();
+    const answer = await rawRequest('GET /metrics HTTP/1.1\r\nHost: x\r\n', admin.port, 15_000);
+    // Node answers 408 (or just closes) once headersTimeout has passed.
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  it('a port already taken is an error', async () => {
+    const { admin, server } = await adminOf();
+    await expect(serveAdmin(server, { address: `127.0.0.1:${admin.port}` })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+  });
+});
+
+describe('parseAdminAddress', () => {
+  it('reads [host:]port, host 127.0.0.1 by default', () => {
+    expect(parseAdminAddress('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseAdminAddress('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseAdminAddress('[::]:9464')).toEqual({ host: '::', port: 9464 });
+    expect(parseAdminAddress('localhost:0')).toEqual({ host: 'localhost', port: 0 });
+  });
+
+  it.each(['', 'abc', '70000', '1.2.3.4:', ':80', '[nope]:80', 'tcp://1.2.3.4:80', '::1:80'])(
+    'refuses %j, saying what it takes',
+    (value) => {
+      expect(() => parseAdminAddress(value)).toThrow(/not a valid admin address: give a port/);
+    },
+  );
+});
+
+/** Send `text` on a raw TCP connection to the last admin server; answer what comes back until it closes. */
+function rawRequest(text: string, port = open.at(-1)!.admin.port, timeoutMs = 5000) {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no end of the answer within ${timeoutMs} ms: ${answer}`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    socket.on('error', () => {});
+    socket.write(text);
+  });
+}
