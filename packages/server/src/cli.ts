@@ -39,6 +39,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
   }
   const config: ZrpcConfig = configFile === undefined ? {} : await loadConfig(configFile);
   const appsFromCommandLine = commandLine.apps.length > 0;
+  const metricsAddress = commandLine.metrics ?? config.metrics?.address;
   return {
     apps: appsFromCommandLine ? commandLine.apps : (config.apps ?? []),
     // A config file's apps are relative to the config file, like its imports.
@@ -46,6 +47,9 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     address: commandLine.address ?? config.address,
     middleware: config.middleware,
     observers: config.observers,
+    ...(metricsAddress !== undefined && {
+      metrics: { address: metricsAddress, version: process.env.npm_package_version },
+    }),
     server: {
       ...config.server,
       // A logger from the config is used as it is; --verbosity sets the runner's own.

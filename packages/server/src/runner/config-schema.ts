@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { parseAdminAddress } from '../admin/address.js';
 import { parseAddrport } from './addrport.js';
 import type { RunnerServerOptions } from './config.js';
 
@@ -43,7 +44,12 @@ function keysOf<const Entries extends v.ObjectEntries>(entries: Entries, what: s
     // valibot's object schemas take arrays too.
     v.custom<object>((value) => !Array.isArray(value), 'expected an object'),
     v.strictObject(entries, (issue) =>
-      issue.expected === 'never' ? `unknown key (${what} takes ${keys})` : 'expected an object',
+      issue.expected === 'never'
+        ? `unknown key (${what} takes ${keys})`
+        : // A required key that is missing: its name is what was expected.
+          issue.expected?.startsWith('"')
+          ? `missing (${what} takes ${keys})`
+          : 'expected an object',
     ),
   );
 }
@@ -105,6 +111,18 @@ const address = v.pipe(
   }),
 );
 
+const adminAddress = v.pipe(
+  v.string('expected a port or host:port string (9464, 0.0.0.0:9464)'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    try {
+      parseAdminAddress(dataset.value);
+    } catch (err) {
+      addIssue({ message: (err as Error).message });
+    }
+  }),
+);
+
 export const configSchema = keysOf(
   {
     apps: v.optional(
@@ -124,6 +142,7 @@ export const configSchema = keysOf(
     ),
     server: v.optional(keysOf(serverEntries, 'server')),
     address: v.optional(address),
+    metrics: v.optional(keysOf({ address: adminAddress }, 'metrics')),
   },
   'the config',
 );
