@@ -3,6 +3,7 @@
 // refusals included; /readyz turns 503 at SIGTERM while a slow call in
 // flight still completes, and the process exits 0.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusView } from '../src/metrics.js';
 import { configProblems } from '../src/runner/config-schema.js';
 import { parseMetrics } from './metrics-helpers.js';
 import {
@@ -47,8 +48,8 @@ describe('zrpc-server --metrics', () => {
     expect(count(text, 'greet', 'bad_arguments')).toBe(1);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
     expect((await fetch(new URL('/readyz', admin))).status).toBe(200);
-    const status = await (await fetch(new URL('/status.json', admin))).json();
-    expect(status.methods.map((m: { name: string }) => m.name)).toEqual(
+    const status = (await (await fetch(new URL('/status.json', admin))).json()) as StatusView;
+    expect(status.methods.map((m) => m.name)).toEqual(
       expect.arrayContaining(['countTo', 'greet', 'slowEcho']),
     );
   });
