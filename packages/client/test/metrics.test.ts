@@ -1,6 +1,9 @@
 // Client metrics, read as a scraper reads them: call durations by method,
 // server and status; an RPCClient's pool (places in use, waiters, acquire
 // timeouts) and its servers by state. A real server on loopback.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { AcquireTimeoutError, Client, RemoteError, RPCClient } from '../src/index.js';
@@ -187,5 +190,26 @@ describe('watch: a pool and its servers', () => {
     } finally {
       void client.close();
     }
+  });
+});
+
+describe('the entry point', () => {
+  /** Whether importing `specifier` in a fresh process loads prom-client. */
+  async function loadsPromClient(specifier: string): Promise<boolean> {
+    const script = `import { createRequire } from 'node:module';
+await import(${JSON.stringify(specifier)});
+const loaded = Object.keys(createRequire(import.meta.url).cache);
+process.stdout.write(String(loaded.some((file) => /[\\/]prom-client[\\/]/.test(file))));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)) },
+    );
+    return stdout === 'true';
+  }
+
+  it("'@zrpc/client' never loads prom-client; '@zrpc/client/metrics' does", async () => {
+    expect(await loadsPromClient('@zrpc/client')).toBe(false);
+    expect(await loadsPromClient('@zrpc/client/metrics')).toBe(true);
   });
 });
