@@ -2,9 +2,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** What a server child tells its parent once it listens. */
+/** What a server child tells its parent once it listens (`admin`: its admin endpoint's URL, if any). */
 export interface Ready {
   endpoint: string;
+  admin?: string;
 }
 
 /** How long a child may take to start (tsx compiles it first). */
@@ -15,18 +16,20 @@ const children = new Set<ChildProcess>();
 /** A server child, once it listens. */
 export interface ServerChild {
   endpoint: string;
+  admin?: string;
   pid: number;
+  child: ChildProcess;
 }
 
 /**
  * Start `servers/<name>.ts` in a child process and resolve once it listens.
  * Every child is killed when this process exits, however it exits.
  */
-export function startServer(name: string): Promise<ServerChild> {
+export function startServer(name: string, args: string[] = []): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
   // The child inherits this process's node flags: `--import tsx` to run
   // TypeScript, and `--cpu-prof` too when the bench is being profiled.
-  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -35,7 +38,7 @@ export function startServer(name: string): Promise<ServerChild> {
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve({ endpoint: message.endpoint, pid: child.pid! });
+      resolve({ endpoint: message.endpoint, admin: message.admin, pid: child.pid!, child });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
