@@ -6,14 +6,10 @@
  */
 export type { AdminAddress } from './admin/address.js';
 export { DEFAULT_ADMIN_HOST, parseAdminAddress } from './admin/address.js';
-export type {
-  AdminHandler,
-  AdminListener,
-  AdminOptions,
-  AdminServer,
-  ServeAdminOptions,
-} from './admin/serve.js';
+export type { AdminListener, AdminSources } from './admin/routes.js';
+export type { AdminHandler, AdminServer, ServeAdminOptions } from './admin/serve.js';
 export { adminHandler, serveAdmin } from './admin/serve.js';
+export type { AdminOptions } from './admin/sources.js';
 export type { StatusView } from './admin/status-view.js';
 export type { MethodStatus } from './admin/status-window.js';
 export type { PrometheusObserverOptions } from './metrics/call-metrics.js';

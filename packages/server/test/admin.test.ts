@@ -1,8 +1,9 @@
 // The admin endpoint over real HTTP on loopback: its routes, readiness
 // through a shutdown, the status view, and what it does with bad input.
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { Registry } from '@zrpc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminServer,
   parseAdminAddress,
@@ -12,6 +13,10 @@ import {
 import { Server } from '../src/server.js';
 import { deferred, quietLogger, RawClient } from './helpers.js';
 import { parseMetrics } from './metrics-helpers.js';
+import { assertBuilt } from './runner-helpers.js';
+
+// serveAdmin runs its HTTP server on a worker thread, from the built dist/admin/worker.js.
+beforeAll(assertBuilt);
 
 const SECRET = 'do-not-show-this-argument';
 
@@ -83,8 +88,13 @@ describe('the routes', () => {
     const before = await get('/readyz');
     expect([before.status, await before.text()]).toEqual([503, 'idle\n']);
     await server.bind('tcp://127.0.0.1:*');
-    const serving = await get('/readyz');
-    expect([serving.status, await serving.text()]).toEqual([200, 'serving\n']);
+    // The admin thread hears of the new state within 50 ms.
+    await expect
+      .poll(async () => {
+        const serving = await get('/readyz');
+        return [serving.status, await serving.text()];
+      })
+      .toEqual([200, 'serving\n']);
   });
 
   it('/readyz turns 503 at the start of a shutdown while a call in flight completes', async () => {
@@ -92,13 +102,31 @@ describe('the routes', () => {
     client.request('hold', []);
     await client.until(() => server.stats.running === 1, 5000, 'the call running');
     const closed = server.close({ graceMs: 10_000 });
-    const draining = await get('/readyz');
-    expect([draining.status, await draining.text()]).toEqual([503, 'draining\n']);
+    // The worker serving it hears of the state within 50 ms.
+    await expect
+      .poll(async () => {
+        const draining = await get('/readyz');
+        return [draining.status, await draining.text()];
+      })
+      .toEqual([503, 'draining\n']);
     expect((await get('/healthz')).status).toBe(200);
     gate.resolve();
     expect((await client.nextReply()).name).toBe('OK');
     await closed;
     expect((await get('/readyz')).status).toBe(503);
+  });
+
+  it('/healthz answers 503 while the event loop of the server is held, 200 again after', async () => {
+    const { get, admin } = await adminOf();
+    // spawnSync holds this thread (the server's) while the child asks after
+    // more than LOOP_SILENT_MS (5 s): only the admin thread can answer it.
+    const script = `setTimeout(async () => {
+      const response = await fetch(${JSON.stringify(new URL('/healthz', admin.url).href)});
+      process.stdout.write(response.status + ' ' + (await response.text()));
+    }, 5500);`;
+    const held = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(held.stdout).toBe('503 event loop not answering\n');
+    await expect.poll(async () => (await get('/healthz')).status).toBe(200);
   });
 
   it('/status.json: methods with their calls, errors and percentiles; load; versions', async () => {

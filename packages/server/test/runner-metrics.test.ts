@@ -47,7 +47,7 @@ describe('zrpc-server --metrics', () => {
     expect(count(text, '_OTHER', 'unknown_method')).toBe(1);
     expect(count(text, 'greet', 'bad_arguments')).toBe(1);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
-    expect((await fetch(new URL('/readyz', admin))).status).toBe(200);
+    await expect.poll(async () => (await fetch(new URL('/readyz', admin))).status).toBe(200);
     const status = (await (await fetch(new URL('/status.json', admin))).json()) as StatusView;
     expect(status.methods.map((m) => m.name)).toEqual(
       expect.arrayContaining(['countTo', 'greet', 'slowEcho']),
@@ -58,11 +58,16 @@ describe('zrpc-server --metrics', () => {
     const { cli, endpoint, admin } = await runnerWithMetrics();
     const reply = callRaw(endpoint, 'slowEcho', ['finished anyway', 1500]);
     await cli.waitForStdout(/^slowEcho started$/m);
-    expect((await fetch(new URL('/readyz', admin))).status).toBe(200);
+    // Ready once serving (the admin thread hears of it within 50 ms).
+    await expect.poll(async () => (await fetch(new URL('/readyz', admin))).status).toBe(200);
     cli.child.kill('SIGTERM');
     await cli.waitForStdout(/SIGTERM: finishing the calls in flight/);
-    const readiness = await fetch(new URL('/readyz', admin));
-    expect([readiness.status, await readiness.text()]).toEqual([503, 'draining\n']);
+    await expect
+      .poll(async () => {
+        const readiness = await fetch(new URL('/readyz', admin));
+        return [readiness.status, await readiness.text()];
+      })
+      .toEqual([503, 'draining\n']);
     // Still alive, as long as it drains.
     expect((await fetch(new URL('/healthz', admin))).status).toBe(200);
     expect(await reply).toMatchObject({ name: 'OK', args: ['finished anyway'] });

@@ -1,39 +1,19 @@
-import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Registry as MetricsRegistry } from 'prom-client';
-import { methodLabeler } from '../metrics/method-label.js';
-import { serverMetrics } from '../metrics/server-metrics.js';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Server } from '../server.js';
 import { parseAdminAddress } from './address.js';
-import { STATUS_PAGE } from './status-page.js';
-import { statusView } from './status-view.js';
-import { StatusWindow } from './status-window.js';
+import { type AdminListener, adminRoutes } from './routes.js';
+import { type AdminOptions, serverSources } from './sources.js';
+import type { AdminWorkerData, FromAdminWorker, ToAdminWorker } from './worker.js';
 
-export interface AdminOptions {
-  /**
-   * Where `/metrics` reads from (default: a registry of its own). The
-   * server's metrics are added to it (see `serverMetrics`), and
-   * prom-client's process metrics unless it has them.
-   */
-  registry?: MetricsRegistry;
-  /** The service's version, shown on the status page. */
-  version?: string;
-  /** Told why a request failed inside (a metric's collect threw, say); the client only gets a 500. */
-  onError?: (error: unknown) => void;
-}
+export type { AdminListener } from './routes.js';
+export type { AdminOptions } from './sources.js';
 
 export interface ServeAdminOptions extends AdminOptions {
   /** `[host:]port` (`9464`, `0.0.0.0:9464`; host 127.0.0.1 unless given; port 0 picks one). */
   address: string;
 }
-
-/** A request listener for node:http (or Express: unknown paths go to `next`). */
-export type AdminListener = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  next?: () => void,
-) => void;
 
 export interface AdminHandler {
   readonly listener: AdminListener;
@@ -52,172 +32,106 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const PATHS = new Set(['/', '/metrics', '/healthz', '/readyz', '/status.json']);
-/** The page's inline script is allowed by its hash: no other script can run on it. */
-const SCRIPT_HASH = createHash('sha256')
-  .update(/<script>([\s\S]*)<\/script>/.exec(STATUS_PAGE)![1]!)
-  .digest('base64');
-const PAGE_POLICY = [
-  "default-src 'none'",
-  `script-src 'sha256-${SCRIPT_HASH}'`,
-  "style-src 'unsafe-inline'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+/**
+ * The worker's code. The compiled package runs `dist/admin/worker.js` next
+ * to this module; run from its TypeScript sources (the package's own
+ * tests), it uses the built one, as a worker starts without a TypeScript loader.
+ */
+const WORKER = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/admin/worker.js' : './worker.js',
+  import.meta.url,
+);
+/** How often the server's state is looked at; it is told to the worker when it changes, and at least every second. */
+const STATE_CHECK_MS = 50;
+const STATE_REPEAT_MS = 1_000;
 
 /**
- * The admin endpoint's routes, for an HTTP server of your own:
- * `GET /metrics` (Prometheus text), `/healthz` (200 while the process
- * answers), `/readyz` (200 while the server is serving, 503 before it is
- * bound and from the start of a shutdown on), `/status.json` and `/` (the
- * status page). GET and HEAD only; no request body. Unauthenticated.
+ * The admin endpoint's routes (see `adminRoutes`: /metrics, /healthz,
+ * /readyz, /status.json, /) as a request listener for an HTTP server of
+ * your own, on its thread. Unauthenticated.
  */
 export function adminHandler(server: Server, options: AdminOptions = {}): AdminHandler {
-  const registry = options.registry ?? new MetricsRegistry();
-  const metrics =
-    registry.getSingleMetric('rpc_server_call_duration_seconds') === undefined
-      ? serverMetrics(server, { registry })
-      : undefined;
-  const window = new StatusWindow(methodLabeler(server.registry));
-  const stopWindow = server.observe(window.observer);
-  const onError = options.onError ?? (() => {});
-  // Scrapes that arrive together share one rendering.
-  let rendering: Promise<string> | undefined;
-  const metricsText = (): Promise<string> => {
-    rendering ??= registry.metrics().finally(() => {
-      rendering = undefined;
-    });
-    return rendering;
-  };
-
-  const route = async (path: string, response: ServerResponse): Promise<void> => {
-    switch (path) {
-      case '/metrics':
-        return reply(response, 200, registry.contentType, await metricsText());
-      case '/healthz':
-        return reply(response, 200, TEXT, 'ok\n');
-      case '/readyz': {
-        const state = server.state;
-        return reply(response, state === 'serving' ? 200 : 503, TEXT, `${state}\n`);
-      }
-      case '/status.json': {
-        const view = statusView(server, window, options.version);
-        return reply(response, 200, 'application/json', JSON.stringify(view));
-      }
-      default:
-        response.setHeader('Content-Security-Policy', PAGE_POLICY);
-        return reply(response, 200, 'text/html; charset=utf-8', STATUS_PAGE);
-    }
-  };
-
-  const listener: AdminListener = (request, response, next) => {
-    const path = pathOf(request.url);
-    if (path === undefined || !PATHS.has(path)) {
-      if (next !== undefined) return next();
-      return reply(response, 404, TEXT, 'not found\n');
-    }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      return reply(response, 405, TEXT, 'method not allowed\n');
-    }
-    if (hasBody(request)) {
-      // Not read: the connection goes with it.
-      response.setHeader('Connection', 'close');
-      return reply(response, 413, TEXT, 'a request body is not accepted\n');
-    }
-    route(path, response).catch((error: unknown) => {
-      onError(error);
-      if (!response.headersSent) reply(response, 500, TEXT, 'internal error\n');
-      else response.destroy();
-    });
-  };
-
-  return {
-    listener,
-    registry,
-    close() {
-      stopWindow();
-      metrics?.stop();
-    },
-  };
+  const { sources, registry, close } = serverSources(server, options);
+  return { listener: adminRoutes(sources, options.onError ?? (() => {})), registry, close };
 }
 
 /**
- * Serve the admin endpoint (see `adminHandler`) on `options.address` with
- * node:http, bounded against slow or large requests. It is
- * unauthenticated: bind it to loopback (the default) or a port only the
- * pod's network reaches.
+ * Serve the admin endpoint on `options.address` with node:http, on a
+ * worker thread (a flood of requests costs the server's event loop no
+ * more than one rendering of /metrics and of /status.json a second),
+ * bounded against slow or large requests. It is unauthenticated: bind it
+ * to loopback (the default) or a port only the pod's network reaches.
  */
 export async function serveAdmin(server: Server, options: ServeAdminOptions): Promise<AdminServer> {
   const { host, port } = parseAdminAddress(options.address);
-  const handler = adminHandler(server, options);
-  const http = createServer(
-    {
-      // A request must arrive whole, headers in 5 s, all of it in 10 s, in 8 KiB of headers.
-      headersTimeout: 5_000,
-      requestTimeout: 10_000,
-      maxHeaderSize: 8 * 1024,
-      keepAliveTimeout: 5_000,
-      // How often those limits are checked (Node's default: every 30 s).
-      connectionsCheckingInterval: 1_000,
-    },
-    (request, response) => handler.listener(request, response),
-  );
-  // Scrapers, probes and a few browsers: more connections than this are refused.
-  http.maxConnections = 64;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(port, host, () => {
-        http.off('error', reject);
-        resolve();
+  const { sources, registry, close } = serverSources(server, options);
+  const onError = options.onError ?? (() => {});
+  const data: AdminWorkerData = { host, port };
+  const worker = new Worker(WORKER, { workerData: data });
+  const tell = (message: ToAdminWorker) => worker.postMessage(message);
+
+  let told = { state: server.state, at: Date.now() };
+  tell({ health: told.state });
+  const watch = setInterval(() => {
+    const state = server.state;
+    if (state === told.state && Date.now() - told.at < STATE_REPEAT_MS) return;
+    told = { state, at: Date.now() };
+    tell({ health: state });
+  }, STATE_CHECK_MS);
+  watch.unref();
+
+  const listening = new Promise<{ address: string; family: string; port: number }>(
+    (resolve, reject) => {
+      worker.on('message', (message: FromAdminWorker) => {
+        if ('listening' in message) resolve(message.listening);
+        else if ('failed' in message) reject(new Error(message.failed));
+        else if ('error' in message) onError(new Error(message.error));
+        else void answer(message.ask, message.what);
       });
-    });
+      worker.on('error', (error) => {
+        reject(error);
+        onError(error);
+      });
+      worker.once('exit', () => reject(new Error('the admin endpoint stopped')));
+    },
+  );
+  const answer = async (id: number, what: 'metrics' | 'status') => {
+    try {
+      const value =
+        what === 'metrics'
+          ? await sources.metrics()
+          : { contentType: 'application/json', text: await sources.status() };
+      tell({ answer: id, ...value });
+    } catch (error) {
+      onError(error);
+      tell({ answer: id, failed: true });
+    }
+  };
+
+  const stop = async () => {
+    clearInterval(watch);
+    close();
+    if (worker.threadId >= 0) {
+      const exited = once(worker, 'exit');
+      tell('close');
+      await exited;
+    }
+  };
+  let bound: Awaited<typeof listening>;
+  try {
+    bound = await listening;
   } catch (error) {
-    handler.close();
+    clearInterval(watch);
+    close();
+    await worker.terminate();
     throw error;
   }
-  const bound = http.address() as AddressInfo;
   const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${shown}:${bound.port}/`,
     host: bound.address,
     port: bound.port,
-    registry: handler.registry,
-    close: () =>
-      new Promise<void>((resolve) => {
-        handler.close();
-        http.close(() => resolve());
-        http.closeAllConnections();
-      }),
+    registry,
+    close: stop,
   };
-}
-
-const TEXT = 'text/plain; charset=utf-8';
-
-function reply(response: ServerResponse, status: number, type: string, body: string): void {
-  response.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  response.end(body);
-}
-
-/** The path of a request target, without its query; undefined if it is not a path. */
-function pathOf(url: string | undefined): string | undefined {
-  if (url === undefined || !url.startsWith('/')) return undefined;
-  const end = url.search(/[?#]/);
-  return end < 0 ? url : url.slice(0, end);
-}
-
-function hasBody(request: IncomingMessage): boolean {
-  const length = request.headers['content-length'];
-  return (
-    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-  );
 }
