@@ -6,6 +6,7 @@ import { type CallEnd, Registry } from '@zrpc/core';
 import { CANCEL } from '@zrpc/core/protocol';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { DurationHistogram } from '../src/metrics/durations.js';
 import { CALL_DURATION_BUCKETS, serverMetrics } from '../src/metrics.js';
 import type { ServerOptions } from '../src/options.js';
 import { deferred, RawClient, serverPerTest } from './helpers.js';
@@ -207,5 +208,32 @@ describe('the load gauges', () => {
     expect(() => serverMetrics(server, { registry: metrics })).toThrow(
       /already has a server's metrics/,
     );
+  });
+});
+
+describe('DurationHistogram', () => {
+  it('exports what it counted as a prom-client histogram: cumulative buckets, +Inf, sum, count', async () => {
+    const registry = new MetricsRegistry();
+    const histogram = new DurationHistogram(registry, {
+      name: 'test_seconds',
+      help: 'test',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.1, 1],
+    });
+    const a = histogram.add({ kind: 'a' });
+    histogram.add({ kind: 'never' });
+    for (const seconds of [0.001, 0.01, 0.05, 0.5, 20]) histogram.observe(a, seconds);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE test_seconds histogram');
+    expect(text.split('\n').filter((line) => line.startsWith('test_seconds'))).toEqual([
+      'test_seconds_bucket{le="0.01",kind="a"} 2',
+      'test_seconds_bucket{le="0.1",kind="a"} 3',
+      'test_seconds_bucket{le="1",kind="a"} 4',
+      'test_seconds_bucket{le="+Inf",kind="a"} 5',
+      'test_seconds_sum{kind="a"} 20.561',
+      'test_seconds_count{kind="a"} 5',
+    ]);
+    // Scraped again: the same totals, not twice them.
+    expect(await registry.metrics()).toBe(text);
   });
 });

@@ -1,8 +1,13 @@
 // The status page's sliding minute, on a clock the test moves: rates,
 // error rates and percentiles of the last 60 seconds, nothing older.
 import type { CallEnd, CallStatus } from '@zrpc/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { StatusWindow } from '../src/admin/status-window.js';
+
+const windows: StatusWindow[] = [];
+afterEach(() => {
+  for (const window of windows.splice(0)) window.close();
+});
 
 function windowAt(startMs = 1_000_000) {
   const clock = { ms: startMs };
@@ -10,8 +15,12 @@ function windowAt(startMs = 1_000_000) {
     (method) => (method.startsWith('known') ? method : '_OTHER'),
     () => clock.ms,
   );
-  const call = (method: string, durationMs: number, status: CallStatus = 'ok') =>
+  windows.push(window);
+  const call = (method: string, durationMs: number, status: CallStatus = 'ok') => {
+    // What the window's timer does every 100 ms.
+    window.tick();
     window.observer({ method, durationMs, status } as CallEnd);
+  };
   const method = (name: string) => window.methodStatuses().find((m) => m.name === name)!;
   return { clock, window, call, method };
 }

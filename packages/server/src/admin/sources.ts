@@ -54,6 +54,7 @@ export function serverSources(server: Server, options: AdminOptions): ServerSour
     },
     close() {
       stopWindow();
+      window.close();
       metrics?.stop();
     },
   };

@@ -7,7 +7,8 @@ import {
   type Registry,
   rpc,
 } from '@zrpc/core';
-import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
+import { Counter, type Registry as MetricsRegistry } from 'prom-client';
+import { DurationHistogram, type DurationSeries } from './durations.js';
 import { methodLabeler } from './method-label.js';
 
 /**
@@ -29,9 +30,6 @@ export interface PrometheusObserverOptions {
    */
   methods?: Pick<Registry, 'get'>;
 }
-
-/** One histogram child per status, by method label: labels resolved once, not per call. */
-type Durations = ReturnType<Histogram<string>['labels']>[];
 
 const STATUS_INDEX = new Map<CallStatus, number>(CALL_STATUSES.map((status, i) => [status, i]));
 
@@ -56,12 +54,11 @@ export function prometheusObserver(
 ): CallObserver {
   const label = methodLabeler(options.methods ?? rpc);
   const registers = [registry];
-  const duration = new Histogram({
+  const duration = new DurationHistogram(registry, {
     name: 'rpc_server_call_duration_seconds',
     help: 'Duration of the calls a zrpc server received, from the request to its end, refusals included.',
     labelNames: ['rpc_system_name', 'rpc_method', 'rpc_status_code', 'error_type'],
-    buckets: [...CALL_DURATION_BUCKETS],
-    registers,
+    buckets: CALL_DURATION_BUCKETS,
   });
   const refused = new Counter({
     name: 'zrpc_server_refused_calls_total',
@@ -101,12 +98,13 @@ export function prometheusObserver(
     },
   });
 
-  const byMethod = new Map<string, Durations>();
-  const durationsOf = (method: string): Durations => {
+  // A series per status, by method label: labels resolved once, not per call.
+  const byMethod = new Map<string, DurationSeries[]>();
+  const durationsOf = (method: string): DurationSeries[] => {
     let durations = byMethod.get(method);
     if (durations === undefined) {
       durations = CALL_STATUSES.map((status) =>
-        duration.labels({
+        duration.add({
           rpc_system_name: RPC_SYSTEM,
           rpc_method: method,
           rpc_status_code: status,
@@ -120,7 +118,10 @@ export function prometheusObserver(
 
   return (end: CallEnd) => {
     const { status } = end;
-    durationsOf(label(end.method))[STATUS_INDEX.get(status)!]!.observe(end.durationMs / 1000);
+    duration.observe(
+      durationsOf(label(end.method))[STATUS_INDEX.get(status)!]!,
+      end.durationMs / 1000,
+    );
     bytes.in += end.bytesIn;
     bytes.out += end.bytesOut;
     if (status === 'ok') return;
