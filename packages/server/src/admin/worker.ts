@@ -9,6 +9,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ServerState } from '../server.js';
 import { adminRoutes } from './routes.js';
@@ -41,6 +42,17 @@ const ASK_TIMEOUT_MS = 5_000;
 const REUSE_MS = 1_000;
 /** Silence from the server's thread this long means its event loop does not answer. */
 export const LOOP_SILENT_MS = 5_000;
+
+// Linux keeps a nice value per thread: at the lowest priority, this thread
+// gets the CPU the server's thread leaves, when they compete for it. (Not
+// elsewhere: there it would lower the whole process.)
+if (process.platform === 'linux') {
+  try {
+    setPriority(19);
+  } catch {
+    // Not allowed here: it runs at the process's priority.
+  }
+}
 
 const port = parentPort!;
 const { host, port: listenPort } = workerData as AdminWorkerData;
