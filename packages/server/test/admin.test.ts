@@ -1,11 +1,13 @@
 // The admin endpoint over real HTTP on loopback: its routes, readiness
 // through a shutdown, the status view, and what it does with bad input.
 import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { Registry } from '@zrpc/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminServer,
+  adminHandler,
   parseAdminAddress,
   type StatusView,
   serveAdmin,
@@ -220,6 +222,42 @@ describe('bad input', () => {
     await expect(serveAdmin(server, { address: `127.0.0.1:${admin.port}` })).rejects.toThrow(
       /EADDRINUSE/,
     );
+  });
+});
+
+describe('adminHandler: the routes in an HTTP server of your own', () => {
+  it('answers on its paths, passes the others to next (Express-style), reads the server directly', async () => {
+    const { registry } = methods();
+    const server = new Server({ registry, logger: quietLogger() });
+    await server.bind('tcp://127.0.0.1:*');
+    const handler = adminHandler(server);
+    const passed: string[] = [];
+    const http = createServer((request, response) =>
+      handler.listener(request, response, () => {
+        passed.push(request.url!);
+        response.end('yours');
+      }),
+    );
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const client = new RawClient(server.endpoints[0]!);
+    try {
+      client.request('add', [1, 2]);
+      await client.nextReply();
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/^rpc_server_call_duration_seconds_count\{.*rpc_method="add".*\} 1$/m);
+      // On the server's own thread: the state is read as it is, at once.
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const closed = server.close({ graceMs: 0 });
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      await closed;
+      expect(await (await fetch(`${base}/app/route`)).text()).toBe('yours');
+      expect(passed).toEqual(['/app/route']);
+    } finally {
+      await client.close();
+      handler.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 });
 
