@@ -2,9 +2,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** What a server child tells its parent once it listens. */
+/** What a server child tells its parent once it listens (`admin`: its admin endpoint's URL, if any). */
 export interface Ready {
   endpoint: string;
+  admin?: string;
 }
 
 /** How long a child may take to start (tsx compiles it first). */
@@ -15,6 +16,7 @@ const children = new Set<ChildProcess>();
 /** A server child, once it listens. */
 export interface ServerChild {
   endpoint: string;
+  admin?: string;
   pid: number;
   /** Its process, for benches that talk to it over IPC. */
   child: ChildProcess;
@@ -24,11 +26,15 @@ export interface ServerChild {
  * Start `servers/<name>.ts` in a child process and resolve once it listens.
  * Every child is killed when this process exits, however it exits.
  */
-export function startServer(name: string, env: Record<string, string> = {}): Promise<ServerChild> {
+export function startServer(
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
   // The child inherits this process's node flags: `--import tsx` to run
   // TypeScript, and `--cpu-prof` too when the bench is being profiled.
-  const child = fork(file, [], {
+  const child = fork(file, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
@@ -40,7 +46,7 @@ export function startServer(name: string, env: Record<string, string> = {}): Pro
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve({ endpoint: message.endpoint, pid: child.pid!, child });
+      resolve({ endpoint: message.endpoint, admin: message.admin, pid: child.pid!, child });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

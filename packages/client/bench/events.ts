@@ -109,7 +109,7 @@ async function throughput(): Promise<void> {
 }
 
 async function flood(): Promise<void> {
-  const puller = await startServer('events-zrpc', { EVENTS_WORK_MS: String(FLOOD_WORK_MS) });
+  const puller = await startServer('events-zrpc', [], { EVENTS_WORK_MS: String(FLOOD_WORK_MS) });
   const rss = () => ask<number>(puller, { rss: true }, 'rss');
   const pushers = Array.from(
     { length: FLOOD_PUSHERS },

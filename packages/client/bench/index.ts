@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startServer, stopServers } from './children.js';
 import { LOADS, type Load } from './loads.js';
+import { measureMetricsCost, metricsTable } from './metrics.js';
 import { type LoadResult, type Samples, STACK_NAMES, summarize, table } from './report.js';
 import { measureScaling, scalingTable } from './scaling.js';
 import { floorStack } from './stacks/floor.js';
@@ -86,17 +87,26 @@ async function main(): Promise<void> {
   console.log('\nscaling with servers...');
   const scaling = await measureScaling();
   console.log(`\n${scalingTable(scaling)}`);
+  console.log('\nwhat metrics cost...');
+  const metrics = await measureMetricsCost();
+  console.log(`\n${metricsTable(metrics)}`);
   const seconds = Math.round((performance.now() - started) / 1000);
   const machine = { node: process.version, cpus: availableParallelism(), rounds: ROUNDS, seconds };
-  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...machine, results, scaling }, readable, 2)}\n`);
+  writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify({ ...machine, results, scaling, metrics }, readable, 2)}\n`,
+  );
   console.log(`\n${seconds} s in all; written to ${RESULTS_FILE.pathname}`);
   await stopServers();
 }
 
 try {
-  // `bench/index.ts scaling` runs the servers-scaling rows alone.
+  // `bench/index.ts scaling` (or `metrics`) runs the servers-scaling (or metrics) rows alone.
   if (process.argv[2] === 'scaling') {
     console.log(scalingTable(await measureScaling()));
+    await stopServers();
+  } else if (process.argv[2] === 'metrics') {
+    console.log(metricsTable(await measureMetricsCost()));
     await stopServers();
   } else await main();
 } catch (error) {

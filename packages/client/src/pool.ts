@@ -1,3 +1,4 @@
+import type { CallObserver } from '@zrpc/core';
 import { durationMs } from '@zrpc/core/protocol';
 import { createPool, type Pool } from 'generic-pool';
 import { Caller, invoke } from './caller.js';
@@ -22,6 +23,8 @@ export interface PoolOptions extends ClientOptions {
 
 /** What the pool holds right now. */
 export interface PoolStats {
+  /** The most places there may be (`max`). */
+  max: number;
   /** Places made so far (each the right to one call in flight; at most `max`). */
   size: number;
   /** Places free. */
@@ -34,6 +37,8 @@ export interface PoolStats {
   servers: ServerStats[];
   /** Ejections so far, all servers together. */
   ejections: number;
+  /** Calls that gave up waiting for a place (`AcquireTimeoutError`) so far. */
+  acquireTimeouts: number;
 }
 
 /** The right to one call in flight, on the pool's shared client. */
@@ -58,6 +63,7 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
   private readonly acquireTimeoutMs: number;
   /** Callers waiting for a place (those that gave up are not counted, though generic-pool still is). */
   private waiting = 0;
+  private acquireTimeouts = 0;
   private closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions = {}) {
@@ -88,7 +94,27 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
     const pending = this.waiting;
     const servers = this.client.servers;
     const ejections = servers.reduce((sum, server) => sum + server.ejections, 0);
-    return { size, available, borrowed, pending, servers, ejections };
+    const { max } = this.pool;
+    return {
+      max,
+      size,
+      available,
+      borrowed,
+      pending,
+      servers,
+      ejections,
+      acquireTimeouts: this.acquireTimeouts,
+    };
+  }
+
+  /**
+   * Tell `observer` of every call's end from now on (see `CallEnd` in
+   * @zrpc/core); a call that timed out waiting for a place never reached a
+   * server and is counted in `stats.acquireTimeouts` instead. Answers the
+   * function that stops it.
+   */
+  observe(observer: CallObserver): () => void {
+    return this.client.observe(observer);
   }
 
   /** The shared client's endpoints as given. */
@@ -153,7 +179,9 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
       };
       const timer = clock.setTimeout(
         () => {
-          if (stop()) reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
+          if (!stop()) return;
+          this.acquireTimeouts++;
+          reject(new AcquireTimeoutError(this.acquireTimeoutMs, method, this.pool.max));
         },
         this.acquireTimeoutMs,
         undefined,

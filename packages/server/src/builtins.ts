@@ -89,3 +89,10 @@ function fullArgSpec(spec: MethodSpec): unknown[] {
     firstOptional < 0 ? null : positional.slice(firstOptional).map((a) => a.default ?? null);
   return [positional.map((a) => a.name), rest?.name ?? null, null, defaults, [], null, {}];
 }
+
+/** The names of the built-in methods (for labels that must stay a closed set, say). */
+export const BUILTIN_NAMES: ReadonlySet<string> = new Set(
+  builtinMethods(new Registry(), '')
+    .list()
+    .map((spec) => spec.name),
+);

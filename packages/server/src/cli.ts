@@ -39,6 +39,7 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
   }
   const config: ZrpcConfig = configFile === undefined ? {} : await loadConfig(configFile);
   const appsFromCommandLine = commandLine.apps.length > 0;
+  const metricsAddress = commandLine.metrics ?? config.metrics?.address;
   return {
     apps: appsFromCommandLine ? commandLine.apps : (config.apps ?? []),
     // A config file's apps are relative to the config file, like its imports.
@@ -49,6 +50,9 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
       commandLine.subscribe.length > 0 ? commandLine.subscribe : [config.subscribe ?? []].flat(),
     middleware: config.middleware,
     observers: config.observers,
+    ...(metricsAddress !== undefined && {
+      metrics: { address: metricsAddress, version: process.env.npm_package_version },
+    }),
     server: {
       ...config.server,
       // A logger from the config is used as it is; --verbosity sets the runner's own.

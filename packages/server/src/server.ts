@@ -1,4 +1,4 @@
-import { type CallObserver, Observers } from '@zrpc/core';
+import { type CallObserver, Observers, type Registry } from '@zrpc/core';
 import { BadInputLog } from './bad-input-log.js';
 import { Dispatcher } from './dispatcher.js';
 import { CallLog } from './log.js';
@@ -90,6 +90,11 @@ export class Server {
     return this.transport.endpoints;
   }
 
+  /** The methods it serves, the built-in `_zerorpc_*` ones aside. */
+  get registry(): Registry {
+    return this.options.registry;
+  }
+
   /** See `ServerState`. */
   get state(): ServerState {
     if (this.closed) return 'closed';
@@ -107,6 +112,7 @@ export class Server {
       bytesWaiting: waiting.now,
       peakBytesWaiting: waiting.peak,
       openChannels: this.dispatcher.openChannels,
+      peers: this.transport.peers,
       running: this.dispatcher.limiter.running,
       queued: this.dispatcher.limiter.queued,
       workers: this.workers.stats,

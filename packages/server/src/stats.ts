@@ -36,6 +36,8 @@ export interface ServerStats {
   peakBytesWaiting: number;
   /** Channels open now. */
   openChannels: number;
+  /** Connections open now: clients connected to it (and brokers it connected to). */
+  peers: number;
   /** User calls running now. */
   running: number;
   /** User calls waiting for a slot now. */

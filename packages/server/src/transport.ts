@@ -86,6 +86,7 @@ export class Transport {
   private lastSendAt = Number.NEGATIVE_INFINITY;
   /** Replies larger than this are refused (the socket's maxMessageSize; -1: no limit). */
   private readonly maxReplyBytes: number;
+  private connections = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -108,6 +109,14 @@ export class Transport {
       sendTimeout: 0,
     });
     this.maxReplyBytes = this.socket.maxMessageSize;
+    // Peers are counted from the socket's own events (a ROUTER knows no
+    // peer until it sends): each connection accepted or made, until it drops.
+    this.socket.events
+      .on('accept', () => this.connections++)
+      .on('connect', () => this.connections++)
+      .on('disconnect', () => {
+        this.connections = Math.max(0, this.connections - 1);
+      });
     this.outbox = new Outbox(this.socket, options.sendBudget, {
       sent: () => {
         this.lastSendAt = options.clock.now();
@@ -123,6 +132,11 @@ export class Transport {
   /** Every endpoint bound (port `0`/`*` resolved) or connected. */
   get endpoints(): string[] {
     return [...this.endpointList];
+  }
+
+  /** Connections open now (see `ServerStats.peers`). */
+  get peers(): number {
+    return this.connections;
   }
 
   /** Bytes held for sending that ZeroMQ has not taken yet, and the most there have been. */

@@ -59,6 +59,17 @@ describe('what an import loads', () => {
     expect(loaded.filter(isTypeScriptLoader)).toEqual([]);
   });
 
+  test("prom-client is loaded by '@zrpc/server/metrics' only (the runner loads it for --metrics)", async () => {
+    const isPromClient = (url: string) => /[/\\]prom-client[/\\]/.test(url);
+    expect((await modulesLoadedBy('@zrpc/server', serverDir)).filter(isPromClient)).toEqual([]);
+    expect((await modulesLoadedBy('@zrpc/server/runner', serverDir)).filter(isPromClient)).toEqual(
+      [],
+    );
+    expect((await modulesLoadedBy('@zrpc/server/metrics', serverDir)).some(isPromClient)).toBe(
+      true,
+    );
+  });
+
   test("'@zrpc/server/runner' does load tsx (the check above can see it)", async () => {
     const loaded = await modulesLoadedBy('@zrpc/server/runner', serverDir);
     expect(loaded.some(isTypeScriptLoader)).toBe(true);
@@ -106,6 +117,7 @@ describe('the entry points from packed packages', () => {
     ['@zrpc/core/protocol', ['Channel', 'encodeEvent', 'decodeEvent', 'SendQueue', 'OK', 'MORE']],
     ['@zrpc/server', ['Server', 'ServerBusyError']],
     ['@zrpc/server/runner', ['runServer', 'defineConfig', 'discoverApps']],
+    ['@zrpc/server/metrics', ['serveAdmin', 'serverMetrics', 'prometheusObserver', 'adminHandler']],
   ])(
     '%s resolves from the packed package and exports what its README says',
     async (specifier, names) => {

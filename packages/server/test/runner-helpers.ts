@@ -52,8 +52,9 @@ export class CliProcess {
 
   constructor(args: readonly string[], cwd: string) {
     const env = { ...process.env };
-    // Set by npm and pnpm scripts; the runner's default name depends on it.
+    // Set by npm and pnpm scripts; the runner's default name (and the status page's version) depend on them.
     delete env.npm_package_name;
+    delete env.npm_package_version;
     delete env.NODE_OPTIONS;
     this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: 'pipe' });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));

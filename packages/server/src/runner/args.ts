@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseAdminAddress } from '../admin/address.js';
 import { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_VERBOSITY } from './logger.js';
@@ -7,7 +8,8 @@ export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... 
                    [--pull <addrport>] [--subscribe <endpoint>]...
                    [--name <name>] [--heartbeat <seconds>] [--workers <n>]
                    [--verbosity {0,1,2,3}]
-                   [--curve-keys <file> --curve-allow <file>] [--help]
+                   [--curve-keys <file> --curve-allow <file>]
+                   [--metrics [addr:]port] [--help]
 
 Imports the rpcs module of each app and serves the methods they register.
 
@@ -39,6 +41,10 @@ Imports the rpcs module of each app and serves the methods they register.
                         zrpc-keygen (or ZRPC_CURVE_KEYS); needs --curve-allow
   --curve-allow <file>  the client public keys admitted, one per line (or
                         ZRPC_CURVE_ALLOW); re-read on SIGHUP
+  --metrics [addr:]port serve the admin endpoint over HTTP there (address
+                        127.0.0.1 unless given): /metrics (Prometheus),
+                        /healthz, /readyz, /status.json and the status page /;
+                        unauthenticated: keep it on loopback or a pod-internal port
   -h, --help            show this help
 
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when starting fails,
@@ -63,6 +69,8 @@ export interface CommandLine {
   workers: number | undefined;
   /** CURVE: the key pair file and the allow-list file, given together or not at all. */
   curve: { keys: string; allow: string } | undefined;
+  /** `--metrics`: where the admin endpoint listens (`[addr:]port`, already checked). */
+  metrics: string | undefined;
 }
 
 /** Parse `zrpc-server`'s arguments; anything unusable is a `UsageError`. */
@@ -76,6 +84,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (address !== undefined) parseAddrport(address);
   for (const events of [values.pull ?? [], values.subscribe ?? []].flat()) parseAddrport(events);
   if (values.name === '') throw usageError('--name must not be empty');
+  if (values.metrics !== undefined) parseMetricsAddress(values.metrics);
   return {
     help: values.help ?? false,
     address,
@@ -92,6 +101,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
       values['curve-allow'] ?? process.env.ZRPC_CURVE_ALLOW,
     ),
+    metrics: values.metrics,
   };
 }
 
@@ -120,6 +130,7 @@ function readArgs(argv: readonly string[]) {
         workers: { type: 'string' },
         'curve-keys': { type: 'string' },
         'curve-allow': { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -134,6 +145,14 @@ function parseHeartbeat(value: string): number {
     throw new UsageError(`"${value}" is not a valid heartbeat: give a positive number of seconds.`);
   }
   return seconds * 1000;
+}
+
+function parseMetricsAddress(value: string): void {
+  try {
+    parseAdminAddress(value);
+  } catch (err) {
+    throw usageError(`--metrics: ${(err as Error).message}`);
+  }
 }
 
 function parseVerbosity(value: string): number {

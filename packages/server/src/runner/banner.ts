@@ -2,12 +2,16 @@ import { isAbsolute, relative } from 'node:path';
 import type { ArgSpec, MethodSpec } from '@zrpc/core';
 import type { DiscoveredApp } from './discover.js';
 
-/** What the runner prints once it listens: the apps, the methods (one per line), the endpoints. */
+/**
+ * What the runner prints once it listens: the apps, the methods (one per
+ * line), the endpoints, and the admin endpoint's URL if it serves one.
+ */
 export function bannerLines(
   apps: readonly DiscoveredApp[],
   methods: readonly MethodSpec[],
   endpoints: readonly string[],
   cwd: string,
+  adminUrl?: string,
 ): string[] {
   const lines = apps.map((app) =>
     app.rpcs === undefined
@@ -21,6 +25,7 @@ export function bannerLines(
     for (const spec of methods) lines.push(`  ${describeMethod(spec)}`);
   }
   for (const endpoint of endpoints) lines.push(`Listening on ${endpoint}`);
+  if (adminUrl !== undefined) lines.push(`Status page and metrics on ${adminUrl}`);
   lines.push('Quit with CONTROL-C.');
   return lines;
 }

@@ -1,5 +1,6 @@
 import { isDurationMs, MAX_TIMER_MS } from '@zrpc/core/protocol';
 import * as v from 'valibot';
+import { parseAdminAddress } from '../admin/address.js';
 import { isCount, type ServerOptions } from '../options.js';
 import { parseAddrport } from './addrport.js';
 
@@ -49,7 +50,12 @@ function keysOf<const Entries extends v.ObjectEntries>(entries: Entries, what: s
     // valibot's object schemas take arrays too.
     v.custom<object>((value) => !Array.isArray(value), 'expected an object'),
     v.strictObject(entries, (issue) =>
-      issue.expected === 'never' ? `unknown key (${what} takes ${keys})` : 'expected an object',
+      issue.expected === 'never'
+        ? `unknown key (${what} takes ${keys})`
+        : // A required key that is missing: its name is what was expected.
+          issue.expected?.startsWith('"')
+          ? `missing (${what} takes ${keys})`
+          : 'expected an object',
     ),
   );
 }
@@ -111,6 +117,18 @@ const address = v.pipe(
   }),
 );
 
+const adminAddress = v.pipe(
+  v.string('expected a port or host:port string (9464, 0.0.0.0:9464)'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    try {
+      parseAdminAddress(dataset.value);
+    } catch (err) {
+      addIssue({ message: (err as Error).message });
+    }
+  }),
+);
+
 export const configSchema = keysOf(
   {
     apps: v.optional(
@@ -134,6 +152,7 @@ export const configSchema = keysOf(
     subscribe: v.optional(
       v.union([address, v.array(address)], 'expected an endpoint or a list of endpoints'),
     ),
+    metrics: v.optional(keysOf({ address: adminAddress }, 'metrics')),
   },
   'the config',
 );

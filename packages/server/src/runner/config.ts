@@ -26,6 +26,12 @@ export interface ZrpcConfig {
   pull?: string;
   /** The zerorpc Publishers whose events to run (`--subscribe`): endpoints or addrports. */
   subscribe?: string | string[];
+  /**
+   * Serve the admin endpoint (/metrics, /healthz, /readyz, /status.json, the
+   * status page) over HTTP at `address` (`[host:]port`, host 127.0.0.1
+   * unless given), as `--metrics` does. Off unless set.
+   */
+  metrics?: { address: string };
 }
 
 /** Identity helper that gives a config file its types: `export default defineConfig({...})`. */

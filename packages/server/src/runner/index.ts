@@ -1,5 +1,7 @@
 export type { ListenAddress } from './addrport.js';
 export { DEFAULT_ADDRPORT, parseAddrport } from './addrport.js';
+export type { CommandLine } from './args.js';
+export { parseCommandLine } from './args.js';
 export type { RunnerServerOptions, ZrpcConfig } from './config.js';
 export { defineConfig, findConfigFile, loadConfig } from './config.js';
 export type { DiscoveredApp, DiscoverOptions, LocatedApp } from './discover.js';

@@ -6,6 +6,7 @@ import {
   rpc,
   type ServerMiddleware,
 } from '@zrpc/core';
+import type { AdminServer } from '../admin/serve.js';
 import { writeLog } from '../log.js';
 import type { Logger } from '../options.js';
 import { Server } from '../server.js';
@@ -47,13 +48,21 @@ export interface RunOptions extends EventSources {
   middleware?: ServerMiddleware[];
   observers?: CallObserver[];
   server?: RunnerServerOptions;
+  /**
+   * Serve the admin endpoint (/metrics, /healthz, /readyz, /status.json and
+   * the status page) at `address` (`[host:]port`); `version` is the
+   * service's, shown on the status page.
+   */
+  metrics?: { address: string; version?: string };
   log?: RunnerLog;
 }
 
-/** A started runner: the server (listening, unless it serves events only), the apps it loaded, its event receivers. */
+/** A started runner: the server (listening, unless it serves events only), the apps it loaded, its event receivers, and its admin endpoint if asked for. */
 export interface RunningServer extends RunningEvents {
   readonly server: Server;
   readonly apps: readonly DiscoveredApp[];
+  /** With `metrics`: the admin endpoint (close it after the server). */
+  readonly admin?: AdminServer;
 }
 
 /**
@@ -78,10 +87,13 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     middleware: options.middleware,
     observers: options.observers,
   });
+  // Up before the bind, so that /readyz says 503 rather than nothing until the server serves.
+  const admin = options.metrics && (await startAdmin(server, options.metrics));
   try {
     if (!eventsOnly) await server.bind(address.endpoint);
   } catch (err) {
     await server.close();
+    await admin?.close();
     throw new RunnerError(`cannot listen on ${address.endpoint}: ${(err as Error).message}`);
   }
   const { lines: eventLines, ...events } = await startEvents(options, {
@@ -90,10 +102,11 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     workers: options.server?.workers,
   }).catch(async (err: unknown) => {
     await server.close();
+    await admin?.close();
     throw err;
   });
   const log = options.log ?? consoleLog;
-  const banner = bannerLines(apps, rpc.list(), server.endpoints, cwd);
+  const banner = bannerLines(apps, rpc.list(), server.endpoints, cwd, admin?.url);
   banner.splice(-1, 0, ...eventLines); // before "Quit with CONTROL-C."
   for (const line of banner) log.info(line);
   const logger = options.server?.logger;
@@ -113,7 +126,23 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       `${server.name} serving ${methods} method${methods === 1 ? '' : 's'} on ${[...server.endpoints, ...eventLines].join(', ')}`,
     );
   }
-  return { server, apps, ...events };
+  return { server, apps, ...events, ...(admin && { admin }) };
+}
+
+/** The admin endpoint, loaded only when asked for (it brings prom-client). */
+async function startAdmin(
+  server: Server,
+  { address, version }: NonNullable<RunOptions['metrics']>,
+): Promise<AdminServer> {
+  const { serveAdmin } = await import('../admin/serve.js');
+  try {
+    return await serveAdmin(server, { address, version });
+  } catch (err) {
+    await server.close();
+    throw new RunnerError(
+      `cannot serve the admin endpoint on ${address}: ${(err as Error).message}`,
+    );
+  }
 }
 
 /** A host name in the endpoint that does not resolve stops the runner, naming it. */
