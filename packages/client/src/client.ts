@@ -205,8 +205,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
     if (!(spec.idempotent || notRun) || spec.pinned || this.rotation.closed) return undefined;
-    if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
-    return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
+    const retry = { ...spec, timeoutMs, retries: spec.retries + 1 };
+    const moved =
+      spec.retries + 1 < this.rotation.stats.length ? this.resend(retry, connection) : undefined;
+    // No other server takes it: one refused unrun waits for its server to be back (a restart).
+    return moved ?? (notRun ? this.resendWhenBack(exchange, retry, error) : undefined);
   }
 
   canMove(exchange: Exchange): boolean {
@@ -254,6 +257,28 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Send a call that a server leaving its address refused unrun
+   * (`ServerDrainingError`) to that address again, once the connection to
+   * it has dropped: to the server that listens there next (a restart, a
+   * reload), within the call's timeout. Sent before the drop, it would only
+   * be refused again, or lost with the connection.
+   */
+  private async resendWhenBack(
+    exchange: Exchange,
+    spec: ExchangeSpec,
+    error: unknown,
+  ): Promise<unknown> {
+    const due = monotonicNow() + spec.timeoutMs;
+    const { connection } = exchange;
+    const back = await connection.droppedSince(exchange.drops, spec.timeoutMs, spec.signals);
+    for (const signal of spec.signals) signal.throwIfAborted();
+    if (this.rotation.closed) throw new ClientClosedError();
+    const left = Math.floor(due - monotonicNow());
+    if (!back || left < 1) throw error;
+    return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();
   }
 
   /** A health probe: does the server at `connection` answer a ping within a heartbeat? */

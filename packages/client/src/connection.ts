@@ -88,6 +88,9 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
+  /** How many times the connection has dropped (the server at its address left). */
+  drops = 0;
+  private dropWaiters = new Set<() => void>();
   /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
@@ -132,6 +135,8 @@ export class Connection {
     observer.on('handshake', () => events?.up());
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
+      this.drops++;
+      for (const wake of this.dropWaiters) wake();
       this.dropped();
       events?.down();
     });
@@ -169,10 +174,33 @@ export class Connection {
     this.queue.push(message);
   }
 
+  /**
+   * Resolves true once the connection has dropped more than `drops` times
+   * (at once if it already has); false after `ms`, when a signal aborts or
+   * when the connection closes.
+   */
+  async droppedSince(drops: number, ms: number, signals: readonly AbortSignal[]): Promise<boolean> {
+    const stops = [AbortSignal.timeout(ms), ...signals];
+    let wake = (): void => {};
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.dropWaiters.add(wake);
+    for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
+    try {
+      if (this.drops <= drops && !this.isClosed && !stops.some((s) => s.aborted)) await woken;
+    } finally {
+      this.dropWaiters.delete(wake);
+      for (const signal of stops) signal.removeEventListener('abort', wake);
+    }
+    return this.drops > drops && !this.isClosed;
+  }
+
   /** End every open conversation with `error`, then close the socket. */
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    for (const wake of this.dropWaiters) wake();
     clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);

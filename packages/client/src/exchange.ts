@@ -115,6 +115,9 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
 
+  /** The connection's drops when the call began: a later one means the server it reached left. */
+  readonly drops: number;
+
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
     readonly connection: Connection,
@@ -122,6 +125,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     private readonly host: ExchangeHost,
   ) {
     this.id = connection.nextId();
+    this.drops = connection.drops;
   }
 
   /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */

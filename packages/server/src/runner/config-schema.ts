@@ -121,6 +121,7 @@ export const configSchema = keysOf(
     ),
     server: v.optional(keysOf(serverEntries, 'server')),
     address: v.optional(address),
+    reload: v.optional(v.boolean('expected true or false')),
   },
   'the config',
 );

@@ -19,6 +19,8 @@ export interface ZrpcConfig {
   server?: RunnerServerOptions;
   /** Where to listen, in any form the command's `addrport` takes. */
   address?: string;
+  /** `zrpc-server --reload` without the flag: for development, refused with NODE_ENV=production. */
+  reload?: boolean;
 }
 
 /** Identity helper that gives a config file its types: `export default defineConfig({...})`. */

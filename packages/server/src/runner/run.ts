@@ -30,6 +30,12 @@ export interface RunOptions {
   middleware?: ServerMiddleware[];
   server?: RunnerServerOptions;
   log?: RunnerLog;
+  /**
+   * Called with the endpoint to bind once the apps are loaded and the
+   * server is made, before it binds; answers the endpoint to bind. The
+   * reloader's servers wait here until the old server has left the port.
+   */
+  beforeBind?: (endpoint: string) => Promise<string>;
 }
 
 /** A started runner: the listening server and the apps it loaded. */
@@ -54,11 +60,12 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   await checkHostResolves(address.endpoint);
   const apps = await discoverApps(options.apps, { cwd });
   const server = new Server({ ...options.server, registry: rpc, middleware: options.middleware });
+  const endpoint = (await options.beforeBind?.(address.endpoint)) ?? address.endpoint;
   try {
-    await server.bind(address.endpoint);
+    await server.bind(endpoint);
   } catch (err) {
     await server.close();
-    throw new RunnerError(`cannot listen on ${address.endpoint}: ${(err as Error).message}`);
+    throw new RunnerError(`cannot listen on ${endpoint}: ${(err as Error).message}`);
   }
   const log = options.log ?? consoleLog;
   for (const line of bannerLines(apps, rpc.list(), server.endpoints, cwd)) log.info(line);
