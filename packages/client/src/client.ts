@@ -208,8 +208,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     const retry = { ...spec, timeoutMs, retries: spec.retries + 1 };
     const moved =
       spec.retries + 1 < this.rotation.stats.length ? this.resend(retry, connection) : undefined;
-    // No other server takes it: one refused unrun waits for its server to be back (a restart).
-    return moved ?? (notRun ? this.resendWhenBack(exchange, retry, error) : undefined);
+    if (moved !== undefined || !notRun) return moved;
+    // No other server takes it: it waits for whoever listens at that address
+    // next (a restart), as do the calls started there meanwhile.
+    connection.leaving(exchange.generation);
+    return this.startOnNextServer(connection, exchange.generation, retry, () => error);
   }
 
   canMove(exchange: Exchange): boolean {
@@ -220,8 +223,12 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private start(spec: ExchangeSpec): Promise<unknown> {
     if (this.rotation.closed) return Promise.reject(new ClientClosedError());
     const connection = this.rotation.pick();
-    if (connection !== undefined) return new Exchange(connection, spec, this).start();
-    return this.startWhenServer(spec);
+    if (connection === undefined) return this.startWhenServer(spec);
+    if (connection.isLeaving) {
+      const notConnected = () => new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
+      return this.startOnNextServer(connection, connection.generation, spec, notConnected);
+    }
+    return new Exchange(connection, spec, this).start();
   }
 
   /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
@@ -260,24 +267,25 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   }
 
   /**
-   * Send a call that a server leaving its address refused unrun
-   * (`ServerDrainingError`) to that address again, once the connection to
-   * it has dropped: to the server that listens there next (a restart, a
-   * reload), within the call's timeout. Sent before the drop, it would only
-   * be refused again, or lost with the connection.
+   * Start a call on `connection` once a connection after `generation` is
+   * made: the server of that one said it is leaving (it refused a call
+   * unrun, `ServerDrainingError`), so the call goes to whoever listens at
+   * the address next (a restart, a reload), within its timeout, else fails
+   * with `error()`. Sent before, it would only be refused, or lost with the
+   * connection.
    */
-  private async resendWhenBack(
-    exchange: Exchange,
+  private async startOnNextServer(
+    connection: Connection,
+    generation: number,
     spec: ExchangeSpec,
-    error: unknown,
+    error: () => unknown,
   ): Promise<unknown> {
     const due = monotonicNow() + spec.timeoutMs;
-    const { connection } = exchange;
-    const back = await connection.droppedSince(exchange.drops, spec.timeoutMs, spec.signals);
+    const back = await connection.connectedAfter(generation, spec.timeoutMs, spec.signals);
     for (const signal of spec.signals) signal.throwIfAborted();
     if (this.rotation.closed) throw new ClientClosedError();
     const left = Math.floor(due - monotonicNow());
-    if (!back || left < 1) throw error;
+    if (!back || left < 1) throw error();
     return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();
   }
 

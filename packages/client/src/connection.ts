@@ -88,9 +88,14 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
-  /** How many times the connection has dropped (the server at its address left). */
-  drops = 0;
-  private dropWaiters = new Set<() => void>();
+  /**
+   * How many times a connection to the address was made (ZMTP handshakes):
+   * after a drop, the next one may reach another server (a restart).
+   */
+  generation = 0;
+  private generationWaiters = new Set<() => void>();
+  /** The generation whose server said it is leaving (see `leaving`). */
+  private leftAt = -1;
   /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
@@ -132,11 +137,13 @@ export class Connection {
     // again: then its calls are left to their heartbeats.
     this.dropsCalls = socketOptions.routingId === undefined;
     const observer = this.socket.events;
-    observer.on('handshake', () => events?.up());
+    observer.on('handshake', () => {
+      this.generation++;
+      for (const wake of this.generationWaiters) wake();
+      events?.up();
+    });
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
-      this.drops++;
-      for (const wake of this.dropWaiters) wake();
       this.dropped();
       events?.down();
     });
@@ -175,32 +182,55 @@ export class Connection {
   }
 
   /**
-   * Resolves true once the connection has dropped more than `drops` times
-   * (at once if it already has); false after `ms`, when a signal aborts or
-   * when the connection closes.
+   * The server of connection `generation` refused a call because it is
+   * leaving (shutting down): new calls wait for the next connection
+   * (`isLeaving`), to whoever listens at the address then, rather than be
+   * refused too or lost with the connection when it drops.
    */
-  async droppedSince(drops: number, ms: number, signals: readonly AbortSignal[]): Promise<boolean> {
+  leaving(generation: number): void {
+    this.leftAt = Math.max(this.leftAt, generation);
+  }
+
+  /** Whether the server of the current connection said it is leaving. */
+  get isLeaving(): boolean {
+    return this.leftAt === this.generation;
+  }
+
+  /**
+   * Resolves true once a connection after `generation` is made (at once if
+   * one already was); false after `ms`, when a signal aborts, or when this
+   * closes. Waiting for the next connection rather than for the drop: in
+   * the instant after a drop, ZeroMQ may still take a message for the
+   * connection that is going, and lose it.
+   */
+  async connectedAfter(
+    generation: number,
+    ms: number,
+    signals: readonly AbortSignal[],
+  ): Promise<boolean> {
     const stops = [AbortSignal.timeout(ms), ...signals];
     let wake = (): void => {};
     const woken = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    this.dropWaiters.add(wake);
+    this.generationWaiters.add(wake);
     for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
     try {
-      if (this.drops <= drops && !this.isClosed && !stops.some((s) => s.aborted)) await woken;
+      if (this.generation <= generation && !this.isClosed && !stops.some((s) => s.aborted)) {
+        await woken;
+      }
     } finally {
-      this.dropWaiters.delete(wake);
+      this.generationWaiters.delete(wake);
       for (const signal of stops) signal.removeEventListener('abort', wake);
     }
-    return this.drops > drops && !this.isClosed;
+    return this.generation > generation && !this.isClosed;
   }
 
   /** End every open conversation with `error`, then close the socket. */
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const wake of this.dropWaiters) wake();
+    for (const wake of this.generationWaiters) wake();
     clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);

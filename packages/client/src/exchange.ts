@@ -115,8 +115,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
 
-  /** The connection's drops when the call began: a later one means the server it reached left. */
-  readonly drops: number;
+  /** The connection's generation when the call began: the server it reaches is of it or a later one. */
+  readonly generation: number;
 
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
@@ -125,7 +125,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     private readonly host: ExchangeHost,
   ) {
     this.id = connection.nextId();
-    this.drops = connection.drops;
+    this.generation = connection.generation;
   }
 
   /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */
