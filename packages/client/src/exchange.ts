@@ -115,8 +115,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
 
-  /** The connection's generation when the call began: the server it reaches is of it or a later one. */
-  readonly generation: number;
+  /** The connection's generation when the request went out: its server is that connection's. */
+  generation = -1;
 
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
@@ -125,7 +125,6 @@ export class Exchange implements Route, ChannelSink, Outgoing {
     private readonly host: ExchangeHost,
   ) {
     this.id = connection.nextId();
-    this.generation = connection.generation;
   }
 
   /** Send the request. Resolves with the reply's value, or a `RemoteStream` for a stream. */
@@ -154,6 +153,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   sent(): void {
     this.payload = NOTHING;
+    this.generation = this.connection.generation;
     this.openChannel();
   }
 
