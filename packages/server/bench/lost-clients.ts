@@ -26,7 +26,8 @@ async function measure(cutOff: CutOff): Promise<Array<{ reason: string; ms: numb
 
 const refused = namespacesRefused();
 const kinds: CutOff[] = refused === undefined ? ['kill', 'stop', 'partition'] : ['kill', 'stop'];
-if (refused !== undefined) console.log(`partition skipped: network namespaces refused (${refused})`);
+if (refused !== undefined)
+  console.log(`partition skipped: network namespaces refused (${refused})`);
 console.log(`${RUNS} runs each, server at its defaults (heartbeat ${DEFAULT_HEARTBEAT_MS} ms)`);
 console.log('cut off    | found as      | min s | median s | max s');
 for (const kind of kinds) {
