@@ -95,6 +95,7 @@ describe('parseCommandLine', () => {
       heartbeatMs: undefined,
       verbosity: 1,
       workers: undefined,
+      reload: false,
     });
   });
 
@@ -115,6 +116,7 @@ describe('parseCommandLine', () => {
         '3',
         '--workers',
         '4',
+        '--reload',
       ]),
     ).toEqual({
       help: false,
@@ -125,6 +127,7 @@ describe('parseCommandLine', () => {
       heartbeatMs: 2500,
       verbosity: 3,
       workers: 4,
+      reload: true,
     });
   });
 
