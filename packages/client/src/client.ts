@@ -211,8 +211,9 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (moved !== undefined || !notRun) return moved;
     // No other server takes it: it waits for whoever listens at that address
     // next (a restart), as do the calls started there meanwhile.
-    connection.leaving(exchange.generation);
-    return this.startOnNextServer(connection, exchange.generation, retry, () => error);
+    // (A reply read before the send settled: the request left on the current connection.)
+    connection.leaving(exchange.drops < 0 ? connection.drops : exchange.drops);
+    return this.startWhenBack(connection, retry, () => error);
   }
 
   canMove(exchange: Exchange): boolean {
@@ -226,7 +227,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (connection === undefined) return this.startWhenServer(spec);
     if (connection.isLeaving) {
       const notConnected = () => new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
-      return this.startOnNextServer(connection, connection.generation, spec, notConnected);
+      return this.startWhenBack(connection, spec, notConnected);
     }
     return new Exchange(connection, spec, this).start();
   }
@@ -267,21 +268,19 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   }
 
   /**
-   * Start a call on `connection` once a connection after `generation` is
-   * made: the server of that one said it is leaving (it refused a call
-   * unrun, `ServerDrainingError`), so the call goes to whoever listens at
-   * the address next (a restart, a reload), within its timeout, else fails
-   * with `error()`. Sent before, it would only be refused, or lost with the
-   * connection.
+   * Start a call on `connection` once it is back (`Connection.whenBack`):
+   * its server said it is leaving (it refused a call unrun,
+   * `ServerDrainingError`), so the call goes to whoever listens at the
+   * address next (a restart, a reload), within its timeout, else fails with
+   * `error()`.
    */
-  private async startOnNextServer(
+  private async startWhenBack(
     connection: Connection,
-    generation: number,
     spec: ExchangeSpec,
     error: () => unknown,
   ): Promise<unknown> {
     const due = monotonicNow() + spec.timeoutMs;
-    const back = await connection.connectedAfter(generation, spec.timeoutMs, spec.signals);
+    const back = await connection.whenBack(spec.timeoutMs, spec.signals);
     for (const signal of spec.signals) signal.throwIfAborted();
     if (this.rotation.closed) throw new ClientClosedError();
     const left = Math.floor(due - monotonicNow());

@@ -88,14 +88,13 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
-  /**
-   * How many times a connection to the address was made (ZMTP handshakes):
-   * after a drop, the next one may reach another server (a restart).
-   */
-  generation = 0;
-  private generationWaiters = new Set<() => void>();
-  /** The generation whose server said it is leaving (see `leaving`). */
-  private leftAt = -1;
+  /** How many times the connection dropped, as ZeroMQ reported it: the next may reach another server. */
+  drops = 0;
+  /** Whether ZeroMQ reported a connection made since the last drop. */
+  private connected = false;
+  /** The drops before the connection whose server said it is leaving (see `leaving`). */
+  private leftAfter = -1;
+  private backWaiters = new Set<() => void>();
   /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
@@ -138,12 +137,14 @@ export class Connection {
     this.dropsCalls = socketOptions.routingId === undefined;
     const observer = this.socket.events;
     observer.on('handshake', () => {
-      this.generation++;
-      for (const wake of this.generationWaiters) wake();
+      this.connected = true;
+      for (const wake of this.backWaiters) wake();
       events?.up();
     });
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
+      this.drops++;
+      this.connected = false;
       this.dropped();
       events?.down();
     });
@@ -182,55 +183,59 @@ export class Connection {
   }
 
   /**
-   * The server of connection `generation` refused a call because it is
-   * leaving (shutting down): new calls wait for the next connection
-   * (`isLeaving`), to whoever listens at the address then, rather than be
-   * refused too or lost with the connection when it drops.
+   * The server reached after `drops` drops (the one a refused request went
+   * to) refused a call because it is leaving (shutting down): calls wait
+   * (`isLeaving`, `whenBack`) until that connection has dropped and a new
+   * one is made, to whoever listens at the address then, rather than be
+   * refused too or lost when it drops. Waiting for the new connection, not
+   * merely the drop: in the instant after a drop ZeroMQ may still take a
+   * message for the connection that is going, and lose it. (Counting the
+   * drops from the request's own send: ZeroMQ reports a connection made
+   * later than it may carry requests.)
    */
-  leaving(generation: number): void {
-    this.leftAt = Math.max(this.leftAt, generation);
+  leaving(drops: number): void {
+    this.leftAfter = Math.max(this.leftAfter, drops);
   }
 
-  /** Whether the server of the current connection said it is leaving. */
+  /** Whether the server at the address said it is leaving, and no new connection was made since. */
   get isLeaving(): boolean {
-    return this.leftAt === this.generation;
+    return this.leftAfter >= 0 && !(this.drops > this.leftAfter && this.connected);
   }
 
   /**
-   * Resolves true once a connection after `generation` is made (at once if
-   * one already was); false after `ms`, when a signal aborts, or when this
-   * closes. Waiting for the next connection rather than for the drop: in
-   * the instant after a drop, ZeroMQ may still take a message for the
-   * connection that is going, and lose it.
+   * Resolves true once the connection is not `isLeaving` (at once if it is
+   * not); false after `ms`, when a signal aborts, or when this closes.
    */
-  async connectedAfter(
-    generation: number,
-    ms: number,
-    signals: readonly AbortSignal[],
-  ): Promise<boolean> {
+  async whenBack(ms: number, signals: readonly AbortSignal[]): Promise<boolean> {
     const stops = [AbortSignal.timeout(ms), ...signals];
+    const stopped = () => this.isClosed || stops.some((signal) => signal.aborted);
     let wake = (): void => {};
-    const woken = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    this.generationWaiters.add(wake);
-    for (const signal of stops) signal.addEventListener('abort', wake, { once: true });
+    const onAbort = () => wake();
+    for (const signal of stops) signal.addEventListener('abort', onAbort, { once: true });
     try {
-      if (this.generation <= generation && !this.isClosed && !stops.some((s) => s.aborted)) {
-        await woken;
+      // Each connection made wakes it; one made before the drop awaited does not end the wait.
+      while (this.isLeaving && !stopped()) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        this.backWaiters.add(wake);
+        try {
+          await woken;
+        } finally {
+          this.backWaiters.delete(wake);
+        }
       }
     } finally {
-      this.generationWaiters.delete(wake);
-      for (const signal of stops) signal.removeEventListener('abort', wake);
+      for (const signal of stops) signal.removeEventListener('abort', onAbort);
     }
-    return this.generation > generation && !this.isClosed;
+    return !this.isLeaving && !this.isClosed;
   }
 
   /** End every open conversation with `error`, then close the socket. */
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const wake of this.generationWaiters) wake();
+    for (const wake of this.backWaiters) wake();
     clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);

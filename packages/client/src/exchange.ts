@@ -115,8 +115,8 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
 
-  /** The connection's generation when the request went out: its server is that connection's. */
-  generation = -1;
+  /** The connection's drops when the request went out (-1: not yet): its server is the next connection's. */
+  drops = -1;
 
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
@@ -153,7 +153,7 @@ export class Exchange implements Route, ChannelSink, Outgoing {
 
   sent(): void {
     this.payload = NOTHING;
-    this.generation = this.connection.generation;
+    this.drops = this.connection.drops;
     this.openChannel();
   }
 
