@@ -42,6 +42,8 @@ export interface ReloadChild {
 export function reloadChild(): ReloadChild | undefined {
   const send = process.send?.bind(process);
   if (process.env[RELOAD_CHILD_ENV] !== '1' || send === undefined) return undefined;
+  // Not for the processes the apps start.
+  delete process.env[RELOAD_CHILD_ENV];
   // Without the reloader (it was killed), nobody would stop this server.
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   const reported = new Set<string>();
