@@ -110,25 +110,21 @@ class Reloader {
   }
 
   private spawn(): Child {
-    const process_ = spawn(
-      process.execPath,
-      [...process.execArgv, process.argv[1]!, ...this.args],
-      {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: { ...process.env, [RELOAD_CHILD_ENV]: '1' },
-        // Its own process group: a CONTROL-C in the terminal reaches this
-        // process only, which passes it on once (a second would force).
-        detached: true,
-      },
-    );
+    const server = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...this.args], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [RELOAD_CHILD_ENV]: '1' },
+      // Its own process group: a CONTROL-C in the terminal reaches this
+      // process only, which passes it on once (a second would force).
+      detached: true,
+    });
     const exited = new Promise<number>((resolve) => {
-      process_.on('exit', (code, signal) =>
+      server.on('exit', (code, signal) =>
         resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)),
       );
     });
-    const child: Child = { process: process_, state: 'starting', retiring: false, exited };
+    const child: Child = { process: server, state: 'starting', retiring: false, exited };
     this.live.add(child);
-    process_.on('message', (message: ChildMessage) => this.heard(child, message));
+    server.on('message', (message: ChildMessage) => this.heard(child, message));
     void exited.then((code) => this.gone(child, code));
     return child;
   }
