@@ -44,7 +44,15 @@ async function callPython(endpoint: string, assumedPeerHeartbeatMs?: number) {
   }
 }
 
-async function servePython(endpoint: string, assumedPeerHeartbeatMs?: number) {
+async function servePython(
+  endpoint: string,
+  assumedPeerHeartbeatMs?: number,
+  pace: { heartbeatMs?: number; clientHeartbeatS: number; callS: number } = {
+    heartbeatMs: 1000,
+    clientHeartbeatS: 5,
+    callS: CALL_S,
+  },
+) {
   const registry = new Registry();
   registry.register(async function slow(s: number) {
     await new Promise((resolve) => setTimeout(resolve, s * 1000));
@@ -52,11 +60,12 @@ async function servePython(endpoint: string, assumedPeerHeartbeatMs?: number) {
   });
   const server = new Server({
     registry,
-    heartbeatMs: 1000,
+    ...(pace.heartbeatMs === undefined ? {} : { heartbeatMs: pace.heartbeatMs }),
     ...(assumedPeerHeartbeatMs === undefined ? {} : { assumedPeerHeartbeatMs }),
   });
   await server.bind(endpoint);
-  const child = spawn(python, [here('client.py'), endpoint, '5', String(CALL_S)], {
+  const args = [here('client.py'), endpoint, String(pace.clientHeartbeatS), String(pace.callS)];
+  const child = spawn(python, args, {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -86,3 +95,13 @@ await client.close();
 console.log(`python client at 5 s -> zrpc server at 1 s, ${CALL_S} s call`);
 console.log(`  default:                     ${await servePython('tcp://127.0.0.1:4712')}`);
 console.log(`  assumedPeerHeartbeatMs 1000: ${await servePython('tcp://127.0.0.1:4712', 1000)}`);
+
+// The Django setup's clients: heartbeat=30, against a server at its defaults.
+const seed = { clientHeartbeatS: 30, callS: 15 };
+console.log('python client at 30 s -> zrpc server at its defaults, 15 s call');
+console.log(
+  `  default:                     ${await servePython('tcp://127.0.0.1:4713', undefined, seed)}`,
+);
+console.log(
+  `  assumedPeerHeartbeatMs 5000: ${await servePython('tcp://127.0.0.1:4713', 5000, seed)}`,
+);

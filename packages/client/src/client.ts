@@ -251,8 +251,15 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     // A server shutting down or gone takes no more calls, whether or not this one is retried.
     this.rotation.eject(connection);
     if (!(spec.idempotent || notRun) || spec.pinned || this.rotation.closed) return undefined;
-    if (spec.retries + 1 >= this.rotation.stats.length) return undefined;
-    return this.resend({ ...spec, timeoutMs, retries: spec.retries + 1 }, connection);
+    const retry = { ...spec, timeoutMs, retries: spec.retries + 1 };
+    const moved =
+      spec.retries + 1 < this.rotation.stats.length ? this.resend(retry, connection) : undefined;
+    if (moved !== undefined || !notRun) return moved;
+    // No other server takes it: it waits for whoever listens at that address
+    // next (a restart), as do the calls started there meanwhile.
+    // (A reply read before the send settled: the request left on the current connection.)
+    connection.leaving(exchange.drops < 0 ? connection.drops : exchange.drops);
+    return this.startWhenBack(connection, retry, () => error);
   }
 
   canMove(exchange: ExchangeView): boolean {
@@ -263,8 +270,12 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private start(spec: ExchangeSpec): Promise<unknown> {
     if (this.rotation.closed) return Promise.reject(new ClientClosedError());
     const connection = this.rotation.pick();
-    if (connection !== undefined) return new Exchange(connection, spec, this).start();
-    return this.startWhenServer(spec);
+    if (connection === undefined) return this.startWhenServer(spec);
+    if (connection.isLeaving) {
+      const notConnected = () => new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
+      return this.startWhenBack(connection, spec, notConnected);
+    }
+    return new Exchange(connection, spec, this).start();
   }
 
   /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
@@ -302,6 +313,28 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Start a call on `connection` once it is back (`Connection.whenBack`):
+   * its server said it is leaving (it refused a call unrun,
+   * `ServerDrainingError`), so the call goes to whoever listens at the
+   * address next (a restart, a reload), within its timeout, else fails with
+   * `error()`.
+   */
+  private async startWhenBack(
+    connection: Connection,
+    spec: ExchangeSpec,
+    error: () => unknown,
+  ): Promise<unknown> {
+    const clock = this.timers.clock;
+    const due = clock.now() + spec.timeoutMs;
+    const back = await connection.whenBack(spec.timeoutMs, spec.signals);
+    for (const signal of spec.signals) signal.throwIfAborted();
+    if (this.rotation.closed) throw new ClientClosedError();
+    const left = Math.floor(due - clock.now());
+    if (!back || left < 1) throw error();
+    return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();
   }
 
   /** A health probe: does the server at `connection` answer a ping within a heartbeat? */

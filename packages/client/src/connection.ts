@@ -90,6 +90,13 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
+  /** How many times the connection dropped, as ZeroMQ reported it: the next may reach another server. */
+  drops = 0;
+  /** Whether ZeroMQ reported a connection made since the last drop. */
+  private connected = false;
+  /** The drops before the connection whose server said it is leaving (see `leaving`). */
+  private leftAfter = -1;
+  private backWaiters = new Set<() => void>();
   /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
@@ -130,9 +137,15 @@ export class Connection {
     // again: then its calls are left to their heartbeats.
     this.dropsCalls = socketOptions.routingId === undefined;
     const observer = this.socket.events;
-    observer.on('handshake', () => events?.up());
+    observer.on('handshake', () => {
+      this.connected = true;
+      for (const wake of this.backWaiters) wake();
+      events?.up();
+    });
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
+      this.drops++;
+      this.connected = false;
       this.dropped();
       events?.down();
     });
@@ -178,10 +191,69 @@ export class Connection {
     this.queue.push(message);
   }
 
+  /**
+   * The server reached after `drops` drops (the one a refused request went
+   * to) refused a call because it is leaving (shutting down): calls wait
+   * (`isLeaving`, `whenBack`) until that connection has dropped and a new
+   * one is made, to whoever listens at the address then, rather than be
+   * refused too or lost when it drops. Waiting for the new connection, not
+   * merely the drop: in the instant after a drop ZeroMQ may still take a
+   * message for the connection that is going, and lose it. (Counting the
+   * drops from the request's own send: ZeroMQ reports a connection made
+   * later than it may carry requests.)
+   */
+  leaving(drops: number): void {
+    this.leftAfter = Math.max(this.leftAfter, drops);
+  }
+
+  /** Whether the server at the address said it is leaving, and no new connection was made since. */
+  get isLeaving(): boolean {
+    return this.leftAfter >= 0 && !(this.drops > this.leftAfter && this.connected);
+  }
+
+  /**
+   * Resolves true once the connection is not `isLeaving` (at once if it is
+   * not); false after `ms`, when a signal aborts, or when this closes.
+   */
+  async whenBack(ms: number, signals: readonly AbortSignal[]): Promise<boolean> {
+    let timedOut = false;
+    let wake = (): void => {};
+    const onAbort = () => wake();
+    const timer = this.clock.setTimeout(
+      () => {
+        timedOut = true;
+        wake();
+      },
+      ms,
+      undefined,
+    );
+    const stopped = () => this.isClosed || timedOut || signals.some((signal) => signal.aborted);
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Each connection made wakes it; one made before the drop awaited does not end the wait.
+      while (this.isLeaving && !stopped()) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        this.backWaiters.add(wake);
+        try {
+          await woken;
+        } finally {
+          this.backWaiters.delete(wake);
+        }
+      }
+    } finally {
+      this.clock.clearTimeout(timer);
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
+    }
+    return !this.isLeaving && !this.isClosed;
+  }
+
   /** End every open conversation with `error`, then close the socket. */
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    for (const wake of this.backWaiters) wake();
     this.clock.clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);

@@ -109,6 +109,9 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
   private resolveReply!: (value: unknown) => void;
   private rejectReply!: (error: unknown) => void;
 
+  /** The connection's drops when the request went out (-1: not yet): its server is the next connection's. */
+  drops = -1;
+
   constructor(
     /** The server's socket: the request, heartbeats, credit and any cancel go there only. */
     readonly connection: Connection,
@@ -161,6 +164,7 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
       report.bytesOut += this.payload.length;
     }
     this.payload = NOTHING;
+    this.drops = this.connection.drops;
     this.openChannel();
   }
 

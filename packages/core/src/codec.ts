@@ -89,11 +89,7 @@ export function eventOf(value: unknown): ZEvent {
     throw new ProtocolError(`event has ${value.length} items, expected 3`);
   }
   const [name, args] = [value[1], value[2]];
-  // A header is a map of strings; one with other keys has them as text.
-  const header =
-    value[0] instanceof Map
-      ? Object.fromEntries([...value[0]].map(([key, item]) => [String(key), item]))
-      : value[0];
+  const header = headerRecord(value[0]);
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new ProtocolError('event header is not a map');
   }
@@ -112,4 +108,14 @@ export function eventOf(value: unknown): ZEvent {
     throw new ProtocolError('event response_to is neither bin nor str');
   }
   return { header: header as EventHeader, name, args };
+}
+
+/**
+ * A decoded header as a record: a header is a map of strings, and one that
+ * decoded into a `Map` (keys other than strings, or `__proto__`) has them
+ * as text, each an own key (`Object.fromEntries` never sets a prototype).
+ */
+export function headerRecord(value: unknown): unknown {
+  if (!(value instanceof Map)) return value;
+  return Object.fromEntries([...value].map(([key, item]) => [String(key), item]));
 }

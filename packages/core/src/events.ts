@@ -88,9 +88,28 @@ export function channelHeader(
 
 function withExtraKeys(header: EventHeader, extra: Readonly<Record<string, unknown>>): EventHeader {
   for (const key in extra) {
-    if (Object.hasOwn(extra, key) && !PROTOCOL_HEADER_KEYS.has(key)) header[key] = extra[key];
+    if (Object.hasOwn(extra, key) && !PROTOCOL_HEADER_KEYS.has(key))
+      setKey(header, key, extra[key]);
   }
   return header;
+}
+
+/**
+ * `record[key] = value`, except that a `__proto__` key (a header a Python
+ * peer sent may have one) becomes an own key like any other instead of
+ * setting the record's prototype.
+ */
+export function setKey(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    record[key] = value;
+  }
 }
 
 /** The result an `OK` reply carries: its args are `[result]`. */

@@ -1,5 +1,5 @@
 import { MiddlewareError } from './errors.js';
-import { type EventHeader, PROTOCOL_HEADER_KEYS } from './events.js';
+import { type EventHeader, PROTOCOL_HEADER_KEYS, setKey } from './events.js';
 
 /** What every call looks like to middleware, on either side. */
 export interface CallContext {
@@ -148,7 +148,7 @@ function nameOf(fn: Function, index: number): string {
 export function taskContextOf(header: Readonly<EventHeader>): Record<string, unknown> {
   const context: Record<string, unknown> = {};
   for (const key of Object.keys(header)) {
-    if (!PROTOCOL_HEADER_KEYS.has(key)) context[key] = header[key];
+    if (!PROTOCOL_HEADER_KEYS.has(key)) setKey(context, key, header[key]);
   }
   return context;
 }

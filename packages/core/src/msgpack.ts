@@ -13,6 +13,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
+/** The one string key a JS object cannot hold as an ordinary key. */
+const PROTO_KEY = '__proto__';
 
 /*
  * @msgpack/msgpack does the work; the overrides below make it exact for
@@ -51,6 +53,8 @@ export interface DecoderInternals {
   doDecodeSync(): unknown;
   /** The process-wide cache of short map keys: text for bytes (no UTF-8 check). */
   keyDecoder: { decode(bytes: Uint8Array, start: number, byteLength: number): string };
+  /** Whether the value being read is a map key. */
+  stateIsMapKey(): boolean;
 }
 
 class EventDecoder extends Decoder {
@@ -111,7 +115,12 @@ decoderProto.decodeUtf8String = function (
       throw new DecodeError('str is not valid UTF-8');
     }
   }
-  return baseDecoder.decodeUtf8String.call(this, byteLength, headerOffset);
+  const text = baseDecoder.decodeUtf8String.call(this, byteLength, headerOffset);
+  // The stock decoder refuses a `__proto__` map key (assigned to an object,
+  // it would set the object's prototype); Python peers send it as any other
+  // key. It is stood for by a symbol, as keys other than strings are below,
+  // so that its map becomes a `Map`: no object ever gets the key assigned.
+  return byteLength === 9 && text === PROTO_KEY && this.stateIsMapKey() ? standFor(text) : text;
 };
 
 class EventEncoder extends Encoder {}
@@ -167,15 +176,21 @@ encoderProto.encodeObject = function (this: any, object: unknown, depth: number)
 /*
  * Map keys other than strings (integers, bytes, booleans, nil: all legal in
  * msgpack and used by Python peers) cannot be keys of a JS object without
- * turning into strings. While a value is decoded, each such key is stood for
- * by a fresh symbol; afterwards (`restoreMapKeys`) every object holding such
- * symbols becomes a `Map` with the original keys, which encodes back the same.
+ * turning into strings, nor can the string `__proto__` be one without
+ * changing the object's prototype. While a value is decoded, each such key
+ * is stood for by a fresh symbol; afterwards (`restoreMapKeys`) every object
+ * holding such symbols becomes a `Map` with the original keys, which encodes
+ * back the same.
  */
 const keysBySymbol = new Map<symbol, unknown>();
 function mapKeyConverter(key: unknown): string {
-  if (typeof key === 'string') return key;
+  // A symbol is a `__proto__` key already stood for (see decodeUtf8String).
+  if (typeof key === 'string' || typeof key === 'symbol') return key as string;
+  return standFor(key instanceof Uint8Array ? new Uint8Array(key) : key);
+}
+function standFor(key: unknown): string {
   const stand = Symbol('map key');
-  keysBySymbol.set(stand, key instanceof Uint8Array ? new Uint8Array(key) : key);
+  keysBySymbol.set(stand, key);
   return stand as unknown as string;
 }
 

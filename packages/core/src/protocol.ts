@@ -14,6 +14,7 @@ export {
   decodeValue,
   encodeEvent,
   encodeValue,
+  headerRecord,
   MAX_DEPTH,
   MAX_ENCODE_DEPTH,
   readableHead,

@@ -7,6 +7,7 @@ import {
   encodeValue,
   MAX_DEPTH,
   openEnvelope,
+  requestHeader,
 } from '../src/protocol.js';
 import { prng } from './support/prng.js';
 import { allRecorded, bytes, hex, payloadOf } from './support/vectors.js';
@@ -208,7 +209,18 @@ describe('malformed events are ProtocolErrors', () => {
   });
 
   describe('prototype keys', () => {
+    // JSON.parse makes `__proto__` an own key (an object literal would set the prototype).
     const PROTO = JSON.parse('{"__proto__": {"polluted": 1}}');
+    /** `value` inside `depth` levels of one-key maps and one-item arrays, in turn. */
+    const nestedIn = (depth: number, value: unknown): unknown =>
+      depth === 0 ? value : nestedIn(depth - 1, depth % 2 ? [value] : { level: value });
+    /** The innermost value that is neither a one-item array nor a plain one-key object. */
+    const innermost = (value: unknown): unknown => {
+      if (Array.isArray(value) && value.length === 1) return innermost(value[0]);
+      if (value instanceof Map || value === null || typeof value !== 'object') return value;
+      const keys = Object.keys(value);
+      return keys.length === 1 ? innermost((value as Record<string, unknown>)[keys[0]!]) : value;
+    };
     const CONSTRUCTOR = { constructor: { prototype: { polluted: 1 } } };
     const untouched = () => {
       expect({} as object).not.toHaveProperty('polluted');
@@ -219,13 +231,53 @@ describe('malformed events are ProtocolErrors', () => {
 
     it.each([
       ['args', [HEADER, 'echo', [PROTO]]],
-      ['the header', [{ ...HEADER, ...PROTO }, 'echo', []]],
       ['a nested map', [HEADER, 'echo', [{ a: [{ b: PROTO }] }]]],
-    ])('__proto__ in %s is a ProtocolError', (_label, event) => {
-      const payload = encodeValue(event);
-      expect(hex(payload)).toContain(hex(Buffer.from('__proto__')));
-      expect(protocolErrorOf(payload).message).toMatch(/__proto__/);
+      ['a map 40 levels down', [HEADER, 'echo', [nestedIn(40, PROTO)]]],
+    ])(
+      '__proto__ in %s decodes into a Map holding it as a key, prototypes untouched',
+      (_l, event) => {
+        const payload = encodeValue(event);
+        expect(hex(payload)).toContain(hex(Buffer.from('__proto__')));
+        const decoded = decodeEvent(payload);
+        const holder = innermost(decoded.args) as Map<string, unknown>;
+        expect(holder).toBeInstanceOf(Map);
+        expect([...holder]).toStrictEqual([['__proto__', { polluted: 1 }]]);
+        // What holds the Map stays a plain object, and the value too.
+        expect(Object.getPrototypeOf(holder.get('__proto__'))).toBe(Object.prototype);
+        // Sent back, it is the same map: the key, as a str, with its value.
+        const again = encodeEvent(decoded);
+        expect(hex(again)).toContain(hex(encodeValue('__proto__')));
+        expect(innermost(decodeEvent(again).args)).toStrictEqual(holder);
+        untouched();
+      },
+    );
+
+    it('__proto__ in the header is an own key of the header and of the task context', () => {
+      const event = decodeEvent(encodeValue([{ ...HEADER, ...PROTO, trace: 't' }, 'echo', []]));
+      for (const record of [event.header, taskContextOf(event.header)]) {
+        expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+        expect(Object.getOwnPropertyDescriptor(record, '__proto__')?.value).toEqual({
+          polluted: 1,
+        });
+        expect(record).not.toHaveProperty('polluted');
+      }
+      const context = taskContextOf(event.header);
+      expect(Object.keys(context).sort()).toEqual(['__proto__', 'trace']);
+      // Carried onward (a call made from inside a handler), it is sent as it came.
+      const onward = requestHeader('id-2', context);
+      expect(Object.getPrototypeOf(onward)).toBe(Object.prototype);
+      expect(Object.keys(onward).sort()).toEqual(['__proto__', 'message_id', 'trace', 'v']);
+      const sent = decodeEvent(encodeEvent({ header: onward, name: 'echo', args: [] }));
+      expect(Object.getOwnPropertyDescriptor(sent.header, '__proto__')?.value).toEqual({
+        polluted: 1,
+      });
       untouched();
+    });
+
+    it('a __proto__ text as a value, or the key as the top value, is plain text', () => {
+      expect(decodeValue(encodeValue({ a: '__proto__' }))).toStrictEqual({ a: '__proto__' });
+      expect(decodeValue(encodeValue(['__proto__']))).toStrictEqual(['__proto__']);
+      expect(decodeValue(encodeValue('__proto__'))).toBe('__proto__');
     });
 
     it('constructor is an ordinary key, in args and in the header', () => {

@@ -8,6 +8,8 @@ import { type CommandLine, parseCommandLine, USAGE } from './runner/args.js';
 import { findConfigFile, loadConfig, type ZrpcConfig } from './runner/config.js';
 import { RunnerError, UsageError } from './runner/errors.js';
 import { runnerLogger } from './runner/logger.js';
+import { reloadRefused, superviseReloads } from './runner/reload.js';
+import { reloadChild } from './runner/reload-child.js';
 import {
   consoleLog,
   exitOnSignals,
@@ -17,23 +19,51 @@ import {
   runServer,
 } from './runner/run.js';
 
+/** Set when `zrpc-server --reload` started this process to serve. */
+const reloading = reloadChild();
+
 async function main(argv: readonly string[]): Promise<void> {
   const commandLine = parseCommandLine(argv);
   if (commandLine.help) {
     process.stdout.write(USAGE);
     return;
   }
+  if (commandLine.reload && reloading === undefined) {
+    const refused = reloadRefused();
+    if (refused !== undefined) throw new UsageError(`--reload: ${refused}`);
+    return reload(argv, commandLine);
+  }
   const options = await runOptions(commandLine);
+  if (options.reload && reloading === undefined) {
+    const refused = reloadRefused();
+    if (refused !== undefined) throw new RunnerError(`config ${options.configFile}: ${refused}`);
+    return reload(argv, commandLine);
+  }
   let running: RunningServer | undefined;
   exitOnSignals(() => running, consoleLog, options.server?.logger);
   reloadKeysOnSighup(() => running, consoleLog);
-  running = await runServer(options);
+  running = await runServer({ ...options, beforeBind: reloading?.beforeBind });
+  reloading?.listening(running.server.endpoints[0]!);
+}
+
+/** This process watches; servers run in child processes with the same command line. */
+function reload(argv: readonly string[], commandLine: CommandLine): void {
+  const configFile = configFileOf(commandLine);
+  const args = argv.filter((arg) => arg !== '--reload');
+  superviseReloads(args, configFile === undefined ? [] : [configFile], consoleLog);
+}
+
+function configFileOf(commandLine: CommandLine): string | undefined {
+  return commandLine.config === undefined
+    ? findConfigFile(process.cwd())
+    : resolve(commandLine.config);
 }
 
 /** The config file's settings, overridden by the command line's. */
-async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
-  const configFile =
-    commandLine.config === undefined ? findConfigFile(process.cwd()) : resolve(commandLine.config);
+async function runOptions(
+  commandLine: CommandLine,
+): Promise<RunOptions & { reload?: boolean; configFile?: string }> {
+  const configFile = configFileOf(commandLine);
   if (configFile !== undefined && !existsSync(configFile)) {
     throw new UsageError(`config file ${configFile} not found`);
   }
@@ -53,6 +83,8 @@ async function runOptions(commandLine: CommandLine): Promise<RunOptions> {
     ...(metricsAddress !== undefined && {
       metrics: { address: metricsAddress, version: process.env.npm_package_version },
     }),
+    reload: config.reload,
+    configFile,
     server: {
       ...config.server,
       // A logger from the config is used as it is; --verbosity sets the runner's own.
@@ -89,4 +121,9 @@ function report(err: unknown): number {
   return err.exitCode;
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => process.exit(report(err)));
+main(process.argv.slice(2)).catch(async (err: unknown) => {
+  const code = report(err);
+  // Under --reload: the files the error names are watched, so that fixing them reloads.
+  await reloading?.failed(err);
+  process.exit(code);
+});

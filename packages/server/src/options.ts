@@ -54,10 +54,10 @@ export interface ServerOptions {
    * The heartbeat interval assumed for a client that does not advertise its
    * own (zerorpc-python, zerorpc-node) until two of its heartbeats show its
    * pace; such a client is lost after two of the slower of this and
-   * `heartbeatMs` (default 5000, the reference's default). Without it, a
-   * server faster than its reference clients would drop them before their
-   * first heartbeat. Lower it to your reference clients' interval to detect
-   * one that dies before it ever beat sooner.
+   * `heartbeatMs` (default 30000: a client at `heartbeat=30`, whose first
+   * heartbeat comes 30 s after its request, is served). A dead or
+   * unreachable client is found sooner, whatever this says: see
+   * `DEFAULT_ASSUMED_PEER_HEARTBEAT_MS`.
    */
   assumedPeerHeartbeatMs?: number;
   /**
@@ -112,9 +112,10 @@ export interface ServerOptions {
   /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
-   * server's own: `linger` 2000, `sendHighWaterMark` 128, `maxMessageSize` 16 MiB.
-   * `mandatory` and `sendTimeout` are the server's (true and 0): the send
-   * budgets rely on them.
+   * server's own: `linger` 2000, `sendHighWaterMark` 128, `maxMessageSize` 16 MiB,
+   * `heartbeatInterval` and `heartbeatTimeout` half and 1.25 × `heartbeatMs`
+   * (see `connectionHeartbeats`). `mandatory` and `sendTimeout` are the server's
+   * (true and 0): the send budgets rely on them.
    */
   socket?: ServerSocketOptions;
   /**
@@ -136,6 +137,53 @@ export type ResolvedOptions = Required<
   tracebacks: boolean | undefined;
 };
 
+/**
+ * The pace assumed for a client that has not shown its own. Generous, so
+ * that slow reference clients are served (the Django setup's zerorpc
+ * clients run at `heartbeat=30`), and affordable because the server does
+ * not need a client's channel heartbeats to find a client that is gone:
+ *
+ * - a client whose process died: its connection closes, and the next
+ *   heartbeat the server sends on its calls finds no route (the ROUTER is
+ *   `mandatory`: EHOSTUNREACH), which ends them as lost (`PeerGoneError`),
+ *   within one `heartbeatMs`;
+ * - a client that cannot answer (a network cut, a stopped or frozen
+ *   machine or process): ZeroMQ's own connection heartbeats
+ *   (`connectionHeartbeats`) close its connection, then the same.
+ *
+ * What this interval still decides is how long the server keeps the call of
+ * a live, connected client that stopped heart-beating it (a reference
+ * client whose call timed out before its second heartbeat): two of it.
+ */
+export const DEFAULT_ASSUMED_PEER_HEARTBEAT_MS = 30_000;
+
+/**
+ * ZeroMQ's connection heartbeats (ZMTP PING, answered by the peer's libzmq
+ * itself: 4.2 or later, as every current pyzmq and zeromq.js has): a PING
+ * every half `heartbeatMs` on each connection, which is closed when nothing
+ * at all comes back within 1.25 × `heartbeatMs` of one. A peer that cannot
+ * answer (a network cut, a stopped process) is closed so, and its calls end
+ * as lost at their next heartbeat: 1 to 2.5 intervals after it went silent.
+ * Any traffic counts as an answer, and the calls' own heartbeats come at
+ * least every interval, so a peer busy sending or receiving is not dropped.
+ * (The timeout is out of step with the calls' heartbeats, which start with
+ * a new connection, so that the connection is closed before a heartbeat
+ * that then finds it gone, not as that heartbeat is sent.) A PING waits
+ * behind what is being sent on its connection: a reference client at a slow
+ * heartbeat that sends nothing while it receives more than that worth of
+ * data (a reply of many megabytes on a slow link) would be dropped; raise
+ * `socket.heartbeatTimeout` for such links.
+ */
+export function connectionHeartbeats(
+  heartbeatMs: number,
+): Pick<ServerSocketOptions, 'heartbeatInterval' | 'heartbeatTimeout'> {
+  // ZeroMQ takes whole milliseconds in an int, and 0 would turn them off.
+  return {
+    heartbeatInterval: Math.max(1, Math.round(heartbeatMs / 2)),
+    heartbeatTimeout: Math.min(2 ** 31 - 1, Math.max(1, Math.round(1.25 * heartbeatMs))),
+  };
+}
+
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const concurrency = count('concurrency', options.concurrency ?? 1000, 1);
   const heartbeatMs = durationMs('heartbeatMs', options.heartbeatMs ?? REFERENCE_HEARTBEAT_MS);
@@ -147,7 +195,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     heartbeatMs,
     assumedPeerHeartbeatMs: durationMs(
       'assumedPeerHeartbeatMs',
-      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
+      options.assumedPeerHeartbeatMs ?? DEFAULT_ASSUMED_PEER_HEARTBEAT_MS,
     ),
     tracebacks: options.tracebacks,
     concurrency,
@@ -158,7 +206,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     workers: count('workers', options.workers ?? availableParallelism(), 1),
     blockWarnMs: durationMs('blockWarnMs', options.blockWarnMs ?? heartbeatMs / 10),
     sendBudget: resolveSendBudget(options.sendBudget ?? {}),
-    socket: options.socket ?? {},
+    // The user's settings win over these, as over the Server's own.
+    socket: { ...connectionHeartbeats(heartbeatMs), ...options.socket },
     curve: options.curve,
     clock: options.clock ?? realClock,
   };

@@ -19,6 +19,7 @@ import {
   type ErrArgs,
   encodeValue,
   errArgs,
+  headerRecord,
   runInCall,
   workerFunction,
 } from '@zrpc/core/protocol';
@@ -63,8 +64,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerOutcome> 
       else requests.push(message);
     });
     if (early !== undefined) requests.push(early);
-    const [args, header] = decodeValue(task.request) as [unknown[], EventHeader];
-    const ctx = new WorkerCallContext(task, args, header, controller.signal);
+    const [args, header] = decodeValue(task.request) as [unknown[], unknown];
+    const ctx = new WorkerCallContext(
+      task,
+      args,
+      headerRecord(header) as EventHeader,
+      controller.signal,
+    );
     const result = await runInCall(ctx, () => fn(...args));
     if (task.stream) await sendItems(ctx, result, requests, task.port);
     return {

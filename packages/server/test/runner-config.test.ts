@@ -72,7 +72,7 @@ describe('loadConfig', () => {
     ['export default ["a"];', 'the default export: expected an object, got an array'],
     [
       'export default { app: ["a"] };',
-      'app: unknown key (the config takes apps, middleware, observers, server, address, pull, subscribe, metrics)',
+      'app: unknown key (the config takes apps, middleware, observers, server, address, pull, subscribe, metrics, reload)',
     ],
     [
       'export default { apps: "a" };',

@@ -97,6 +97,7 @@ describe('parseCommandLine', () => {
       heartbeatMs: undefined,
       verbosity: 1,
       workers: undefined,
+      reload: false,
     });
   });
 
@@ -122,6 +123,7 @@ describe('parseCommandLine', () => {
         '--subscribe',
         'tcp://tickets:4244',
         '--subscribe=billing:4245',
+        '--reload',
       ]),
     ).toEqual({
       help: false,
@@ -134,6 +136,7 @@ describe('parseCommandLine', () => {
       heartbeatMs: 2500,
       verbosity: 3,
       workers: 4,
+      reload: true,
     });
   });
 

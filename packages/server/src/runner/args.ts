@@ -7,7 +7,7 @@ import { DEFAULT_VERBOSITY } from './logger.js';
 export const USAGE = `Usage: zrpc-server [addrport] [--app <dir or package>]... [--config <file>]
                    [--pull <addrport>] [--subscribe <endpoint>]...
                    [--name <name>] [--heartbeat <seconds>] [--workers <n>]
-                   [--verbosity {0,1,2,3}]
+                   [--verbosity {0,1,2,3}] [--reload]
                    [--curve-keys <file> --curve-allow <file>]
                    [--metrics [addr:]port] [--help]
 
@@ -37,6 +37,11 @@ Imports the rpcs module of each app and serves the methods they register.
                         built-in calls and task contexts; 3 also arguments
   --workers <n>         threads for the methods registered with { worker: true }
                         (default: the machine's cores)
+  --reload              for development: serve from a child process and start a
+                        fresh one on each change to the apps' files, what they
+                        import or the config; it takes over the port once the
+                        old one has answered its calls (refused with
+                        NODE_ENV=production)
   --curve-keys <file>   CURVE encryption: the server's key pair file, from
                         zrpc-keygen (or ZRPC_CURVE_KEYS); needs --curve-allow
   --curve-allow <file>  the client public keys admitted, one per line (or
@@ -67,6 +72,8 @@ export interface CommandLine {
   /** `--verbosity`, 0..3 (default 1). */
   verbosity: number;
   workers: number | undefined;
+  /** `--reload`: restart the server on changes to its files. */
+  reload: boolean;
   /** CURVE: the key pair file and the allow-list file, given together or not at all. */
   curve: { keys: string; allow: string } | undefined;
   /** `--metrics`: where the admin endpoint listens (`[addr:]port`, already checked). */
@@ -97,6 +104,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     verbosity:
       values.verbosity === undefined ? DEFAULT_VERBOSITY : parseVerbosity(values.verbosity),
     workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
+    reload: values.reload ?? false,
     curve: curveFiles(
       values['curve-keys'] ?? process.env.ZRPC_CURVE_KEYS,
       values['curve-allow'] ?? process.env.ZRPC_CURVE_ALLOW,
@@ -128,6 +136,7 @@ function readArgs(argv: readonly string[]) {
         heartbeat: { type: 'string' },
         verbosity: { type: 'string', short: 'v' },
         workers: { type: 'string' },
+        reload: { type: 'boolean' },
         'curve-keys': { type: 'string' },
         'curve-allow': { type: 'string' },
         metrics: { type: 'string' },

@@ -153,6 +153,7 @@ export const configSchema = keysOf(
       v.union([address, v.array(address)], 'expected an endpoint or a list of endpoints'),
     ),
     metrics: v.optional(keysOf({ address: adminAddress }, 'metrics')),
+    reload: v.optional(v.boolean('expected true or false')),
   },
   'the config',
 );

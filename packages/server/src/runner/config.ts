@@ -32,6 +32,8 @@ export interface ZrpcConfig {
    * unless given), as `--metrics` does. Off unless set.
    */
   metrics?: { address: string };
+  /** `zrpc-server --reload` without the flag: for development, refused with NODE_ENV=production. */
+  reload?: boolean;
 }
 
 /** Identity helper that gives a config file its types: `export default defineConfig({...})`. */

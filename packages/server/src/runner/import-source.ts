@@ -6,6 +6,17 @@ import { register as registerCommonJs } from 'tsx/cjs/api';
 import { register as registerEsm } from 'tsx/esm/api';
 
 let typescriptEnabled = false;
+let loadListener: ((url: string) => void) | undefined;
+
+/**
+ * Be told the URL of each ES module loaded from now on (through tsx's
+ * loader: the config, the apps and what they import). Set before the first
+ * `importDefault`; the reloader's servers report them to be watched.
+ * (CommonJS modules are in `require.cache`.)
+ */
+export function onModuleLoad(listener: (url: string) => void): void {
+  loadListener = listener;
+}
 
 /**
  * Load a user module by path (an app's `rpcs`, the config file) and return
@@ -33,7 +44,7 @@ export async function importDefault(file: string): Promise<unknown> {
 
 function enableTypeScript(): void {
   if (typescriptEnabled) return;
-  registerEsm();
+  registerEsm(loadListener && { onImport: loadListener });
   registerCommonJs();
   typescriptEnabled = true;
 }

@@ -55,6 +55,12 @@ export interface RunOptions extends EventSources {
    */
   metrics?: { address: string; version?: string };
   log?: RunnerLog;
+  /**
+   * Called with the endpoint to bind once the apps are loaded and the
+   * server is made, before it binds; answers the endpoint to bind. The
+   * reloader's servers wait here until the old server has left the port.
+   */
+  beforeBind?: (endpoint: string) => Promise<string>;
 }
 
 /** A started runner: the server (listening, unless it serves events only), the apps it loaded, its event receivers, and its admin endpoint if asked for. */
@@ -87,14 +93,16 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     middleware: options.middleware,
     observers: options.observers,
   });
+  // Under --reload, the previous server gives the endpoint up first (and its admin port).
+  const endpoint = (await options.beforeBind?.(address.endpoint)) ?? address.endpoint;
   // Up before the bind, so that /readyz says 503 rather than nothing until the server serves.
   const admin = options.metrics && (await startAdmin(server, options.metrics));
   try {
-    if (!eventsOnly) await server.bind(address.endpoint);
+    if (!eventsOnly) await server.bind(endpoint);
   } catch (err) {
     await server.close();
     await admin?.close();
-    throw new RunnerError(`cannot listen on ${address.endpoint}: ${(err as Error).message}`);
+    throw new RunnerError(`cannot listen on ${endpoint}: ${(err as Error).message}`);
   }
   const { lines: eventLines, ...events } = await startEvents(options, {
     middleware: options.middleware,
