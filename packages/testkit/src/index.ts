@@ -1,3 +1,13 @@
 export { FakeClock, FakeTimer } from './fake-clock.js';
+export {
+  type Closable,
+  closedAfterEach,
+  closeServer,
+  quietLogger,
+  type ServerLike,
+  serverPerFile,
+  startServer,
+} from './servers.js';
 export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
 export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';
+export { barrier, collect, type Deferred, deferred, rejection, until, within } from './waits.js';
