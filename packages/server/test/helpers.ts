@@ -66,7 +66,7 @@ export class RawClient {
   readonly ids = new MessageIdGenerator();
   /** Every event received, in order. */
   readonly received: Received[] = [];
-  /** How many of them are not heartbeats. */
+  /** How many of them are not heartbeats (nor answers to `roundTrip`'s pings). */
   replies = 0;
   /** Times the connection to the server dropped (the server cut this peer off, say). */
   disconnects = 0;
@@ -135,8 +135,8 @@ export class RawClient {
   /**
    * Ping the server and wait for the answer: everything the server had sent
    * this client before it has arrived (one pipe, in order). For "nothing
-   * more came" checks, instead of sleeping a while. The answer counts in
-   * `replies`; `next()` skips it.
+   * more came" checks, instead of sleeping a while. The answer is in
+   * `received`, but `replies` does not count it and `next()` skips it.
    */
   async roundTrip(timeoutMs = 5000): Promise<void> {
     const id = this.ids.next();
@@ -166,7 +166,8 @@ export class RawClient {
       const raw = frames[frames.length - 1]!;
       const event = decodeEvent(raw);
       this.received.push({ event, raw });
-      if (event.name !== '_zpc_hb') this.replies++;
+      const ping = this.pings.has(messageIdKey(event.header.response_to)!);
+      if (event.name !== '_zpc_hb' && !ping) this.replies++;
     }
   }
 }

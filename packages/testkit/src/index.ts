@@ -10,4 +10,13 @@ export {
 } from './servers.js';
 export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
 export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';
-export { barrier, collect, type Deferred, deferred, rejection, until, within } from './waits.js';
+export {
+  barrier,
+  collect,
+  type Deferred,
+  deferred,
+  nextTurns,
+  rejection,
+  until,
+  within,
+} from './waits.js';

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 
 /** A promise and the functions that settle it: for handlers and events a test releases itself. */
 export interface Deferred<T> {
@@ -90,4 +90,13 @@ export function barrier(count: number): { arrive(): Promise<void>; readonly arri
       return arrived;
     },
   };
+}
+
+/**
+ * Let the event loop turn `n` times (I/O callbacks and timers due run in
+ * between): for what promises and queued work finish on their own, with no
+ * time passing, where a test would otherwise sleep a few ms.
+ */
+export async function nextTurns(n = 1): Promise<void> {
+  for (let i = 0; i < n; i++) await nextTurn();
 }
