@@ -2,6 +2,7 @@
 // core's vocabulary: answered calls, remote errors, streams (read to the end
 // or left), timeouts, no server, a closed client. Real sockets.
 import type { CallEnd, ClientMiddleware } from '@zrpc/core';
+import { until } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { Client, RemoteError } from '../src/index.js';
 import { providerPerFile, silentServer } from './helpers/server.js';
@@ -92,7 +93,7 @@ describe('a CallEnd per call', () => {
   it('a closed client: cancelled, for the calls it failed', async () => {
     const { client, ends } = observedClient();
     const pending = client.call('slow', 10_000).catch((error: Error) => error.name);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => provider.server.stats.running === 1, 5000, 'the call to run');
     await client.close();
     expect(await pending).toBe('ClientClosedError');
     expect(ends).toMatchObject([{ method: 'slow', status: 'cancelled' }]);
