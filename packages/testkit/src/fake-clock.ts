@@ -73,8 +73,9 @@ export class FakeClock {
    */
   advance(ms: number): void {
     const until = this.time + ms;
+    let fired = 0;
     for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
-      this.fireTimer(timer);
+      this.fireTimer(timer, ++fired);
     }
     this.time = until;
   }
@@ -87,8 +88,9 @@ export class FakeClock {
   async advanceAsync(ms: number, turns = 2): Promise<void> {
     const until = this.time + ms;
     await settle(turns);
+    let fired = 0;
     for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
-      this.fireTimer(timer);
+      this.fireTimer(timer, ++fired);
       await settle(turns);
     }
     this.time = until;
@@ -174,7 +176,14 @@ export class FakeClock {
     return best;
   }
 
-  private fireTimer(timer: FakeTimer): void {
+  private fireTimer(timer: FakeTimer, fired: number): void {
+    // Real timers re-arming themselves for the same moment only spin; fake
+    // ones would hang the test here, in one synchronous loop: fail instead.
+    if (fired > MAX_TIMERS_PER_ADVANCE) {
+      throw new Error(
+        `over ${MAX_TIMERS_PER_ADVANCE} timers fired in one move of time (at ${this.time} ms): a timer that keeps re-arming itself for now?`,
+      );
+    }
     this.timers = this.timers.filter((t) => t !== timer);
     this.time = Math.max(this.time, timer.due);
     timer.fire();
@@ -186,6 +195,9 @@ async function settledYet(settled: () => boolean): Promise<boolean> {
   await Promise.resolve();
   return settled();
 }
+
+/** More than this in one `advance` is taken for a timer re-arming itself forever. */
+const MAX_TIMERS_PER_ADVANCE = 100_000;
 
 async function settle(turns: number): Promise<void> {
   for (let i = 0; i < turns; i++) await nextTurn();
