@@ -517,14 +517,23 @@ describe('middleware and task context', () => {
 
 test('a server silent for two heartbeats is lost: LostRemoteError, client marked unhealthy', async () => {
   const deaf = await silentServer();
+  const clock = new FakeClock();
   // A server that never spoke: its pace is whatever the client assumes.
   const impatient = new Client<Api>({
     endpoints: deaf.endpoint,
     heartbeatMs: 100,
     assumedPeerHeartbeatMs: 100,
+    clock,
   });
   try {
-    const error = await rejection(impatient.slow(2000));
+    let settled = false;
+    const call = rejection(impatient.slow(2000)).finally(() => (settled = true));
+    await until(() => deaf.requests.includes('slow'), 5000, 'the request');
+    clock.advance(2 * 100 - 1);
+    await nextTurns();
+    expect(settled).toBe(false);
+    clock.advance(1);
+    const error = await within(5000, 'the lost call', call);
     expect(error).toBeInstanceOf(LostRemoteError);
     expect(error.heartbeatMs).toBe(100);
     expect(impatient.healthy).toBe(false);
