@@ -12,6 +12,7 @@ import {
 } from '@zrpc/core/protocol';
 import {
   closedAfterEach,
+  deferred,
   FakeClock,
   quietLogger,
   startServer as startBound,
@@ -72,6 +73,7 @@ export class RawClient {
   disconnects = 0;
   private taken = 0;
   private readonly pings = new Set<string>();
+  private arrived: { promise: Promise<void>; resolve(): void } = deferred();
   private readonly reading: Promise<void>;
 
   constructor(
@@ -127,9 +129,9 @@ export class RawClient {
     }
   }
 
-  /** Wait until `condition()` holds (real time, a bound against hangs); rejects after `timeoutMs`. */
+  /** Wait until `condition()` holds, looking again on each event; rejects after `timeoutMs`. */
   until(condition: () => boolean, timeoutMs: number, what = 'the condition'): Promise<void> {
-    return until(condition, timeoutMs, what);
+    return until(condition, timeoutMs, what, () => this.arrival());
   }
 
   /**
@@ -150,6 +152,11 @@ export class RawClient {
     );
   }
 
+  /** Resolves when the next event arrives. */
+  private arrival(): Promise<void> {
+    return this.arrived.promise;
+  }
+
   close(): Promise<void> {
     this.socket.close();
     return this.reading;
@@ -168,6 +175,9 @@ export class RawClient {
       this.received.push({ event, raw });
       const ping = this.pings.has(messageIdKey(event.header.response_to)!);
       if (event.name !== '_zpc_hb' && !ping) this.replies++;
+      const arrived = this.arrived;
+      this.arrived = deferred();
+      arrived.resolve();
     }
   }
 }

@@ -22,20 +22,31 @@ const POLL_MS = 5;
 
 /**
  * Resolves once `condition()` holds, looking again every few ms of real
- * time; rejects after `timeoutMs`. For what real I/O decides (a reply over a
- * socket, a counter the server bumps): a bound against hangs, never a
- * speed assertion, so keep it generous.
+ * time (and at once when `changed()`, if given, resolves: a reader's next
+ * message, say); rejects after `timeoutMs`. For what real I/O decides (a
+ * reply over a socket, a counter the server bumps): a bound against hangs,
+ * never a speed assertion, so keep it generous.
  */
 export async function until(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'the condition',
+  changed?: () => Promise<unknown>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(POLL_MS);
+    if (changed === undefined) {
+      await sleep(POLL_MS);
+      continue;
+    }
+    const poll = new AbortController();
+    await Promise.race([
+      changed(),
+      sleep(POLL_MS, undefined, { signal: poll.signal }).catch(() => {}),
+    ]);
+    poll.abort();
   }
 }
 
