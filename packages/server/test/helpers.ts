@@ -72,7 +72,9 @@ export class RawClient {
   /** Times the connection to the server dropped (the server cut this peer off, say). */
   disconnects = 0;
   private taken = 0;
+  /** The ids of `roundTrip`'s pings, and of those answered. */
   private readonly pings = new Set<string>();
+  private readonly pongs = new Set<string>();
   private arrived: { promise: Promise<void>; resolve(): void } = deferred();
   private readonly reading: Promise<void>;
 
@@ -145,11 +147,7 @@ export class RawClient {
     const key = messageIdKey(id)!;
     this.pings.add(key);
     this.request('_zerorpc_ping', [], { message_id: id });
-    await this.until(
-      () => this.received.some(({ event }) => messageIdKey(event.header.response_to) === key),
-      timeoutMs,
-      'the answer to a ping',
-    );
+    await this.until(() => this.pongs.has(key), timeoutMs, 'the answer to a ping');
   }
 
   /** Resolves when the next event arrives. */
@@ -173,8 +171,9 @@ export class RawClient {
       const raw = frames[frames.length - 1]!;
       const event = decodeEvent(raw);
       this.received.push({ event, raw });
-      const ping = this.pings.has(messageIdKey(event.header.response_to)!);
-      if (event.name !== '_zpc_hb' && !ping) this.replies++;
+      const channel = messageIdKey(event.header.response_to)!;
+      if (this.pings.has(channel)) this.pongs.add(channel);
+      else if (event.name !== '_zpc_hb') this.replies++;
       const arrived = this.arrived;
       this.arrived = deferred();
       arrived.resolve();

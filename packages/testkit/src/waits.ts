@@ -41,12 +41,15 @@ export async function until(
       await sleep(POLL_MS);
       continue;
     }
-    const poll = new AbortController();
+    // Woken by the change itself: the timer is only a fallback.
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       changed(),
-      sleep(POLL_MS, undefined, { signal: poll.signal }).catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 10 * POLL_MS);
+      }),
     ]);
-    poll.abort();
+    clearTimeout(timer);
   }
 }
 
