@@ -1,5 +1,6 @@
 import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { ClockTimer } from '@zrpc/core';
 import type { Servers } from './servers.js';
 
 /** Finds the addresses (IPv4 or IPv6, no brackets) behind a host name. */
@@ -75,8 +76,9 @@ interface Watched {
 export class Discovery {
   private readonly watched: Watched[] = [];
   private readonly resolve: Resolve;
-  private readonly timer: NodeJS.Timeout;
-  private lastFailureRefresh = 0;
+  private readonly refreshMs: number;
+  private timer: ClockTimer | undefined;
+  private lastFailureRefresh = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | undefined;
   private isClosed = false;
   /** Resolution failures so far (the last one in `lastError`). */
@@ -88,8 +90,8 @@ export class Discovery {
     options: DiscoveryOptions = {},
   ) {
     this.resolve = options.resolve ?? systemResolve;
-    this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? DEFAULT_REFRESH_MS);
-    this.timer.unref();
+    this.refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
+    this.scheduleRefresh();
   }
 
   watch(host: string, port: string): void {
@@ -99,7 +101,7 @@ export class Discovery {
 
   /** A server failed: its name may have moved; resolve again (at most once a second). */
   failed(): void {
-    const now = Date.now();
+    const now = this.servers.clock.now();
     if (now - this.lastFailureRefresh < FAILURE_REFRESH_GAP_MS) return;
     this.lastFailureRefresh = now;
     void this.refresh();
@@ -116,7 +118,14 @@ export class Discovery {
 
   close(): void {
     this.isClosed = true;
-    clearInterval(this.timer);
+    this.servers.clock.clearTimeout(this.timer);
+  }
+
+  /** The periodic refresh, on the servers' clock (it holds no process open). */
+  scheduleRefresh(): void {
+    if (this.isClosed) return;
+    this.timer = this.servers.clock.setTimeout(refreshDue, this.refreshMs, this);
+    this.timer.unref();
   }
 
   private async update(name: Watched): Promise<void> {
@@ -135,3 +144,9 @@ export class Discovery {
     name.endpoints = found;
   }
 }
+
+// A timer callback that takes its object as an argument: no closure per timer.
+const refreshDue = (discovery: Discovery): void => {
+  void discovery.refresh();
+  discovery.scheduleRefresh();
+};

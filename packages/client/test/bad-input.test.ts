@@ -1,10 +1,9 @@
 import { type MessageId, ProtocolError } from '@zrpc/core';
 import { decodeEvent, encodeEvent, type ZEvent } from '@zrpc/core/protocol';
+import { rejection, until } from '@zrpc/testkit';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import { Client, type RemoteError, RemoteStream } from '../src/index.js';
-import { rejection } from './helpers/deadline.js';
-import { waitFor } from './helpers/wait.js';
 
 // A raw ROUTER plays a misbehaving server, byte by byte. `mandatory`: a
 // send waits while the client's pipe is full (its high-water mark, 1000
@@ -63,7 +62,7 @@ test('garbage and events for no open channel are dropped and counted; the call g
   );
   await router.send([request.identity, '']); // a message without payload
   expect(await pending).toBe(3);
-  await waitFor(() => client.droppedEvents === 6);
+  await until(() => client.droppedEvents === 6);
   expect(client.openChannels).toBe(0);
 });
 

@@ -4,6 +4,16 @@ import {
   Registry,
   type ServerMiddleware,
 } from '@zrpc/core';
+import { realClock } from '@zrpc/core/protocol';
+import {
+  closeServer,
+  collect,
+  FakeClock,
+  nextTurns,
+  rejection,
+  until,
+  within,
+} from '@zrpc/testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   Client,
@@ -14,10 +24,8 @@ import {
   TimeoutError,
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
-import { serverLog } from './fixtures/provider.js';
-import { rejection } from './helpers/deadline.js';
-import { collect, providerPerFile, silentServer, startServer } from './helpers/server.js';
-import { waitFor } from './helpers/wait.js';
+import { handlerClock, serverLog } from './fixtures/provider.js';
+import { providerPerFile, silentServer, startServer } from './helpers/server.js';
 
 type Api = typeof Provider;
 const HEARTBEAT_MS = 200;
@@ -91,7 +99,7 @@ describe('calls', () => {
     both.connect(second.endpoint);
     try {
       expect(both.endpoints).toEqual([provider.endpoint, second.endpoint]);
-      await waitFor(async () => {
+      await until(async () => {
         const names = await Promise.all(Array.from({ length: 10 }, () => both._zerorpc_name!()));
         return new Set(names).size === 2;
       });
@@ -152,8 +160,8 @@ describe('streams', () => {
     expect(seen).toEqual([0, 1, 2]);
     expect(client.openChannels).toBe(0);
     // Silence on the channel: the server loses it and ends the generator.
-    await waitFor(() => serverLog.includes('forever(early) finally'), 5000, 'the finally');
-    await waitFor(() => provider.server.stats.openChannels === 0);
+    await until(() => serverLog.includes('forever(early) finally'), 5000, 'the finally');
+    await until(() => provider.server.stats.openChannels === 0);
   });
 });
 
@@ -180,15 +188,43 @@ describe('per-call options, timeout, abort', () => {
     }
   });
 
-  test('a call past its timeout fails with TimeoutError and releases its channel', async () => {
-    const error = await rejection(client.withOptions({ timeoutMs: 150 }).slow(3000));
-    expect(error).toBeInstanceOf(TimeoutError);
-    expect(error.name).toBe('TimeoutError');
-    expect(error.timeoutMs).toBe(150);
-    expect(error.message).toBe('timeout after 0.15s, when calling remote method slow');
-    expect(client.openChannels).toBe(0);
-    // The client stopped heart-beating: the server gives up on the call too.
-    await waitFor(() => serverLog.includes('slow(3000) cancelled'));
+  test('a call past its timeout fails with TimeoutError and releases its channel; the server loses it two heartbeats later', async () => {
+    // Server, client and the provider's `slow` on one fake clock.
+    const clock = new FakeClock();
+    handlerClock.current = clock;
+    const { server, endpoint } = await startServer({ heartbeatMs: HEARTBEAT_MS, clock });
+    const timed = new Client<Api>({ endpoints: endpoint, heartbeatMs: HEARTBEAT_MS, clock });
+    try {
+      serverLog.length = 0;
+      let settled = false;
+      const call = rejection(timed.withOptions({ timeoutMs: 150 }).slow(3000)).finally(
+        () => (settled = true),
+      );
+      await until(() => server.stats.running === 1, 5000, 'the call to run');
+      clock.advance(149);
+      await nextTurns();
+      expect(settled).toBe(false);
+      clock.advance(1);
+      const error = await within(5000, 'the timeout', call);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error.name).toBe('TimeoutError');
+      expect(error.timeoutMs).toBe(150);
+      expect(error.message).toBe('timeout after 0.15s, when calling remote method slow');
+      expect(timed.openChannels).toBe(0);
+      // The client stopped heart-beating (a new connection has not heard
+      // that its server speaks zrpc: no cancel): the server gives up on the
+      // call two of its heartbeats after it last heard from it.
+      clock.advance(2 * HEARTBEAT_MS - 150 - 1);
+      await nextTurns();
+      expect(serverLog).toEqual([]);
+      clock.advance(1);
+      await until(() => serverLog.includes('slow(3000) cancelled'), 5000, 'the server to give up');
+      expect(server.stats.lostRemotes).toBe(1);
+    } finally {
+      await timed.close();
+      await closeServer(server, clock);
+      handlerClock.current = realClock;
+    }
   });
 
   test('a stream timeout covers the wait for its first reply only', async () => {
@@ -205,11 +241,11 @@ describe('per-call options, timeout, abort', () => {
     const controller = new AbortController();
     const reason = new Error('user gave up');
     const pending = client.withOptions({ signal: controller.signal }).slow(4000);
-    await waitFor(() => client.openChannels === 1);
+    await until(() => client.openChannels === 1);
     controller.abort(reason);
     expect(await rejection(pending)).toBe(reason);
     expect(client.openChannels).toBe(0);
-    await waitFor(() => serverLog.includes('slow(4000) cancelled'));
+    await until(() => serverLog.includes('slow(4000) cancelled'));
   });
 
   test('an aborted signal fails the call before anything is sent', async () => {
@@ -237,11 +273,11 @@ describe('per-call options, timeout, abort', () => {
     expect(error).toBe('stop');
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
     expect(client.openChannels).toBe(0);
-    await waitFor(() => serverLog.includes('forever(abort) finally'));
+    await until(() => serverLog.includes('forever(abort) finally'));
   });
 
   test('timeouts, aborts and early exits leave no channel and no timer behind', async () => {
-    await waitFor(() => provider.server.stats.openChannels === 0);
+    await until(() => provider.server.stats.openChannels === 0);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
     let during = 0;
@@ -253,7 +289,7 @@ describe('per-call options, timeout, abort', () => {
         for await (const item of client.forever('timers')) if (item === 3) break;
       })(),
       (async () => {
-        await waitFor(() => client.openChannels === 3);
+        await until(() => client.openChannels === 3);
         during = timers();
         controller.abort();
       })(),
@@ -269,8 +305,8 @@ describe('per-call options, timeout, abort', () => {
     expect(client.openChannels).toBe(0);
     // Once the server has given up on the abandoned calls, only the timers
     // that were there before remain.
-    await waitFor(() => provider.server.stats.openChannels === 0);
-    await waitFor(() => timers() <= before, 2000, 'timers to be released');
+    await until(() => provider.server.stats.openChannels === 0);
+    await until(() => timers() <= before, 2000, 'timers to be released');
   });
 });
 
@@ -279,7 +315,7 @@ describe('close', () => {
     const short = new Client<Api>({ endpoints: provider.endpoint, heartbeatMs: HEARTBEAT_MS });
     const pending = short.slow(2000);
     const stream = await short.call('forever', 'close');
-    await waitFor(() => short.openChannels === 2);
+    await until(() => short.openChannels === 2);
     await short.close();
     expect(await rejection(pending)).toBeInstanceOf(ClientClosedError);
     expect(await rejection(collect(stream))).toBeInstanceOf(ClientClosedError);
@@ -467,10 +503,10 @@ describe('middleware and task context', () => {
       // When A's call is abandoned (its client went silent), the nested call is cancelled.
       const error = await rejection(toA.withOptions({ timeoutMs: 100 }).relay!('slow', 3000));
       expect(error).toBeInstanceOf(TimeoutError);
-      await waitFor(() => relayed.length > 0);
+      await until(() => relayed.length > 0);
       expect(relayed[0]).toMatch(/^slow: /);
-      await waitFor(() => serverLog.includes('slow(3000) cancelled'));
-      await waitFor(() => toB.openChannels === 0);
+      await until(() => serverLog.includes('slow(3000) cancelled'));
+      await until(() => toB.openChannels === 0);
     } finally {
       await toA.close();
       await toB.close();
@@ -481,14 +517,23 @@ describe('middleware and task context', () => {
 
 test('a server silent for two heartbeats is lost: LostRemoteError, client marked unhealthy', async () => {
   const deaf = await silentServer();
+  const clock = new FakeClock();
   // A server that never spoke: its pace is whatever the client assumes.
   const impatient = new Client<Api>({
     endpoints: deaf.endpoint,
     heartbeatMs: 100,
     assumedPeerHeartbeatMs: 100,
+    clock,
   });
   try {
-    const error = await rejection(impatient.slow(2000));
+    let settled = false;
+    const call = rejection(impatient.slow(2000)).finally(() => (settled = true));
+    await until(() => deaf.requests.includes('slow'), 5000, 'the request');
+    clock.advance(2 * 100 - 1);
+    await nextTurns();
+    expect(settled).toBe(false);
+    clock.advance(1);
+    const error = await within(5000, 'the lost call', call);
     expect(error).toBeInstanceOf(LostRemoteError);
     expect(error.heartbeatMs).toBe(100);
     expect(impatient.healthy).toBe(false);

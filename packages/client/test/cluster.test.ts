@@ -1,7 +1,7 @@
+import { until } from '@zrpc/testkit';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Client, LostRemoteError, RPCClient } from '../src/index.js';
 import { ChildServer } from './helpers/child.js';
-import { waitFor } from './helpers/wait.js';
 
 // Three real server processes and one client. The heartbeat is short so that
 // "longer than three heartbeats" stays quick, and not so short that a busy
@@ -103,17 +103,17 @@ test('SIGKILL one server under 200 callers: only its open calls fail, it leaves 
   const victim = servers[1]!;
   try {
     const traffic = load(pool, 200, 50);
-    await waitFor(() => traffic.results.length > 400, 10_000, 'the load to run');
+    await until(() => traffic.results.length > 400, 10_000, 'the load to run');
     const openOnVictim = pool.stats.servers[1]!.openCalls;
     const killedAt = Date.now();
     await victim.kill();
     // Out of rotation within one heartbeat interval (the dropped connection says so).
-    await waitFor(
+    await until(
       () => pool.stats.servers[1]!.state === 'ejected',
       HEARTBEAT_MS,
       'the killed server to leave the rotation',
     );
-    await waitFor(() => Date.now() - killedAt > 4 * HEARTBEAT_MS, 5000, 'the lost calls to fail');
+    await until(() => Date.now() - killedAt > 4 * HEARTBEAT_MS, 5000, 'the lost calls to fail');
     const failures = traffic.results.filter((r) => r.error !== undefined);
     expect(failures.length).toBeGreaterThan(0);
     for (const failure of failures) expect(failure.error).toBeInstanceOf(LostRemoteError);
@@ -124,7 +124,7 @@ test('SIGKILL one server under 200 callers: only its open calls fail, it leaves 
     // Restarted on the same port: it takes calls again, with nobody doing anything.
     const restarted = await ChildServer.start(victim.endpoint, HEARTBEAT_MS);
     servers[1] = restarted;
-    await waitFor(
+    await until(
       () => traffic.results.some((r) => r.pid === restarted.pid),
       10_000,
       'calls to reach the restarted server',
@@ -154,14 +154,14 @@ test('SIGTERM one server under load: none of its calls fail, idempotent or not',
     const traffic = load(pool, 100, 2 * HEARTBEAT_MS);
     const fromLeaving = () => traffic.results.filter((r) => r.pid === leaving.pid).length;
     // It answers calls (it is connected and running them), and has more open.
-    await waitFor(
+    await until(
       () => fromLeaving() > 0 && pool.stats.servers[2]!.openCalls > 10,
       10_000,
       'calls running on the server',
     );
     const answeredBefore = fromLeaving();
     await leaving.terminate();
-    await waitFor(() => pool.stats.servers[2]!.state === 'ejected', 2000, 'the server to leave');
+    await until(() => pool.stats.servers[2]!.state === 'ejected', 2000, 'the server to leave');
     await traffic.stop();
     expect(traffic.results.filter((r) => r.error !== undefined)).toEqual([]);
     // The calls it was running finished there (requests it refused went elsewhere).

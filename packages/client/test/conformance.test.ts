@@ -1,10 +1,15 @@
 import { LostRemoteError, RemoteError, TimeoutError } from '@zrpc/core';
 import { messageIdKey, PROTOCOL_VERSION } from '@zrpc/core/protocol';
-import { fromRendered, loadVectors, type Scenario, type VectorFileName } from '@zrpc/testkit';
+import {
+  fromRendered,
+  loadVectors,
+  type Scenario,
+  until,
+  type VectorFileName,
+} from '@zrpc/testkit';
 import { describe, expect, test } from 'vitest';
 import { Client, DEFAULT_CREDIT, REFERENCE_CREDIT, RemoteStream } from '../src/index.js';
 import { ReplayServer, type Session } from './helpers/replay-server.js';
-import { waitFor } from './helpers/wait.js';
 
 // As recorded: heartbeat 1 s, timeout 10 s (1 s in client_timeout).
 const HEARTBEAT_MS = 1000;
@@ -132,7 +137,7 @@ for (const file of files) {
 
           // Whatever the server sent after the client gave up is dropped and counted.
           if (session.sentAfterSettle > 0) {
-            await waitFor(() => client.droppedEvents >= session.sentAfterSettle);
+            await until(() => client.droppedEvents >= session.sentAfterSettle);
           }
           const s2c = scenario.events.filter((e) => e.dir === 's2c').length;
           expect(client.droppedEvents).toBeLessThanOrEqual(s2c);

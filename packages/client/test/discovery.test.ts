@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from '@zrpc/core';
 import { Server } from '@zrpc/server';
+import { FakeClock, nextTurns, until } from '@zrpc/testkit';
 import dns2 from 'dns2';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Client, dnsResolver, type Resolve } from '../src/index.js';
-import { waitFor } from './helpers/wait.js';
 
 // Two servers on the same port of two loopback addresses, found through one name.
 const NAME = 'tickets.zrpc.test';
@@ -70,12 +70,12 @@ function traffic(client: Client<Api>, callers: number) {
 /** Spread over both addresses, then one drops out of the answer: traffic moves, nothing fails. */
 async function followTheName(client: Client<Api>, dropSecond: () => void): Promise<void> {
   const both = [`tcp://127.0.0.1:${port}`, `tcp://127.0.0.2:${port}`];
-  await waitFor(() => client.servers.length === 2, 5000, 'both addresses to be found');
+  await until(() => client.servers.length === 2, 5000, 'both addresses to be found');
   expect(client.servers.map((server) => server.endpoint).sort()).toEqual(both);
   expect(client.endpoints).toEqual([`tcp://${NAME}:${port}`]);
 
   const load = traffic(client, 20);
-  await waitFor(
+  await until(
     () => load.answers.includes('127.0.0.1') && load.answers.includes('127.0.0.2'),
     5000,
     'both servers to receive calls',
@@ -83,10 +83,10 @@ async function followTheName(client: Client<Api>, dropSecond: () => void): Promi
   dropSecond();
   await client.refresh();
   // The second address is drained: its open calls finish, then its socket closes.
-  await waitFor(() => client.servers.length === 1, 5000, 'the dropped address to drain');
+  await until(() => client.servers.length === 1, 5000, 'the dropped address to drain');
   expect(client.servers[0]!.endpoint).toBe(both[0]);
   const before = load.answers.length;
-  await waitFor(() => load.answers.length > before + 100, 5000, 'more calls');
+  await until(() => load.answers.length > before + 100, 5000, 'more calls');
   await load.stop();
   expect(load.failures).toEqual([]);
   expect(load.answers.slice(before)).not.toContain('127.0.0.2');
@@ -203,4 +203,36 @@ test('a call still waiting for a first server fails with ClientClosedError when 
   const waiting = client.where(0).catch((e: unknown) => e);
   await client.close();
   expect(((await waiting) as Error).name).toBe('ClientClosedError');
+});
+
+test('names are resolved again every refreshMs, until the client closes', async () => {
+  const clock = new FakeClock();
+  let asked = 0;
+  const client = new Client<Api>({
+    endpoints: `tcp://${NAME}:${port}`,
+    heartbeatMs: HEARTBEAT_MS,
+    clock,
+    discovery: {
+      refreshMs: 10_000,
+      resolve: async () => {
+        asked++;
+        return ['127.0.0.1'];
+      },
+    },
+  });
+  try {
+    await until(() => client.servers.length === 1, 5000, 'the first answer');
+    expect(asked).toBe(1);
+    clock.advance(10_000 - 1);
+    expect(asked).toBe(1);
+    clock.advance(1);
+    expect(asked).toBe(2);
+    await nextTurns(); // that refresh is done: the next one resolves again
+    clock.advance(10_000);
+    expect(asked).toBe(3);
+  } finally {
+    await client.close();
+  }
+  clock.advance(60_000);
+  expect(asked).toBe(3);
 });

@@ -2,6 +2,7 @@
 // core's vocabulary: answered calls, remote errors, streams (read to the end
 // or left), timeouts, no server, a closed client. Real sockets.
 import type { CallEnd, ClientMiddleware } from '@zrpc/core';
+import { FakeClock, until } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { Client, RemoteError } from '../src/index.js';
 import { providerPerFile, silentServer } from './helpers/server.js';
@@ -73,13 +74,16 @@ describe('a CallEnd per call', () => {
 
   it('no answer in time: timed_out; no server at all: timed_out, no peer', async () => {
     const silent = await silentServer();
-    const { client, ends } = observedClient({ endpoints: silent.endpoint });
-    const nowhere = observedClient({ endpoints: 'tcp://127.0.0.1:9', timeoutMs: 300 });
+    const clock = new FakeClock();
+    const { client, ends } = observedClient({ endpoints: silent.endpoint, clock });
+    const nowhere = observedClient({ endpoints: 'tcp://127.0.0.1:9', timeoutMs: 300, clock });
     try {
-      await expect(client.withOptions({ timeoutMs: 300 }).call('hang')).rejects.toThrow(
-        'timeout after 0.3s',
-      );
-      await expect(nowhere.client.call('add', 1, 2)).rejects.toThrow('no server connected');
+      const hang = client.withOptions({ timeoutMs: 300 }).call('hang');
+      const unsent = nowhere.client.call('add', 1, 2);
+      await until(() => silent.requests.includes('hang'), 5000, 'the request');
+      clock.advance(300);
+      await expect(hang).rejects.toThrow('timeout after 0.3s');
+      await expect(unsent).rejects.toThrow('no server connected');
       expect(ends[0]).toMatchObject({ method: 'hang', status: 'timed_out' });
       expect(nowhere.ends[0]).toMatchObject({ status: 'timed_out', peer: '', ran: false });
     } finally {
@@ -92,7 +96,7 @@ describe('a CallEnd per call', () => {
   it('a closed client: cancelled, for the calls it failed', async () => {
     const { client, ends } = observedClient();
     const pending = client.call('slow', 10_000).catch((error: Error) => error.name);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => provider.server.stats.running === 1, 5000, 'the call to run');
     await client.close();
     expect(await pending).toBe('ClientClosedError');
     expect(ends).toMatchObject([{ method: 'slow', status: 'cancelled' }]);

@@ -1,3 +1,13 @@
+import { realClock } from '@zrpc/core/protocol';
+import {
+  closeServer,
+  collect,
+  FakeClock,
+  nextTurns,
+  rejection,
+  until,
+  within,
+} from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import {
   AcquireTimeoutError,
@@ -7,9 +17,8 @@ import {
   TimeoutError,
 } from '../src/index.js';
 import type * as Provider from './fixtures/provider.js';
-import { rejection } from './helpers/deadline.js';
-import { collect, providerPerFile, silentServer } from './helpers/server.js';
-import { waitFor } from './helpers/wait.js';
+import { handlerClock } from './fixtures/provider.js';
+import { providerPerFile, silentServer, startServer } from './helpers/server.js';
 
 type Api = typeof Provider;
 const HEARTBEAT_MS = 200;
@@ -93,14 +102,14 @@ test('a stream holds its place until the iteration ends, however it ends', async
     expect(p.stats.borrowed).toBe(1);
   }
   expect(seen).toEqual([0, 1, 2]);
-  await waitFor(() => p.stats.borrowed === 0);
+  await until(() => p.stats.borrowed === 0);
   // Early.
   for await (const item of p.forever('pool')) if (item === 2) break;
-  await waitFor(() => p.stats.borrowed === 0);
+  await until(() => p.stats.borrowed === 0);
   // By error.
   const error = await rejection(collect(p.countThenFail(1)));
   expect(error.remoteName).toBe('KeyError');
-  await waitFor(() => p.stats.borrowed === 0);
+  await until(() => p.stats.borrowed === 0);
   // By abort.
   const controller = new AbortController();
   const aborted = await rejection(
@@ -111,7 +120,7 @@ test('a stream holds its place until the iteration ends, however it ends', async
     })(),
   );
   expect(aborted.message).toBe('enough');
-  await waitFor(() => p.stats.borrowed === 0);
+  await until(() => p.stats.borrowed === 0);
   // All of that on the one place and server, still in rotation.
   expect(p.stats.size).toBe(1);
   expect(p.stats.servers[0]).toMatchObject({ openCalls: 0, state: 'up' });
@@ -126,7 +135,7 @@ test('a server that lost the remote of a call is ejected, pinged, and back in ro
     expect(await rejection(p.slow(5000))).toBeInstanceOf(LostRemoteError);
     expect(p.stats.ejections).toBe(1);
     // The ping answers (a ping needs no heartbeat): the server is back.
-    await waitFor(() => p.stats.servers[0]?.state === 'up', 3000, 'the server back in rotation');
+    await until(() => p.stats.servers[0]?.state === 'up', 3000, 'the server back in rotation');
     expect(await p.add(2, 2)).toBe(4);
     expect(p.stats.servers[0]).toMatchObject({ openCalls: 0, ejections: 1 });
   } finally {
@@ -144,30 +153,49 @@ test('a call that times out keeps its connection (the server is alive)', async (
   expect(await p.add(1, 2)).toBe(3);
 });
 
-test('the bound reached: AcquireTimeoutError within the acquire timeout, saying so', async () => {
-  const p = pool({ max: 1, acquireTimeoutMs: 200 });
-  const busy = p.slow(1500);
-  await waitFor(() => p.stats.borrowed === 1);
-  const error = await rejection(p.add(1, 2));
-  expect(error).toBeInstanceOf(AcquireTimeoutError);
-  expect(error).toBeInstanceOf(TimeoutError);
-  expect(error.message).toBe(
-    'no place free in the pool after 0.2s (all 1 in flight), when calling remote method add',
-  );
-  expect(await busy).toBe('slept 1500');
+test('the bound reached: AcquireTimeoutError when the acquire timeout has passed, saying so', async () => {
+  // The pool waits on one fake clock, the provider's `slow` on another; the
+  // server's heartbeats are a minute apart (real time), so nothing else moves.
+  const clock = new FakeClock();
+  const handlers = new FakeClock();
+  handlerClock.current = handlers;
+  const { server, endpoint } = await startServer({ heartbeatMs: 60_000 });
+  try {
+    const p = pool({ endpoints: endpoint, max: 1, acquireTimeoutMs: 200, clock });
+    const busy = p.slow(1500);
+    await until(() => p.stats.borrowed === 1 && server.stats.running === 1, 5000, 'the call');
+    let settled = false;
+    const waiting = rejection(p.add(1, 2)).finally(() => (settled = true));
+    await until(() => p.stats.pending === 1, 5000, 'the second call to wait');
+    clock.advance(199);
+    await nextTurns();
+    expect(settled).toBe(false);
+    clock.advance(1);
+    const error = await within(5000, 'the acquire timeout', waiting);
+    expect(error).toBeInstanceOf(AcquireTimeoutError);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.message).toBe(
+      'no place free in the pool after 0.2s (all 1 in flight), when calling remote method add',
+    );
+    handlers.advance(1500);
+    expect(await busy).toBe('slept 1500');
+  } finally {
+    handlerClock.current = realClock;
+    await closeServer(server);
+  }
 });
 
 test('an abort while waiting for a place rejects at once and loses nothing', async () => {
   const p = pool({ max: 1 });
   const busy = p.slow(300);
-  await waitFor(() => p.stats.borrowed === 1);
+  await until(() => p.stats.borrowed === 1);
   const controller = new AbortController();
   const waiting = rejection(p.withOptions({ signal: controller.signal }).add(1, 2));
-  await waitFor(() => p.stats.pending === 1);
+  await until(() => p.stats.pending === 1);
   controller.abort(new Error('no longer needed'));
   expect((await waiting).message).toBe('no longer needed');
   expect(await busy).toBe('slept 300');
-  await waitFor(() => p.stats.borrowed === 0 && p.stats.pending === 0);
+  await until(() => p.stats.borrowed === 0 && p.stats.pending === 0);
   expect(await p.add(1, 2)).toBe(3);
 });
 

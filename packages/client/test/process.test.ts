@@ -1,4 +1,5 @@
 import { decodeEvent } from '@zrpc/core/protocol';
+import { rejection, until, within } from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import {
@@ -9,8 +10,6 @@ import {
   TimeoutError,
 } from '../src/index.js';
 import { ChildServer } from './helpers/child.js';
-import { rejection, within } from './helpers/deadline.js';
-import { waitFor } from './helpers/wait.js';
 
 // Servers in child processes, killed with SIGKILL: they vanish without a word.
 const HEARTBEAT_MS = 200;
@@ -47,7 +46,7 @@ test('a server killed mid-call: LostRemoteError as soon as its connection drops'
   // process (and fails NotConnectedError at its timeout), never lost.
   expect(await c.pid()).toBe(server.pid);
   const pending = rejection(c.slow(30_000));
-  await waitFor(() => c.openChannels === 1);
+  await until(() => c.openChannels === 1);
   await server.kill();
   const error = await within(LOST_BOUND_MS, 'LostRemoteError', pending);
   expect(error).toBeInstanceOf(LostRemoteError);
@@ -61,7 +60,7 @@ test('a server frozen mid-call (SIGSTOP, connection still up): LostRemoteError w
   const c = client(server.endpoint);
   expect(await c.pid()).toBe(server.pid);
   const pending = rejection(c.slow(30_000));
-  await waitFor(() => c.openChannels === 1);
+  await until(() => c.openChannels === 1);
   process.kill(server.pid, 'SIGSTOP');
   const error = await within(LOST_BOUND_MS, 'LostRemoteError', pending);
   expect(error).toBeInstanceOf(LostRemoteError);
@@ -102,11 +101,11 @@ test('a server restarted on the same endpoint: the pool recovers without a resta
 
   // A call in flight when the server dies loses its connection for good.
   const inFlight = rejection(pool.slow(30_000));
-  await waitFor(() => pool.stats.borrowed === 1);
+  await until(() => pool.stats.borrowed === 1);
   await first.kill();
   expect(await within(LOST_BOUND_MS, 'LostRemoteError', inFlight)).toBeInstanceOf(LostRemoteError);
   // The server is out of rotation (and pinged until it answers again).
-  await waitFor(() => pool.stats.servers[0]?.state === 'ejected', 2000, 'the server to be ejected');
+  await until(() => pool.stats.servers[0]?.state === 'ejected', 2000, 'the server to be ejected');
   expect(pool.stats.ejections).toBeGreaterThanOrEqual(1);
 
   // While the server is down, calls fail clearly within their timeout.
@@ -116,7 +115,7 @@ test('a server restarted on the same endpoint: the pool recovers without a resta
 
   const second = await child(first.endpoint);
   expect(second.endpoint).toBe(first.endpoint);
-  await waitFor(
+  await until(
     async () => (await pool.pid().catch(() => undefined)) === second.pid,
     5000,
     'the pool to reach the new server',

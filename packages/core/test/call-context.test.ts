@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nextTurns } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { callSignal, currentCall, type ServerCallContext } from '../src/index.js';
 import { runInCall } from '../src/protocol.js';
@@ -46,8 +47,8 @@ describe('currentCall / runInCall', () => {
     const observe = (ctx: ServerCallContext, delays: number[]) =>
       runInCall(ctx, async () => {
         const seen: Array<string | undefined> = [];
-        for (const delay of delays) {
-          await sleep(delay);
+        for (const turns of delays) {
+          await nextTurns(turns);
           seen.push(currentCall()?.method);
         }
         return seen;
@@ -63,7 +64,7 @@ describe('currentCall / runInCall', () => {
   it('an async generator iterated inside the call sees it at every step', async () => {
     async function* stream() {
       for (let i = 0; i < 3; i++) {
-        await sleep(1);
+        await nextTurns();
         yield currentCall()?.method;
       }
     }
@@ -71,7 +72,7 @@ describe('currentCall / runInCall', () => {
       const out: unknown[] = [];
       for await (const item of stream()) {
         out.push(item);
-        await sleep(1);
+        await nextTurns();
       }
       return out;
     });
@@ -82,7 +83,7 @@ describe('currentCall / runInCall', () => {
     const outer = call('outer');
     await runInCall(outer, async () => {
       await runInCall(call('inner'), async () => {
-        await sleep(1);
+        await nextTurns();
         expect(currentCall()?.method).toBe('inner');
       });
       expect(currentCall()).toBe(outer);

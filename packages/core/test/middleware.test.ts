@@ -1,3 +1,4 @@
+import { deferred, nextTurns } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { type CallContext, compose, type Middleware, taskContextOf } from '../src/index.js';
 import { PROTOCOL_HEADER_KEYS } from '../src/protocol.js';
@@ -130,8 +131,9 @@ describe('compose', () => {
       next();
     };
     const chain = compose([logging([], 'outer'), forgetful]);
+    const inner = deferred();
     const run = chain(context(), async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await inner.promise;
       innerFinished = true;
     });
     await expect(run).rejects.toMatchObject({
@@ -139,6 +141,7 @@ describe('compose', () => {
       message: expect.stringMatching(/middleware "forgetful" \(#2\).*await next\(\)/),
     });
     expect(innerFinished).toBe(false);
+    inner.resolve();
   });
 
   it('the same for a synchronous middleware, and a later rejection downstream goes unhandled nowhere', async () => {
@@ -149,13 +152,19 @@ describe('compose', () => {
       const chain = compose([
         ((_ctx: unknown, next: () => Promise<void>) => void next()) as unknown as Middleware,
       ]);
+      const inner = deferred();
+      const thrown = deferred();
       await expect(
         chain(context(), async () => {
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await inner.promise;
+          thrown.resolve();
           throw new Error('late');
         }),
       ).rejects.toThrow(/middleware #1 finished before the rest of the chain/);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      inner.resolve();
+      await thrown.promise;
+      // Node reports an unhandled rejection once the microtasks of its turn have run.
+      await nextTurns(2);
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -176,7 +185,7 @@ describe('compose', () => {
       ((_ctx: unknown, next: () => Promise<void>) => thenable(next)) as unknown as Middleware,
     ]);
     await chain(context(), async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await nextTurns();
       log.push('call');
     });
     expect(log).toEqual(['call']);

@@ -5,6 +5,7 @@
  */
 import { RemoteError } from '@zrpc/client';
 import { callSignal, LostRemoteError, Registry } from '@zrpc/core';
+import { nextTurns, until } from '@zrpc/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseError, type ZrpcPrismaOptions, zrpcPrisma } from '../src/index.js';
 import { type Client, type Engine, freshDatabase, type TestDatabase } from './support/databases.js';
@@ -24,6 +25,7 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
   let checks: number;
   /** Whether `slow_add` has started, and a promise settled when it has finished. */
   let slowStarted: boolean;
+  let slowWrote: boolean;
   let slowDone: Promise<unknown>;
 
   beforeEach(async () => {
@@ -39,6 +41,7 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
   async function serve(options: ZrpcPrismaOptions = {}): Promise<void> {
     checks = 0;
     slowStarted = false;
+    slowWrote = false;
     const registry = new Registry();
     orm = zrpcPrisma(
       () => {
@@ -69,9 +72,10 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
       slowStarted = true;
       try {
         await db().item.create({ data: { name } });
+        slowWrote = true;
         // Outlives its caller: the transaction must not commit when the caller is lost.
         await new Promise((resolve) => callSignal()?.addEventListener('abort', resolve));
-        await sleep(100);
+        await nextTurns();
         return name;
       } finally {
         finish(undefined);
@@ -124,12 +128,12 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
       await serve({ atomic: ['slow_add'] });
       const abort = new AbortController();
       const call = rpc.client.withOptions({ signal: abort.signal }).call('slow_add', 'orphan');
-      await expect.poll(() => slowStarted, { timeout: 5_000 }).toBe(true);
-      await sleep(50);
+      await until(() => slowStarted && slowWrote, 5_000, 'the handler to write');
       abort.abort(new Error('the caller went away'));
       await expect(call).rejects.toThrow('the caller went away');
       await slowDone;
-      await sleep(100);
+      // The call has ended (its slot is back): its transaction is over.
+      await until(() => rpc.server.stats.running === 0, 5_000, 'the call to end');
       expect(await database.names()).toEqual([]);
       // The client cancels (_zpc_cancel) if a heartbeat already showed it a
       // zrpc server; otherwise the server finds it lost when its heartbeats stop.
@@ -258,7 +262,7 @@ describe.each<Engine>(['sqlite', 'postgresql'])('%s', (engine) => {
       // The zrpc client tells the server at once (_zpc_cancel); a reference
       // client would only fall silent, and the server would lose it.
       await expect.poll(() => rpc.server.stats.cancelledByClient, { timeout: 5_000 }).toBe(1);
-      await sleep(100);
+      await until(() => rpc.server.stats.running === 0, 5_000, 'the call to end');
       expect(await database.names()).toEqual([]);
     });
   });

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, type RemoteError } from '@zrpc/client';
+import { until } from '@zrpc/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SentryEndpoint } from './support/sentry-endpoint.js';
 
@@ -63,10 +64,7 @@ it('a server run from zrpc.config.ts reports a failing call to Sentry', async ()
     await client.close();
   }
   // The runner's SDK sends the event on its own; wait for it (bounded).
-  const deadline = Date.now() + 10_000;
-  while (sentry.events().length === 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(() => sentry.events().length > 0, 10_000, "the runner's event");
   const [event] = sentry.events();
   expect(event?.exception.values.at(-1)).toMatchObject({ type: 'ValueError', value: 'bad thing' });
   expect(event.tags).toMatchObject({ 'rpc.service': 'billing', 'rpc.method': 'boom' });

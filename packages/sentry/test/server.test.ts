@@ -2,6 +2,7 @@ import * as Sentry from '@sentry/node';
 import { Client, RemoteError } from '@zrpc/client';
 import type { ClientMiddleware } from '@zrpc/core';
 import type { Server } from '@zrpc/server';
+import { FakeClock, until as waitFor } from '@zrpc/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sentryServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
@@ -204,16 +205,20 @@ describe('spans', () => {
 
 describe('transport conditions are span statuses, not crashes', () => {
   it('a caller lost in the middle of a call: cancelled (which Sentry counts as ok)', async () => {
+    // The server on a fake clock: its client is lost when the test moves time.
+    const clock = new FakeClock();
     const { server: quick, endpoint } = await startServer(appRegistry(), [sentryServer()], {
       heartbeatMs: 100,
+      clock,
     });
-    servers.push(quick);
     const leaving = new Client({ endpoints: endpoint, heartbeatMs: 100 });
     const call = leaving.call('wait', 5000).catch(() => {});
     await waitFor(() => quick.stats.running === 1);
     await leaving.close(); // its heartbeats stop: the server declares it lost
     await call;
+    clock.advance(2 * 100);
     await waitFor(() => quick.stats.lostRemotes === 1);
+    await clock.run(quick.close({ graceMs: 0 }));
     const span = await spanWhen((s) => attr(s, 'rpc.method') === 'wait');
     // Sentry's span protocol counts a cancelled span as ok and drops its
     // message; the RPC status and the error's name say what happened.
@@ -356,23 +361,17 @@ describe('trace header', () => {
   });
 });
 
-/** Poll until `condition` holds (bounded: a test never hangs). */
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Flush until a server span matching `match` has arrived. */
 async function spanWhen(match: (span: SpanV2) => boolean, timeoutMs = 5000): Promise<SpanV2> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await flushed();
-    const span = serverSpans().find(match);
-    if (span !== undefined) return span;
-    if (Date.now() > deadline) throw new Error('span not received in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let span: SpanV2 | undefined;
+  await waitFor(
+    async () => {
+      await flushed();
+      span = serverSpans().find(match);
+      return span !== undefined;
+    },
+    timeoutMs,
+    'the span',
+  );
+  return span!;
 }

@@ -1,6 +1,7 @@
 import * as Sentry from '@sentry/node';
 import { type RemoteError, RPCClient } from '@zrpc/client';
 import type { ClientMiddleware } from '@zrpc/core';
+import { until } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
 import { sentryClient } from '../src/index.js';
 import { attr, type SpanV2 } from './support/sentry-endpoint.js';
@@ -191,6 +192,10 @@ describe('client spans and breadcrumbs', () => {
     expect(attr(timedOut, 'sentry.status.message')).toBe('deadline_exceeded');
     expect(attr(timedOut, 'error.type')).toBe('TimeoutError');
     // Let the abandoned server call end before the next test.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await until(
+      () => services.servers.every((server) => server.stats.running === 0),
+      5000,
+      'the abandoned call to end',
+    );
   });
 });

@@ -1,3 +1,4 @@
+import type { Clock, ClockTimer } from '@zrpc/core';
 import type { Logger } from './options.js';
 
 /** Bad input is logged at most this often, however fast it arrives. */
@@ -13,10 +14,11 @@ export class BadInputLog {
   private readonly pending = new Map<string, number>();
   private lastDetail = '';
   private lastWrite = Number.NEGATIVE_INFINITY;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ClockTimer | undefined;
 
   constructor(
     private readonly logger: Logger,
+    private readonly clock: Clock,
     private readonly intervalMs = BAD_INPUT_LOG_INTERVAL_MS,
   ) {}
 
@@ -24,23 +26,25 @@ export class BadInputLog {
     this.pending.set(kind, (this.pending.get(kind) ?? 0) + 1);
     this.lastDetail = detail;
     if (this.timer !== undefined) return;
-    const wait = this.lastWrite + this.intervalMs - Date.now();
+    const wait = this.lastWrite + this.intervalMs - this.clock.now();
     if (wait <= 0) {
       this.flush();
     } else {
-      this.timer = setTimeout(() => this.flush(), wait);
+      this.timer = this.clock.setTimeout(flushDue, wait, this);
       this.timer.unref();
     }
   }
 
   /** Write what was counted since the last line, if anything. */
   flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.size === 0) return;
     const counts = [...this.pending].map(([kind, n]) => `${n} ${kind}`).join(', ');
     this.logger.warn(`zrpc server ignored bad input: ${counts} (last: ${this.lastDetail})`);
     this.pending.clear();
-    this.lastWrite = Date.now();
+    this.lastWrite = this.clock.now();
   }
 }
+
+const flushDue = (log: BadInputLog): void => log.flush();

@@ -60,7 +60,7 @@ export class Server {
       logger.error('zrpc server: a call observer threw (reported once):', error),
     );
     for (const added of this.options.observers) this.observers.add(added);
-    this.badInput = new BadInputLog(logger);
+    this.badInput = new BadInputLog(logger, this.options.clock);
     this.workers = new WorkerPool(this.options.workers, logger);
     this.loopWatch = new LoopWatch(this.options.blockWarnMs, logger);
     let dispatcher: Dispatcher | undefined;

@@ -1,6 +1,8 @@
 import { Registry } from '@zrpc/core';
 import { encodeValue } from '@zrpc/core/protocol';
+import { closeServer, FakeClock } from '@zrpc/testkit';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { BAD_INPUT_LOG_INTERVAL_MS } from '../src/bad-input-log.js';
 import type { Server } from '../src/index.js';
 import { deferred, quietLogger, RawClient, startServer } from './helpers.js';
 
@@ -112,6 +114,26 @@ test('bad input is logged once, then summed up, never once per frame', async () 
   await server.close({ graceMs: 0 });
   expect(logger.lines).toHaveLength(2);
   expect(logger.lines[1]!.args[0]).toMatch(/ignored bad input: 499 badFrames/);
+});
+
+test('bad input arriving meanwhile is summed up once the interval has passed since the last line', async () => {
+  const clock = new FakeClock();
+  const log = quietLogger();
+  const open = await startServer({ registry: new Registry(), logger: log, clock });
+  const flooder = new RawClient(open.endpoint);
+  try {
+    for (let i = 0; i < 10; i++) flooder.sendFrames([EMPTY, Buffer.from([0xc1, i])]);
+    await flooder.until(() => open.server.stats.badFrames === 10, 5000, 'all counted');
+    expect(log.lines).toHaveLength(1);
+    clock.advance(BAD_INPUT_LOG_INTERVAL_MS - 1);
+    expect(log.lines).toHaveLength(1);
+    clock.advance(1);
+    expect(log.lines).toHaveLength(2);
+    expect(log.lines[1]!.args[0]).toMatch(/ignored bad input: 9 badFrames/);
+  } finally {
+    await flooder.close();
+    await closeServer(open.server, clock);
+  }
 });
 
 test('a heartbeat crossing the final reply is counted, not logged; a stray application event is logged', async () => {

@@ -1,7 +1,7 @@
 import { Registry } from '@zrpc/core';
 import { MAX_CREDIT } from '@zrpc/core/protocol';
 import { expect, test } from 'vitest';
-import { RawClient, serverPerTest, sleep } from './helpers.js';
+import { RawClient, serverPerTest } from './helpers.js';
 
 const session = serverPerTest();
 const registry = new Registry();
@@ -29,7 +29,7 @@ test('a request over maxMessageSize is never buffered: its peer is cut off, othe
     socket: { maxMessageSize: MiB },
   });
   client.request('add', [Buffer.alloc(2 * MiB), 1]);
-  await sleep(200);
+  await client.until(() => client.disconnects > 0, 5000, 'the server to cut the peer off');
   expect(server.stats.calls).toBe(0);
   const other = new RawClient(endpoint);
   try {
@@ -45,7 +45,7 @@ test('the default maxMessageSize is 16 MiB', async () => {
   client.request('size', [Buffer.alloc(15 * MiB)]);
   expect(await client.nextReply()).toMatchObject({ name: 'OK', args: [15 * MiB] });
   client.request('size', [Buffer.alloc(17 * MiB)]);
-  await sleep(300);
+  await client.until(() => client.disconnects > 0, 5000, 'the server to cut the peer off');
   expect(server.stats.calls).toBe(1);
 });
 
@@ -69,7 +69,7 @@ test(`a grant of a billion events is honoured up to ${MAX_CREDIT}: nothing is pu
     .catch((error) => {
       throw new Error(`${error.message}: ${client.replies} replies`);
     });
-  await sleep(300);
+  await client.roundTrip();
   expect(client.replies).toBe(MAX_CREDIT + 1);
   expect(server.stats.running).toBe(1);
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   fromRendered,
   loadVectors,
@@ -8,14 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Server } from '../src/index.js';
 import { PEER_HEARTBEAT_MS, PEER_NAME, peerRegistry } from './fixtures/peer.js';
-import {
-  headerOf,
-  RawClient,
-  type Received,
-  sleep,
-  startServer,
-  withPlainBytes,
-} from './helpers.js';
+import { headerOf, RawClient, type Received, startServer, withPlainBytes } from './helpers.js';
 
 /**
  * Server conformance: each recorded conversation between a zerorpc-python

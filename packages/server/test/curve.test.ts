@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '@zrpc/core';
+import { nextTurns } from '@zrpc/testkit';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { curveKeyPair } from 'zeromq';
 import { z85Key, z85Text } from '../src/curve.js';
 import { readKeyPair, type Server } from '../src/index.js';
-import { RawClient, sleep, startServer } from './helpers.js';
+import { RawClient, startServer } from './helpers.js';
 
 const registry = new Registry();
 registry.register(function add(a: number, b: number) {
@@ -94,7 +95,7 @@ test('zrpc-keygen writes a key pair file and a public key file that work', async
   const bob = readKeyPair(join(dir, 'bob.key'));
   const { endpoint } = await curveServer(join(dir, 'bob.pub'));
   expect(await answered(client(endpoint, bob), 3000)).toBe(true);
-  await sleep(0);
+  await nextTurns();
 });
 
 test('a CURVE server started right after the last one closed gets the ZAP handler back', async () => {

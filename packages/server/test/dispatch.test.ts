@@ -1,7 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Registry } from '@zrpc/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Server } from '../src/index.js';
-import { headerOf, RawClient, readStream, sleep, startServer, withPlainBytes } from './helpers.js';
+import { headerOf, RawClient, readStream, startServer, withPlainBytes } from './helpers.js';
 
 let server: Server;
 let endpoint: string;
@@ -55,7 +56,7 @@ function dispatchRegistry(): Registry {
     );
   });
   registry.register(async function rejects() {
-    await sleep(1);
+    await nextTurn();
     throw new TypeError('async failure');
   });
   registry.register(function optional(a: number, b = 10) {
@@ -68,7 +69,7 @@ function dispatchRegistry(): Registry {
   registry.register(
     async function* asyncItems() {
       yield { a: 1 };
-      await sleep(1);
+      await nextTurn();
       yield [2, 'two'];
     },
     { stream: true },
@@ -76,7 +77,7 @@ function dispatchRegistry(): Registry {
   registry.register(
     async function* failsMidway() {
       yield 'ok';
-      await sleep(1);
+      await nextTurn();
       throw new CustomError('midway');
     },
     { stream: true },

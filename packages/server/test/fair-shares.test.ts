@@ -2,7 +2,7 @@ import { Registry } from '@zrpc/core';
 import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
 import { afterEach, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';
-import { deferred, RawClient, startServer } from './helpers.js';
+import { deferred, RawClient, startServer, until } from './helpers.js';
 
 /*
  * Fair shares, with real sockets: a greedy peer (a raw DEALER) against a
@@ -35,12 +35,14 @@ function heldRegistry() {
 
 /** Release held calls as they start until `done()`. */
 async function releaseAll(gates: Array<() => void>, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('held calls did not all finish');
-    for (const release of gates.splice(0)) release();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await until(
+    () => {
+      for (const release of gates.splice(0)) release();
+      return done();
+    },
+    5000,
+    'the held calls to finish',
+  );
 }
 
 async function serve(options: Parameters<typeof startServer>[0]) {
@@ -143,8 +145,7 @@ test('frames a peer adds before the delimiter do not make it another peer', asyn
       encodeEvent({ header, name: 'hold', args: ['x'] }),
     ]);
   }
-  const deadline = Date.now() + 5000;
-  while (replies.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await until(() => replies.length >= 5, 5000, 'the refusals');
   expect(server.stats.openChannels).toBe(5);
   expect(server.stats.rejectedPeerLimit).toBe(5);
   // Refusals are routed back with the whole envelope the peer sent.

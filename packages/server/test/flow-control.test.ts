@@ -1,6 +1,6 @@
 import { Registry } from '@zrpc/core';
 import { expect, test } from 'vitest';
-import { readStream, serverPerTest, sleep } from './helpers.js';
+import { readStream, serverPerTest } from './helpers.js';
 
 const session = serverPerTest();
 
@@ -26,8 +26,9 @@ test('a 100,000-item stream reaches a reference-like client that never holds mor
     // The generator is pulled only when an item can be sent: it is never
     // further ahead of the reader than the credit the reader granted.
     producedAhead = Math.max(producedAhead, produced - index);
-    // A slow moment now and then, so that a server ignoring credit would overrun.
-    if (index % 20_000 === 0) return sleep(50);
+    // A slow moment now and then (a round trip to the server without
+    // reading the stream), so that a server ignoring credit would overrun.
+    if (index % 20_000 === 0) return client.roundTrip();
   });
 
   expect(read.final.name).toBe('STREAM_DONE');
@@ -54,7 +55,7 @@ test('a client that never grants credit gets exactly one STREAM, and the generat
   const first = await client.nextReply();
   expect(first).toMatchObject({ name: 'STREAM', args: 0 });
   // Whatever else the server does meanwhile, it must not send a second item.
-  await sleep(500);
+  await client.roundTrip();
   expect(client.replies).toBe(1);
   expect(produced).toBeLessThanOrEqual(2);
   expect(server.stats.openChannels).toBe(1);
@@ -75,7 +76,7 @@ test('the stream resumes where it stopped when credit comes', async () => {
   client.onChannel(id, '_zpc_more', [2]);
   expect(await client.nextReply()).toMatchObject({ name: 'STREAM', args: 1 });
   expect(await client.nextReply()).toMatchObject({ name: 'STREAM', args: 2 });
-  await sleep(200);
+  await client.roundTrip();
   expect(client.replies).toBe(3);
   client.onChannel(id, '_zpc_more', [10]);
   expect(await client.nextReply()).toMatchObject({ name: 'STREAM', args: 3 });

@@ -1,5 +1,5 @@
-import { decodeEvent, encodeEvent, encodeValue } from '@zrpc/core/protocol';
-import { loadVectors } from '@zrpc/testkit';
+import { decodeEvent, encodeEvent, encodeValue, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
+import { closeServer, FakeClock, loadVectors } from '@zrpc/testkit';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';
 import type { Server } from '../src/index.js';
@@ -13,8 +13,14 @@ import { deferred, headerOf, quietLogger, RawClient, startServer } from './helpe
  */
 const MESSAGES = 12_000;
 const SEED = 0x5eed;
-/** Short heartbeats, so that channels the fuzzer opened by chance are lost (and freed) soon. */
 const HEARTBEAT_MS = 300;
+/**
+ * The server's clock: channels the fuzzer opened by chance are lost (and
+ * freed) when the test moves it, two intervals of the slower side after
+ * they opened (the fuzzer's pace unknown: the reference's is assumed).
+ */
+const clock = new FakeClock();
+const LOST_AFTER_MS = 2 * Math.max(HEARTBEAT_MS, REFERENCE_HEARTBEAT_MS);
 
 let server: Server;
 let endpoint: string;
@@ -29,11 +35,12 @@ beforeAll(async () => {
     // reference's 5 s here; the default, 30 s, would hold them for a minute).
     assumedPeerHeartbeatMs: 5000,
     logger,
+    clock,
   }));
 });
 
 afterAll(async () => {
-  await server.close({ graceMs: 0 });
+  await closeServer(server, clock);
 });
 
 /** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
@@ -185,6 +192,7 @@ test(`${MESSAGES} malformed messages while a good client calls add: no error for
   expect(errors.filter((line) => !/^boom failed in /.test(line))).toEqual([]);
 
   // Channels the fuzzer opened by chance are lost (it never heart-beats) and freed.
+  clock.advance(LOST_AFTER_MS);
   await good.until(() => server.stats.openChannels === 0, 10_000, 'the fuzzer channels freed');
   good.request('add', [1, 1]);
   expect((await good.nextReply()).args).toEqual([2]);

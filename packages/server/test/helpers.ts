@@ -6,55 +6,49 @@ import {
   encodeEvent,
   MessageIdGenerator,
   MORE,
+  messageIdKey,
   monotonicNow,
   type ZEvent,
 } from '@zrpc/core/protocol';
-import { afterEach } from 'vitest';
+import {
+  closedAfterEach,
+  deferred,
+  FakeClock,
+  quietLogger,
+  startServer as startBound,
+  until,
+} from '@zrpc/testkit';
 import { Dealer } from 'zeromq';
 import { Server, type ServerOptions } from '../src/index.js';
 
-/** A server bound to a fresh loopback port; `endpoint` is where it listens. */
-export async function startServer(
+export { deferred, quietLogger, until } from '@zrpc/testkit';
+
+/** A server (quiet unless given a logger) bound to a fresh loopback port; `endpoint` is where it listens. */
+export function startServer(
   options: ServerOptions = {},
   endpoint = 'tcp://127.0.0.1:*',
 ): Promise<{ server: Server; endpoint: string }> {
-  const server = new Server({ logger: quietLogger(), ...options });
-  await server.bind(endpoint);
-  return { server, endpoint: server.endpoints[0]! };
+  return startBound(new Server({ logger: quietLogger(), ...options }), endpoint);
 }
 
 /**
  * A server and a raw client per test, both closed after each test of the
  * file that calls this (the client first, so nothing is left in flight).
+ * A server on a `FakeClock` is closed with that clock moving.
  */
 export function serverPerTest(): {
   start(options: ServerOptions): Promise<{ server: Server; client: RawClient; endpoint: string }>;
 } {
-  const open: Array<{ server: Server; client: RawClient }> = [];
-  afterEach(async () => {
-    for (const { server, client } of open.splice(0)) {
-      await client.close();
-      await server.close({ graceMs: 0 });
-    }
-  });
+  const open = closedAfterEach();
   return {
     async start(options) {
-      const { server, endpoint } = await startServer(options);
-      const client = new RawClient(endpoint);
-      open.push({ server, client });
+      const clock = options.clock instanceof FakeClock ? options.clock : undefined;
+      const server = new Server({ logger: quietLogger(), ...options });
+      const { endpoint } = await open.server(server, { clock });
+      const client = open.add(new RawClient(endpoint));
       return { server, client, endpoint };
     },
   };
-}
-
-/** A logger that remembers what it was told, for tests that check logging. */
-export function quietLogger() {
-  const lines: Array<{ level: string; args: unknown[] }> = [];
-  const at =
-    (level: string) =>
-    (...args: unknown[]) =>
-      lines.push({ level, args });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 export interface Received {
@@ -73,10 +67,15 @@ export class RawClient {
   readonly ids = new MessageIdGenerator();
   /** Every event received, in order. */
   readonly received: Received[] = [];
-  /** How many of them are not heartbeats. */
+  /** How many of them are not heartbeats (nor answers to `roundTrip`'s pings). */
   replies = 0;
+  /** Times the connection to the server dropped (the server cut this peer off, say). */
+  disconnects = 0;
   private taken = 0;
-  private wake: (() => void) | undefined;
+  /** The ids of `roundTrip`'s pings, and of those answered. */
+  private readonly pings = new Set<string>();
+  private readonly pongs = new Set<string>();
+  private arrived: { promise: Promise<void>; resolve(): void } = deferred();
   private readonly reading: Promise<void>;
 
   constructor(
@@ -90,6 +89,7 @@ export class RawClient {
     this.socket = new Dealer({ linger: 0, ipv6: options.ipv6 ?? false, ...options.socket });
     // zeromq.js types routingId as a string but takes the bytes of a Buffer as they are.
     if (options.routingId !== undefined) this.socket.routingId = options.routingId as string;
+    this.socket.events.on('disconnect', () => this.disconnects++);
     this.socket.connect(endpoint);
     this.reading = this.read();
   }
@@ -116,8 +116,11 @@ export class RawClient {
 
   /** The next event not yet taken. */
   async next(timeoutMs = 5000): Promise<Received> {
-    await this.until(() => this.received.length > this.taken, timeoutMs, 'an event');
-    return this.received[this.taken++]!;
+    for (;;) {
+      await this.until(() => this.received.length > this.taken, timeoutMs, 'an event');
+      const received = this.received[this.taken++]!;
+      if (!this.pings.has(messageIdKey(received.event.header.response_to)!)) return received;
+    }
   }
 
   /** The next event that is not a heartbeat. */
@@ -128,20 +131,28 @@ export class RawClient {
     }
   }
 
-  /** Wait until `condition()` holds, re-checking on each event; rejects after `timeoutMs`. */
-  async until(condition: () => boolean, timeoutMs: number, what = 'the condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 50));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+  /** Wait until `condition()` holds, looking again on each event; rejects after `timeoutMs`. */
+  until(condition: () => boolean, timeoutMs: number, what = 'the condition'): Promise<void> {
+    return until(condition, timeoutMs, what, () => this.arrival());
+  }
+
+  /**
+   * Ping the server and wait for the answer: everything the server had sent
+   * this client before it has arrived (one pipe, in order). For "nothing
+   * more came" checks, instead of sleeping a while. The answer is in
+   * `received`, but `replies` does not count it and `next()` skips it.
+   */
+  async roundTrip(timeoutMs = 5000): Promise<void> {
+    const id = this.ids.next();
+    const key = messageIdKey(id)!;
+    this.pings.add(key);
+    this.request('_zerorpc_ping', [], { message_id: id });
+    await this.until(() => this.pongs.has(key), timeoutMs, 'the answer to a ping');
+  }
+
+  /** Resolves when the next event arrives. */
+  private arrival(): Promise<void> {
+    return this.arrived.promise;
   }
 
   close(): Promise<void> {
@@ -160,10 +171,12 @@ export class RawClient {
       const raw = frames[frames.length - 1]!;
       const event = decodeEvent(raw);
       this.received.push({ event, raw });
-      if (event.name !== '_zpc_hb') this.replies++;
-      const wake = this.wake;
-      this.wake = undefined;
-      wake?.();
+      const channel = messageIdKey(event.header.response_to)!;
+      if (this.pings.has(channel)) this.pongs.add(channel);
+      else if (event.name !== '_zpc_hb') this.replies++;
+      const arrived = this.arrived;
+      this.arrived = deferred();
+      arrived.resolve();
     }
   }
 }
@@ -172,9 +185,6 @@ export class RawClient {
 export function headerOf(raw: Buffer): Record<string, unknown> {
   return (decodeValue(raw) as [Record<string, unknown>])[0];
 }
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The value with every Buffer as a plain Uint8Array: the codec decodes bin
@@ -235,11 +245,4 @@ export async function readStream(
     items.push(event.args);
     await onItem(event.args, items.length - 1);
   }
-}
-
-/** A promise and the function that settles it, for handlers the test releases. */
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }

@@ -1,12 +1,12 @@
 // The server's log of calls: one line per call when it ends, at the level
 // its status deserves, through a real pino logger (JSON lines captured in
 // memory) and through a plain `{ info, warn, error }` logger. Real sockets.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { callSignal, Registry } from '@zrpc/core';
+import { closeServer, FakeClock } from '@zrpc/testkit';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server, ServerOptions } from '../src/index.js';
-import { quietLogger, RawClient, startServer } from './helpers.js';
+import { deferred, quietLogger, RawClient, startServer, until } from './helpers.js';
 
 class ValueError extends Error {}
 
@@ -17,8 +17,14 @@ registry.register(function add(a: number, b: number) {
 registry.register(function fail(why: string): never {
   throw new ValueError(why);
 });
-registry.register(async function slow(ms: number) {
-  await sleep(ms, undefined, { signal: callSignal() });
+/** Holds its call until the test resolves `held` (or the call is cancelled). */
+let held = deferred();
+registry.register(async function hold() {
+  const signal = callSignal()!;
+  await new Promise((resolve, reject) => {
+    held.promise.then(resolve);
+    signal.addEventListener('abort', () => reject(signal.reason));
+  });
   return 'done';
 });
 
@@ -35,27 +41,27 @@ function capturedPino(level = 'info') {
   return { logger, lines };
 }
 
-const open: Array<{ server: Server; client: RawClient }> = [];
+const open: Array<{ server: Server; client: RawClient; clock?: FakeClock }> = [];
 afterEach(async () => {
-  for (const { server, client } of open.splice(0)) {
+  held.resolve();
+  held = deferred();
+  for (const { server, client, clock } of open.splice(0)) {
     await client.close();
-    await server.close({ graceMs: 0 });
+    await closeServer(server, clock);
   }
 });
 
 async function serve(options: ServerOptions) {
   const { server, endpoint } = await startServer({ registry, ...options });
   const client = new RawClient(endpoint);
-  open.push({ server, client });
+  const clock = options.clock instanceof FakeClock ? options.clock : undefined;
+  open.push({ server, client, clock });
   return { server, client };
 }
 
 /** Wait for the log to hold `n` lines (a call's line is written as it ends). */
-async function untilLines(lines: unknown[], n: number): Promise<void> {
-  for (let waited = 0; lines.length < n; waited += 10) {
-    if (waited > 5000) throw new Error(`only ${lines.length} of ${n} log lines`);
-    await sleep(10);
-  }
+function untilLines(lines: unknown[], n: number): Promise<void> {
+  return until(() => lines.length >= n, 5000, `${n} log lines (${lines.length} so far)`);
 }
 
 const PEER = /^[0-9a-f]+$/;
@@ -112,7 +118,7 @@ describe('with a pino logger', () => {
   it('writes an overload refusal at warn level', async () => {
     const { logger, lines } = capturedPino();
     const { client } = await serve({ logger, concurrency: 1, queueLimit: 0 });
-    client.request('slow', [300]);
+    client.request('hold', []);
     client.request('add', [1, 2]);
     const refusal = await client.nextReply();
     expect((refusal.args as unknown[])[0]).toBe('ServerBusyError');
@@ -121,15 +127,22 @@ describe('with a pino logger', () => {
     expect(lines[0]!.msg).toMatch(/^add refused in .*: ServerBusyError: server busy/);
   });
 
-  it('writes a lost client at warn level', async () => {
+  it('writes a lost client at warn level, with how long the call lasted', async () => {
     const { logger, lines } = capturedPino();
-    const { client } = await serve({ logger, heartbeatMs: 100, assumedPeerHeartbeatMs: 100 });
-    client.request('slow', [5000]);
-    await sleep(50);
+    const clock = new FakeClock();
+    const { server, client } = await serve({
+      logger,
+      clock,
+      heartbeatMs: 100,
+      assumedPeerHeartbeatMs: 100,
+    });
+    client.request('hold', []);
+    await until(() => server.stats.openChannels === 1, 5000, 'the call');
     await client.close();
+    clock.advance(2 * 100);
     await untilLines(lines, 1);
-    expect(lines[0]).toMatchObject({ level: 40, method: 'slow', status: 'lost' });
-    expect(lines[0]!.msg).toMatch(/^slow lost its client after \d+\.\d ms \(peer [0-9a-f]+\)$/);
+    expect(lines[0]).toMatchObject({ level: 40, method: 'hold', status: 'lost', durationMs: 200 });
+    expect(lines[0]!.msg).toMatch(/^hold lost its client after 200\.0 ms \(peer [0-9a-f]+\)$/);
   });
 
   it('writes built-in calls at debug level, with the task context; arguments at trace level', async () => {
@@ -157,7 +170,8 @@ describe('with a pino logger', () => {
     client.request('add', [1, 1]);
     await client.nextReply();
     await untilLines(lines, 1);
-    await sleep(50);
+    // A built-in's line would have come first (a call's line is written as it ends).
+    await client.roundTrip();
     expect(lines.map((line) => line.method)).toEqual(['add']);
   });
 });
@@ -173,7 +187,7 @@ describe('with a plain logger ({ info, warn, error }, console)', () => {
     client.request('_zerorpc_ping', []);
     await client.nextReply();
     await untilLines(logger.lines, 2);
-    await sleep(50);
+    await client.roundTrip();
     expect(logger.lines).toHaveLength(2);
     expect(logger.lines[0]!.level).toBe('info');
     expect(logger.lines[0]!.args).toEqual([

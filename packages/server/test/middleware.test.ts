@@ -6,6 +6,7 @@ import {
   type ServerCallContext,
   type ServerMiddleware,
 } from '@zrpc/core';
+import { nextTurns } from '@zrpc/testkit';
 import { expect, test } from 'vitest';
 import { headerOf, readStream, serverPerTest } from './helpers.js';
 
@@ -56,7 +57,7 @@ test('for a stream, the after part runs once every item is sent, and a scope aro
   registry.register(
     async function* letters() {
       for (const letter of ['a', 'b', 'c']) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await nextTurns();
         log.push(`yield ${letter} in scope ${scope.getStore()}`);
         yield letter;
       }
@@ -243,7 +244,7 @@ test('a middleware that hands back a thenable of its own, not a native promise, 
 test('a middleware that forgets to await next() around an async handler fails the call with a MiddlewareError naming it', async () => {
   const registry = new Registry();
   registry.register(async function later(value: number) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await nextTurns(2);
     return value;
   });
   const forgetful: ServerMiddleware = async function forgetful(_ctx, next) {

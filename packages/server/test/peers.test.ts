@@ -1,7 +1,8 @@
 import { currentCall, Registry } from '@zrpc/core';
+import { barrier } from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import type { Server } from '../src/index.js';
-import { RawClient, readStream, sleep, startServer } from './helpers.js';
+import { RawClient, readStream, startServer } from './helpers.js';
 
 let server: Server | undefined;
 const clients: RawClient[] = [];
@@ -12,14 +13,16 @@ afterEach(async () => {
   server = undefined;
 });
 
-function registry(): Registry {
+/** `together` calls of `slowPeer` answer only once all of them run at once. */
+function registry(together: number): Registry {
+  const overlap = barrier(together);
   const methods = new Registry();
   methods.register(function whoami() {
     return currentCall()!.peer;
   });
-  methods.register(async function slowPeer(ms: number) {
+  methods.register(async function slowPeer() {
     const peer = currentCall()!.peer;
-    await sleep(ms);
+    await overlap.arrive();
     return peer;
   });
   methods.register(
@@ -31,8 +34,11 @@ function registry(): Registry {
   return methods;
 }
 
-async function connect(routingIds: Array<string | Buffer | undefined>): Promise<RawClient[]> {
-  const started = await startServer({ registry: registry() });
+async function connect(
+  routingIds: Array<string | Buffer | undefined>,
+  together = routingIds.length,
+): Promise<RawClient[]> {
+  const started = await startServer({ registry: registry(together) });
   server = started.server;
   for (const routingId of routingIds) clients.push(new RawClient(started.endpoint, { routingId }));
   return clients;
@@ -52,7 +58,7 @@ test('ctx.peer is the routing identity in hex, ZeroMQ-made or chosen by the clie
 test('two peers may use the same channel id at once, whatever their kind of identity', async () => {
   const peers = await connect([undefined, 'alpha', undefined, 'beta']);
   const id = peers[0]!.ids.next();
-  for (const peer of peers) peer.request('slowPeer', [100], { message_id: id });
+  for (const peer of peers) peer.request('slowPeer', [], { message_id: id });
   const answers = await Promise.all(peers.map((peer) => peer.nextReply()));
   expect(answers.map((event) => event.name)).toEqual(['OK', 'OK', 'OK', 'OK']);
   const seen = answers.map((event) => (event.args as [string])[0]);
@@ -73,7 +79,7 @@ test('credit reaches the stream of each peer, whatever its kind of identity', as
 });
 
 test('a chosen identity that differs from a ZeroMQ-made one only in its first byte is another peer', async () => {
-  const [made] = await connect([undefined]);
+  const [made] = await connect([undefined], 2);
   made!.request('whoami', []);
   const madeHex = (await made!.nextReply()).args as [string];
   // ZeroMQ refuses chosen ids starting with a zero byte; 0x01 + the same counter is allowed.
@@ -81,8 +87,8 @@ test('a chosen identity that differs from a ZeroMQ-made one only in its first by
   const twin = new RawClient(server!.endpoints[0]!, { routingId: lookalike });
   clients.push(twin);
   const id = made!.ids.next();
-  made!.request('slowPeer', [100], { message_id: id });
-  twin.request('slowPeer', [100], { message_id: id });
+  made!.request('slowPeer', [], { message_id: id });
+  twin.request('slowPeer', [], { message_id: id });
   const answers = await Promise.all([made!.nextReply(), twin.nextReply()]);
   expect(answers.map((event) => event.name)).toEqual(['OK', 'OK']);
   expect(answers.map((event) => (event.args as [string])[0])).toEqual([

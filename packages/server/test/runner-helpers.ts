@@ -12,6 +12,7 @@ import {
   MessageIdGenerator,
   PROTOCOL_VERSION,
 } from '@zrpc/core/protocol';
+import { until } from '@zrpc/testkit';
 import { Dealer } from 'zeromq';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -70,17 +71,15 @@ export class CliProcess {
 
   /** The first match of `pattern` in stdout; fails if the process exits or takes too long. */
   async waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const match = this.stdout.match(pattern);
-      if (match) return match;
-      if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > deadline) {
-        throw new Error(
-          `no ${pattern} in the runner's output\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const exited = () => this.child.exitCode !== null || this.child.signalCode !== null;
+    let match: RegExpMatchArray | null = null;
+    await until(() => (match = this.stdout.match(pattern)) !== null || exited(), WAIT_MS).catch(
+      () => {},
+    );
+    if (match) return match;
+    throw new Error(
+      `no ${pattern} in the runner's output\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
+    );
   }
 
   /** The endpoint the runner printed once it listens. */

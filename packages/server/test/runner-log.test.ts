@@ -1,6 +1,7 @@
 // The zrpc-server command's log, run for real: JSON lines on stderr when it
 // is not a terminal (stdout keeps the start banner), what each --verbosity
 // shows, the start and stop lines.
+import { until } from '@zrpc/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, type CliProcess, callRaw, startCli, stopAllClis } from './runner-helpers.js';
 
@@ -22,12 +23,13 @@ function lines(cli: CliProcess): Line[] {
 
 /** Wait until the log holds a line matching `msg`. */
 async function untilLogged(cli: CliProcess, msg: RegExp): Promise<Line> {
-  for (let waited = 0; ; waited += 20) {
-    const line = lines(cli).find((l) => msg.test(l.msg));
-    if (line) return line;
-    if (waited > 10_000) throw new Error(`no ${msg} in the log:\n${cli.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let line: Line | undefined;
+  await until(() => (line = lines(cli).find((l) => msg.test(l.msg))) !== undefined, 10_000).catch(
+    () => {
+      throw new Error(`no ${msg} in the log:\n${cli.stderr}`);
+    },
+  );
+  return line!;
 }
 
 async function run(verbosity?: string) {

@@ -4,6 +4,7 @@
 // after three heartbeat intervals; the same method on the event loop, the
 // control, leaves the caller with LostRemoteError and is named in the log.
 import { LostRemoteError } from '@zrpc/core';
+import { until } from '@zrpc/testkit';
 import { afterEach, beforeAll, expect, test } from 'vitest';
 import { RawClient } from './helpers.js';
 import { assertBuilt, startCli, stopAllClis } from './runner-helpers.js';
@@ -38,10 +39,7 @@ test('a worker method of a TypeScript app completes after three heartbeats; on t
     // The banner tells which method runs where.
     await cli.waitForStdout(/^ {2}crunchOnWorker\(ms, unit=1\) \[worker\]$/m);
     await cli.waitForStdout(/^ {2}crunchOnLoop\(ms, unit=1\)$/m);
-    const deadline = Date.now() + 5000;
-    while (!cli.stderr.includes('crunchOnLoop()') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await until(() => cli.stderr.includes('crunchOnLoop()'), 5000).catch(() => {});
     expect(cli.stderr).toMatch(
       /zrpc server: crunchOnLoop\(\) held the event loop for \d+ ms \(threshold 20 ms\).*\{ worker: true \}/,
     );

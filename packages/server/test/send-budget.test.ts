@@ -4,7 +4,7 @@ import { afterEach, expect, test } from 'vitest';
 import { Dealer } from 'zeromq';
 import type { ServerOptions } from '../src/index.js';
 import { MESSAGE_OVERHEAD_BYTES, SMALL_EVENT_ALLOWANCE } from '../src/outbox.js';
-import { quietLogger, RawClient, startServer } from './helpers.js';
+import { quietLogger, RawClient, startServer, until as waitUntil } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -120,14 +120,9 @@ function reader(endpoint: string): RawClient {
   return client;
 }
 
-/** Poll `condition` every 20 ms; fail after `ms` (a hang guard, not a speed bound). */
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Wait for `condition` (a hang guard, not a speed bound). */
+const until = (condition: () => boolean, what: string, ms = 10_000) =>
+  waitUntil(condition, ms, what);
 
 function budgetErrors(events: ZEvent[]): string[] {
   return events

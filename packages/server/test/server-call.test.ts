@@ -19,12 +19,13 @@ import {
   monotonicNow,
   type ZEvent,
 } from '@zrpc/core/protocol';
+import { nextTurns } from '@zrpc/testkit';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { CallHost, RoutedCall } from '../src/call-host.js';
 import { ServerClosingError } from '../src/errors.js';
 import { Limiter } from '../src/limiter.js';
 import { ServerCall } from '../src/server-call.js';
-import { deferred, sleep } from './helpers.js';
+import { deferred } from './helpers.js';
 
 interface Sent {
   name: string;
@@ -109,9 +110,9 @@ function silence(call: ServerCall): void {
   call.channel.tick(now + 10_001);
 }
 
-/** Wait until `check` holds (a few event-loop turns at most in these tests). */
+/** Wait until `check` holds (a few event-loop turns at most in these tests: no sockets, no time). */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await sleep(1);
+  for (let i = 0; i < 200 && !check(); i++) await nextTurns();
   expect(check()).toBe(true);
 }
 
@@ -285,13 +286,13 @@ describe('streams and credit', () => {
     const host = fakeHost(registry);
     const call = start(host, 'count', [5]);
     await until(() => host.sent.length === 1);
-    await sleep(5);
+    await nextTurns(5);
     expect(host.sent.map((s) => s.args)).toEqual([0]);
     expect(pulled).toBe(1);
 
     grant(call, 2);
     await until(() => host.sent.length === 3);
-    await sleep(5);
+    await nextTurns(5);
     expect(pulled).toBe(3);
 
     grant(call, 10);
@@ -312,7 +313,7 @@ describe('streams and credit', () => {
     const host = fakeHost(registry);
     const call = start(host, 'one');
     await until(() => host.sent.length === 1);
-    await sleep(5);
+    await nextTurns(5);
     expect(call.finished).toBe(false);
     grant(call, 1);
     await until(() => call.finished);

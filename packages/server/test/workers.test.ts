@@ -5,16 +5,18 @@
  * a Channel heart-beating on a timer, which declares the server lost when
  * its heartbeats stop.
  */
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { Registry, type ServerMiddleware } from '@zrpc/core';
 import { decodeValue, encodeValue, monotonicNow, type ZEvent } from '@zrpc/core/protocol';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Server } from '../src/index.js';
 import { registry } from './fixtures/workers/methods.js';
-import { quietLogger, RawClient, readStream, serverPerTest, sleep } from './helpers.js';
+import { quietLogger, RawClient, readStream, serverPerTest } from './helpers.js';
 import { callWithHeartbeats } from './workers-helpers.js';
 
 const HEARTBEAT_MS = 200;

@@ -73,8 +73,9 @@ export class FakeClock {
    */
   advance(ms: number): void {
     const until = this.time + ms;
+    let fired = 0;
     for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
-      this.fireTimer(timer);
+      this.fireTimer(timer, ++fired);
     }
     this.time = until;
   }
@@ -87,8 +88,9 @@ export class FakeClock {
   async advanceAsync(ms: number, turns = 2): Promise<void> {
     const until = this.time + ms;
     await settle(turns);
+    let fired = 0;
     for (let timer = this.next(); timer !== undefined && timer.due <= until; timer = this.next()) {
-      this.fireTimer(timer);
+      this.fireTimer(timer, ++fired);
       await settle(turns);
     }
     this.time = until;
@@ -106,6 +108,60 @@ export class FakeClock {
     }
   }
 
+  /**
+   * Move time forward in steps of `stepMs` (letting the event loop turn at
+   * each) until `promise` settles, and answer its outcome: for what waits on
+   * this clock and on real I/O at once (a server closing, a call timing
+   * out over a socket). Fails after `maxMs` of fake time, or `realMs` of
+   * real time (a bound against hangs).
+   */
+  async run<T>(
+    promise: Promise<T>,
+    options: { stepMs?: number; maxMs?: number; realMs?: number } = {},
+  ): Promise<T> {
+    const { stepMs = 10, maxMs = Number.POSITIVE_INFINITY, realMs = 10_000 } = options;
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const realDeadline = Date.now() + realMs;
+    for (let moved = 0; !(await settledYet(() => settled)); moved += stepMs) {
+      if (moved >= maxMs) throw new Error(`still pending after ${maxMs} ms of fake time`);
+      if (Date.now() > realDeadline)
+        throw new Error(`still pending after ${realMs} ms of real time`);
+      await this.advanceAsync(stepMs);
+    }
+    return promise;
+  }
+
+  /**
+   * Resolves `ms` from now on this clock; rejects with the signal's reason
+   * if it fires first (a handler's `callSignal()`, say). For handlers that
+   * stand for slow work in tests on this clock.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => {
+        this.clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = this.setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        ms,
+        undefined,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   private next(): FakeTimer | undefined {
     let best: FakeTimer | undefined;
     for (const timer of this.timers) {
@@ -120,12 +176,28 @@ export class FakeClock {
     return best;
   }
 
-  private fireTimer(timer: FakeTimer): void {
+  private fireTimer(timer: FakeTimer, fired: number): void {
+    // Real timers re-arming themselves for the same moment only spin; fake
+    // ones would hang the test here, in one synchronous loop: fail instead.
+    if (fired > MAX_TIMERS_PER_ADVANCE) {
+      throw new Error(
+        `over ${MAX_TIMERS_PER_ADVANCE} timers fired in one move of time (at ${this.time} ms): a timer that keeps re-arming itself for now?`,
+      );
+    }
     this.timers = this.timers.filter((t) => t !== timer);
     this.time = Math.max(this.time, timer.due);
     timer.fire();
   }
 }
+
+/** Whether `settled()` holds once promise callbacks queued so far have run. */
+async function settledYet(settled: () => boolean): Promise<boolean> {
+  await Promise.resolve();
+  return settled();
+}
+
+/** More than this in one `advance` is taken for a timer re-arming itself forever. */
+const MAX_TIMERS_PER_ADVANCE = 100_000;
 
 async function settle(turns: number): Promise<void> {
   for (let i = 0; i < turns; i++) await nextTurn();

@@ -7,5 +7,24 @@ export type {
 } from './event-vectors.js';
 export { eventOf, eventScenario, loadEventVectors } from './event-vectors.js';
 export { FakeClock, FakeTimer } from './fake-clock.js';
+export {
+  type Closable,
+  closedAfterEach,
+  closeServer,
+  quietLogger,
+  type ServerLike,
+  serverPerFile,
+  startServer,
+} from './servers.js';
 export type { RecordedEvent, Scenario, VectorFile, VectorFileName } from './vectors.js';
 export { fromRendered, loadVectors, recordedEvent, vectorsDir } from './vectors.js';
+export {
+  barrier,
+  collect,
+  type Deferred,
+  deferred,
+  nextTurns,
+  rejection,
+  until,
+  within,
+} from './waits.js';

@@ -6,6 +6,9 @@
 import { Client } from '@zrpc/client';
 import { Registry, type ServerMiddleware } from '@zrpc/core';
 import { Server } from '@zrpc/server';
+import { quietLogger } from '@zrpc/testkit';
+
+export { rejection } from '@zrpc/testkit';
 
 export interface RpcPair {
   registry: Registry;
@@ -22,7 +25,7 @@ export async function startRpc(
   const registry = options.registry ?? new Registry();
   register(registry);
   const heartbeatMs = options.heartbeatMs ?? 5_000;
-  const server = new Server({ registry, middleware, heartbeatMs, logger: quiet });
+  const server = new Server({ registry, middleware, heartbeatMs, logger: quietLogger() });
   await server.bind('tcp://127.0.0.1:0');
   const client = new Client({
     endpoints: server.endpoints[0]!,
@@ -38,16 +41,4 @@ export async function startRpc(
       await server.close({ graceMs: 1_000 });
     },
   };
-}
-
-const quiet = { info() {}, warn() {}, error() {} };
-
-/** The error a promise rejects with (fails if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail, and it succeeded');
 }

@@ -2,22 +2,19 @@ import * as Sentry from '@sentry/node';
 import { RPCClient } from '@zrpc/client';
 import type { EventHeader, Registry, ServerMiddleware } from '@zrpc/core';
 import { Server, type ServerOptions } from '@zrpc/server';
+import { quietLogger, startServer as startBound } from '@zrpc/testkit';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { sentryClient, sentryServer } from '../../src/index.js';
 import { appRegistry } from '../fixtures/app/rpcs.js';
 import { SentryEndpoint } from './sentry-endpoint.js';
 
-const silent = { info() {}, warn() {}, error() {} };
-
 /** A quiet server of `registry` on a free loopback port. */
-export async function startServer(
+export function startServer(
   registry: Registry,
   middleware: ServerMiddleware[],
   options: Omit<ServerOptions, 'registry' | 'middleware'> = {},
 ): Promise<{ server: Server; endpoint: string }> {
-  const server = new Server({ registry, middleware, logger: silent, ...options });
-  await server.bind('tcp://127.0.0.1:*');
-  return { server, endpoint: server.endpoints[0]! };
+  return startBound(new Server({ registry, middleware, logger: quietLogger(), ...options }));
 }
 
 /**
@@ -42,6 +39,8 @@ export interface TwoServices {
   rpc: RPCClient;
   /** The request headers service B received. */
   headersAtB: EventHeader[];
+  /** Services A and B. */
+  servers: Server[];
 }
 
 /**
@@ -51,8 +50,7 @@ export interface TwoServices {
  * test; the fields are there once the file's tests run.
  */
 export function twoServicesPerFile(options: Sentry.NodeOptions = {}): TwoServices {
-  const services = { headersAtB: [] as EventHeader[] } as TwoServices;
-  let servers: Server[] = [];
+  const services = { headersAtB: [] as EventHeader[], servers: [] as Server[] } as TwoServices;
   beforeAll(async () => {
     services.sentry = await SentryEndpoint.start();
     initSentry(services.sentry, options);
@@ -64,7 +62,7 @@ export function twoServicesPerFile(options: Sentry.NodeOptions = {}): TwoService
     const a = await startServer(appRegistry([sentryClient({ service: 'B' })]), [
       sentryServer({ serverName: 'A' }),
     ]);
-    servers = [a.server, b.server];
+    services.servers.push(a.server, b.server);
     services.endpointA = a.endpoint;
     services.endpointB = b.endpoint;
     services.rpc = new RPCClient({
@@ -79,7 +77,7 @@ export function twoServicesPerFile(options: Sentry.NodeOptions = {}): TwoService
   });
   afterAll(async () => {
     await services.rpc.close();
-    await Promise.all(servers.map((server) => server.close({ graceMs: 100 })));
+    await Promise.all(services.servers.map((server) => server.close({ graceMs: 100 })));
     await Sentry.close(2000);
     await services.sentry.close();
   });
