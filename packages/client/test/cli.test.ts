@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@zrpc/server';
-import { loadVectors } from '@zrpc/testkit';
+import { loadVectors, until } from '@zrpc/testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { curveKeyPair, Router } from 'zeromq';
 import { Client } from '../src/index.js';
 import { ReplayServer } from './helpers/replay-server.js';
 import { startServer } from './helpers/server.js';
-import { waitFor } from './helpers/wait.js';
 
 // The CLI as users run it: the built bin in a child process.
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -439,7 +438,7 @@ describe('zrpc ping against a server shutting down', () => {
     try {
       // A call in flight keeps the draining server up for the probe.
       const slow = client.call('slow', 3000);
-      await waitFor(() => server.stats.running === 1, 10_000, 'the slow call to run');
+      await until(() => server.stats.running === 1, 10_000, 'the slow call to run');
       const closed = server.close({ graceMs: 10_000 });
       const run = await zrpc('ping', endpoint, '--timeout', '10s');
       expect(run.code).toBe(1);

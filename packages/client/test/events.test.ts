@@ -10,13 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { type ClientMiddleware, currentCall, Registry, statusOf } from '@zrpc/core';
 import { decodeEvent } from '@zrpc/core/protocol';
 import { Puller, Server, Subscriber } from '@zrpc/server';
-import { eventOf, eventScenario } from '@zrpc/testkit';
+import { eventOf, eventScenario, until } from '@zrpc/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pull, Subscriber as SubSocket } from 'zeromq';
 import { Client, ClientClosedError, Publisher, Pusher, SendTimeoutError } from '../src/index.js';
 import type * as Handlers from './fixtures/event-handlers.js';
 import { ran, registry } from './fixtures/event-handlers.js';
-import { waitFor } from './helpers/wait.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 const closers: Array<() => unknown> = [];
@@ -94,7 +93,7 @@ describe('what goes on the wire', () => {
         for await (const frames of sub) received.push(frames);
       })().catch(() => {});
       // A subscriber hears what is published once its subscription arrived: probe until then.
-      await waitFor(
+      await until(
         async () => {
           await publisher.publish('probe');
           return received.length > 0;
@@ -106,7 +105,7 @@ describe('what goes on the wire', () => {
       await publisher.publish('heartbeat_of_service');
       const events = () =>
         received.filter((frames) => decodeEvent(frames.at(-1)!).name !== 'probe');
-      await waitFor(() => events().length === 2, 5000, 'both events');
+      await until(() => events().length === 2, 5000, 'both events');
 
       const recorded = eventScenario('publisher_to_sub').events;
       for (const [i, frames] of events().entries()) {
@@ -125,7 +124,7 @@ describe('into a zrpc Puller and Subscriber', () => {
     const pusher = track(
       new Pusher<typeof Handlers>({ endpoints: [...first.endpoints, ...second.endpoints] }),
     );
-    await waitFor(
+    await until(
       async () => {
         await pusher.resize_image(0, 'probe');
         return first.stats.ok > 0 && second.stats.ok > 0;
@@ -138,7 +137,7 @@ describe('into a zrpc Puller and Subscriber', () => {
       else await pusher.push('ticket_created', i, `#${i}`);
     }
     const created = () => ran.filter((r) => r.name === 'ticket_created');
-    await waitFor(() => created().length === 10, 5000, 'ten events');
+    await until(() => created().length === 10, 5000, 'ten events');
     // Two pullers run at their own pace: the order holds per puller only.
     const ids = created().map((r) => r.args[0] as number);
     expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
@@ -150,7 +149,7 @@ describe('into a zrpc Puller and Subscriber', () => {
     const puller = track(new Puller({ registry, logger: quiet }));
     await puller.connect(pusher.endpoints[0]!);
     await pusher.ticket_created(7, 'reversed');
-    await waitFor(() => ran.length === 1, 5000, 'the event');
+    await until(() => ran.length === 1, 5000, 'the event');
     expect(ran[0]).toMatchObject({ name: 'ticket_created', args: [7, 'reversed'] });
   });
 
@@ -161,7 +160,7 @@ describe('into a zrpc Puller and Subscriber', () => {
       new Subscriber({ registry, logger: quiet, topics: ['ticket_created'] }),
     );
     await subscriber.connect(publisher.endpoints[0]!);
-    await waitFor(
+    await until(
       async () => {
         await publisher.ticket_created(0, 'probe');
         return ran.length > 0;
@@ -171,7 +170,7 @@ describe('into a zrpc Puller and Subscriber', () => {
     );
     await publisher.resize_image(1, 'big'); // filtered at the publisher
     await publisher.ticket_created(2, 'heard');
-    await waitFor(() => ran.some((r) => r.args[0] === 2), 5000, 'the subscribed event');
+    await until(() => ran.some((r) => r.args[0] === 2), 5000, 'the subscribed event');
     expect(new Set(ran.map((r) => r.name))).toEqual(new Set(['ticket_created']));
     expect(subscriber.stats.received).toBe(subscriber.stats.ok);
   });
@@ -207,7 +206,7 @@ describe('into a zrpc Puller and Subscriber', () => {
       }),
     );
     await client.call('create', 5);
-    await waitFor(() => ran.length === 1, 5000, 'the event');
+    await until(() => ran.length === 1, 5000, 'the event');
     expect(ran[0]).toMatchObject({
       name: 'ticket_created',
       args: [5, 'from a call'],
@@ -276,7 +275,7 @@ describe('back-pressure, failures and close', () => {
     expect(sent).toBeLessThan(200);
     release();
     await pusher.push('big', data); // room again
-    await waitFor(() => got === sent + 1, 10_000, 'every sent event to run');
+    await until(() => got === sent + 1, 10_000, 'every sent event to run');
     expect(puller.stats.received).toBe(sent + 1); // the timed-out one never went
   });
 
@@ -289,7 +288,7 @@ describe('back-pressure, failures and close', () => {
     await pusher.close();
     const results = await settled;
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2000);
-    await waitFor(() => ran.length === 2000, 10_000, 'all to run');
+    await until(() => ran.length === 2000, 10_000, 'all to run');
     await expect(pusher.ticket_created(1, 'late')).rejects.toBeInstanceOf(ClientClosedError);
     expect(pusher.closed).toBe(true);
   });
@@ -313,7 +312,7 @@ describe('back-pressure, failures and close', () => {
     );
     await expect(pusher.push('')).rejects.toThrow(/an event needs a name/);
     await pusher.push('ticket_created', 2, 'fine');
-    await waitFor(() => ran.length === 1, 5000, 'the good event');
+    await until(() => ran.length === 1, 5000, 'the good event');
     expect(ran[0]!.args).toEqual([2, 'fine']);
   });
 

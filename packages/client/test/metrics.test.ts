@@ -4,12 +4,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { until } from '@zrpc/testkit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { AcquireTimeoutError, Client, RemoteError, RPCClient } from '../src/index.js';
 import { CALL_DURATION_BUCKETS, clientMetrics } from '../src/metrics.js';
 import { providerPerFile } from './helpers/server.js';
-import { waitFor } from './helpers/wait.js';
 
 const provider = providerPerFile({});
 
@@ -116,7 +116,7 @@ describe('watch: a pool and its servers', () => {
       const waiting = pool.call('add', 1, 2);
       const timedOut = pool.withOptions({ timeoutMs: 30_000 }).call('add', 3, 4);
       const refused = Promise.allSettled([waiting, timedOut]);
-      await waitFor(
+      await until(
         () => pool.stats.borrowed === 2 && pool.stats.pending === 2,
         5000,
         'the pool full',

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import { Client } from '../src/index.js';
-import { waitFor } from './helpers/wait.js';
 
 /*
  * `zrpc-server --reload` with clients calling all along: each edit starts a
@@ -58,7 +58,7 @@ function startReloader(cwd: string): { child: ChildProcess; output: () => string
 test(`a file edited ${EDITS} times under zrpc-server --reload while clients call: 0 failed calls`, async () => {
   const dir = project();
   const reloader = startReloader(dir);
-  await waitFor(() => /Listening on \S+/.test(reloader.output()), 20_000, 'the first server');
+  await until(() => /Listening on \S+/.test(reloader.output()), 20_000, 'the first server');
   const endpoint = reloader.output().match(/Listening on (\S+)/)![1]!;
   const client = new Client<{ version(): number; slow(ms: number): number }>({
     endpoints: endpoint,
@@ -96,7 +96,7 @@ test(`a file edited ${EDITS} times under zrpc-server --reload while clients call
   try {
     for (let edit = 1; edit <= EDITS; edit++) {
       writeFileSync(join(dir, 'app', 'version.ts'), `export const VERSION: number = ${edit};\n`);
-      await waitFor(() => newest === edit, 30_000, `version ${edit} to be served`);
+      await until(() => newest === edit, 30_000, `version ${edit} to be served`);
     }
   } finally {
     calling = false;

@@ -9,10 +9,10 @@ import {
   openEnvelope,
 } from '@zrpc/core/protocol';
 import { Server } from '@zrpc/server';
+import { until } from '@zrpc/testkit';
 import { afterEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import { Client } from '../src/index.js';
-import { waitFor } from './helpers/wait.js';
 
 /*
  * A single server restarting on its address (a deploy, `zrpc-server
@@ -44,7 +44,7 @@ function serverNamed(name: string, hold?: Promise<void>): Server {
 
 /** Bind where the old server was: ZeroMQ frees a closed socket's port a moment after close(). */
 async function bindWhenFree(server: Server, endpoint: string): Promise<void> {
-  await waitFor(
+  await until(
     () =>
       server.bind(endpoint).then(
         () => true,
@@ -73,10 +73,10 @@ test('calls refused by the only server while it restarts go to the next one at i
   expect(await client.who()).toBe('old');
 
   const inFlight = client.held();
-  await waitFor(() => old.stats.running === 1, 5000, 'the call in flight');
+  await until(() => old.stats.running === 1, 5000, 'the call in flight');
   const closed = old.close({ graceMs: 10_000, drainMs: 100 });
   const refused = client.who();
-  await waitFor(() => old.stats.rejectedClosing >= 1, 5000, 'the refusal');
+  await until(() => old.stats.rejectedClosing >= 1, 5000, 'the refusal');
   const meanwhile = [client.who(), client.who(), client.who()];
 
   release();
@@ -110,7 +110,7 @@ test('once the server said it is leaving, new calls wait for the next connection
   open.push(client);
 
   const refused = client.who();
-  await waitFor(() => reached.includes('who'), 5000, 'the first call');
+  await until(() => reached.includes('who'), 5000, 'the first call');
   const meanwhile = [client.who(), client.who(), client.who()];
   // Long enough for them to reach it if they were sent (loopback: well under a millisecond).
   await sleep(200);
@@ -139,7 +139,7 @@ test('with no server back within its timeout, the refused call fails with the re
   });
   open.push(client);
   const inFlight = client.withOptions({ timeoutMs: 10_000 }).held();
-  await waitFor(() => old.stats.running === 1, 5000, 'the call in flight');
+  await until(() => old.stats.running === 1, 5000, 'the call in flight');
   const closed = old.close({ graceMs: 10_000 });
   const refused = client.who().catch((error: unknown) => error);
   const error = (await refused) as { name: string; remoteName?: string };

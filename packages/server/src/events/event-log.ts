@@ -1,5 +1,5 @@
 import type { CallStatus } from '@zrpc/core';
-import { errArgs } from '@zrpc/core/protocol';
+import { errArgs, realClock } from '@zrpc/core/protocol';
 import { BadInputLog } from '../bad-input-log.js';
 import { writeLog } from '../log.js';
 import type { Logger } from '../options.js';
@@ -22,7 +22,7 @@ export class EventLog {
     /** `pushed` or `published`: how the events arrive. */
     private readonly how: string,
   ) {
-    this.badInput = new BadInputLog(logger, EVENT_BAD_INPUT_INTERVAL_MS);
+    this.badInput = new BadInputLog(logger, realClock, EVENT_BAD_INPUT_INTERVAL_MS);
   }
 
   ran(method: string, status: CallStatus, durationMs: number, error: unknown): void {
