@@ -6,7 +6,7 @@ import {
   LostRemoteError,
   RemoteError,
 } from '@zrpc/core';
-import { durationMs, monotonicNow, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
+import { monotonicNow } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { Caller, invoke } from './caller.js';
 import type { Connection } from './connection.js';
@@ -23,10 +23,8 @@ import {
   type CallOptions,
   type ClientOptions,
   callSettings,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_TIMEOUT_MS,
+  clientSettings,
   endpointList,
-  streamCredit,
 } from './options.js';
 import { type ServerStats, Servers } from './servers.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
@@ -51,18 +49,15 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private readonly credit: StreamCredit;
   private readonly assumedPeerHeartbeatMs: number;
+  private readonly connectTimeoutMs: number;
 
   constructor(options: ClientOptions = {}) {
     super();
-    this.defaults = {
-      timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
-    };
-    this.credit = streamCredit(options.credit);
-    this.assumedPeerHeartbeatMs = durationMs(
-      'assumedPeerHeartbeatMs',
-      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
-    );
+    const settings = clientSettings(options);
+    this.defaults = { timeoutMs: settings.timeoutMs, heartbeatMs: settings.heartbeatMs };
+    this.credit = settings.credit;
+    this.assumedPeerHeartbeatMs = settings.assumedPeerHeartbeatMs;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     this.rotation = new Servers(
@@ -151,6 +146,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         retries: 0,
         credit: this.credit,
         endpoints: this.configured,
+        connect: this.rotation.connected ? undefined : this.connectDeadline(timeoutMs),
       };
       if (this.middleware === undefined) return this.start(spec);
       const ctx = new ClientCall(
@@ -221,10 +217,17 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     return this.startWhenServer(spec);
   }
 
+  /** Until a first connection, a call waits for one `connectTimeoutMs` at most (see `ClientOptions`). */
+  private connectDeadline(timeoutMs: number): ExchangeSpec['connect'] {
+    if (this.connectTimeoutMs >= timeoutMs) return undefined;
+    return { timeoutMs: this.connectTimeoutMs, by: monotonicNow() + this.connectTimeoutMs };
+  }
+
   /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
   private async startWhenServer(spec: ExchangeSpec): Promise<unknown> {
     const due = monotonicNow() + spec.timeoutMs;
-    const stops = [AbortSignal.timeout(spec.timeoutMs), ...spec.signals];
+    const waitMs = Math.max(1, Math.ceil(Math.min(due, spec.connect?.by ?? due) - monotonicNow()));
+    const stops = [AbortSignal.timeout(waitMs), ...spec.signals];
     let wake = (): void => {};
     const stopped = new Promise<void>((resolve) => {
       wake = resolve;
@@ -239,7 +242,8 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (this.rotation.closed) throw new ClientClosedError();
     const connection = this.rotation.pick();
     if (connection === undefined) {
-      throw new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
+      const waitedMs = spec.connect?.timeoutMs ?? spec.timeoutMs;
+      throw new NotConnectedError(waitedMs, spec.method, spec.endpoints);
     }
     const left = Math.max(1, due - monotonicNow());
     return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();

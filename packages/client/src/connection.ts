@@ -89,6 +89,13 @@ export class Connection {
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
   /**
+   * A server took this connection once: its handshake was seen, or the
+   * socket accepted a message (with `immediate`, it takes one only over a
+   * completed connection; the handshake event can be missed when it comes
+   * before the socket's monitor starts).
+   */
+  reached = false;
+  /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
    * understands `_zpc_cancel` and beats at that pace on every call, even one
@@ -129,7 +136,10 @@ export class Connection {
     // again: then its calls are left to their heartbeats.
     this.dropsCalls = socketOptions.routingId === undefined;
     const observer = this.socket.events;
-    observer.on('handshake', () => events?.up());
+    observer.on('handshake', () => {
+      this.reached = true;
+      events?.up();
+    });
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
       this.dropped();
@@ -205,6 +215,7 @@ export class Connection {
       try {
         if (!this.inRotation && message.reroute?.()) return;
         await this.socket.send([DELIMITER, message.payload]);
+        this.reached = true;
         message.sent?.();
         return;
       } catch (error) {

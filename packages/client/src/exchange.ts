@@ -47,6 +47,12 @@ export interface ExchangeSpec {
   credit: StreamCredit;
   /** Where the call could have gone, for a `NotConnectedError`. */
   endpoints: readonly string[];
+  /**
+   * Set until the client's first connection: the request must leave by
+   * `by` (monotonic ms), else the call fails with a `NotConnectedError`
+   * after `timeoutMs` (the client's `connectTimeoutMs`).
+   */
+  connect?: { timeoutMs: number; by: number };
 }
 
 /** What an exchange asks of the client that started it. */
@@ -242,8 +248,15 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   get deadline(): number {
     // Until the request has left there is no channel: look again a
     // heartbeat from now, since a channel opened meanwhile is due no earlier.
-    const channelDue = this.channel?.deadline ?? monotonicNow() + this.spec.heartbeatMs;
+    const channelDue = this.channel?.deadline ?? this.unsentDue();
     return this.replyDue === undefined ? channelDue : Math.min(this.replyDue, channelDue);
+  }
+
+  /** While the request waits to leave: the connect deadline, if any, or a heartbeat from now. */
+  private unsentDue(): number {
+    const lookAgain = monotonicNow() + this.spec.heartbeatMs;
+    const connect = this.spec.connect;
+    return connect === undefined ? lookAgain : Math.min(connect.by, lookAgain);
   }
 
   get closed(): boolean {
@@ -256,8 +269,12 @@ export class Exchange implements Route, ChannelSink, Outgoing {
   }
 
   tick(now: number): void {
+    const connect = this.spec.connect;
     if (this.replyDue !== undefined && now >= this.replyDue) this.timedOut();
-    else this.channel?.tick(now);
+    else if (this.channel === undefined && connect !== undefined && now >= connect.by) {
+      const { method, endpoints } = this.spec;
+      this.fail(new NotConnectedError(connect.timeoutMs, method, endpoints), true);
+    } else this.channel?.tick(now);
   }
 
   private encodeRequest(): Uint8Array {

@@ -114,6 +114,7 @@ export class Servers {
   private turn = 0;
   private added: Array<() => void> = [];
   private isClosed = false;
+  private reachedOnce = false;
 
   constructor(
     private readonly socketOptions: ClientSocketOptions | undefined,
@@ -232,6 +233,12 @@ export class Servers {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Some server was reached once: the client's first connection is behind it. */
+  get connected(): boolean {
+    if (!this.reachedOnce) this.reachedOnce = this.order.some((link) => link.connection.reached);
+    return this.reachedOnce;
   }
 
   private closeIfDrained(link: ServerLink): void {
