@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ServerMiddleware } from '@zrpc/core';
 import type { ServerOptions } from '../options.js';
 import { configProblems } from './config-schema.js';
-import { RunnerError } from './errors.js';
+import { RunnerError, TypeScriptUnavailableError } from './errors.js';
 import { importDefault } from './import-source.js';
 
 /** Server options a config may set: the runner brings the registry, middleware has its own key. */
@@ -51,6 +51,7 @@ export async function loadConfig(file: string): Promise<ZrpcConfig> {
   try {
     config = await importDefault(file);
   } catch (err) {
+    if (err instanceof TypeScriptUnavailableError) throw err;
     throw new RunnerError(`config ${file}: importing it failed`, { cause: err });
   }
   const problems = configProblems(config);
