@@ -24,6 +24,8 @@ export interface Started {
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** More command-line arguments (the provider's runner: `--verbosity 0`, say). */
+  args?: string[];
   /** Called with each line the process prints. */
   onLine?: (line: string) => void;
   /** How long it may take to print its address (ms, default 60 000). */
@@ -33,7 +35,7 @@ export interface StartOptions {
 /** The tickets provider, on a free port. `DATABASE_URL` in `env` picks its database. */
 export function startProvider(options: StartOptions = {}): Promise<Started> {
   const cli = join(dirname(require.resolve('@zrpc/server/package.json')), 'dist/cli.js');
-  const child = spawn(process.execPath, [cli, '127.0.0.1:0'], {
+  const child = spawn(process.execPath, [cli, '127.0.0.1:0', ...(options.args ?? [])], {
     cwd: join(here, '../tickets'),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
