@@ -149,7 +149,7 @@ describe('without tsx and pino-pretty (a compiled deployment)', () => {
     async (_, args, file) => {
       app('ts-app', 'rpcs.ts', TS_APP);
       // Apart from the project's root, where the runner would find it for the app test too.
-    app('conf', 'zrpc.config.ts', "export default { apps: ['../ts-app'] };\n");
+      app('conf', 'zrpc.config.ts', "export default { apps: ['../ts-app'] };\n");
       const { code, stderr } = await zrpcServer(args).exited;
       expect(code).toBe(1);
       expect(stderr).toBe(
