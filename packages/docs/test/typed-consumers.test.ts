@@ -169,7 +169,8 @@ describe('a provider and its consumer in two repositories', () => {
   });
 });
 
-describe('what goes wrong, with the errors the client README shows', () => {
+// tsc takes seconds per run, many more on a loaded machine.
+describe('what goes wrong, with the errors the client README shows', { timeout: 180_000 }, () => {
   /** A file of the consumer's, type-checked alone with the consumer's settings. */
   async function check(file: string, source: string, flags: string[] = []): Promise<Run> {
     writeFileSync(join(consumer(), file), source);
@@ -256,7 +257,7 @@ ticket.title.toFixed();
   });
 });
 
-describe('@types/node', () => {
+describe('@types/node', { timeout: 180_000 }, () => {
   /** A project without @types/node, type-checking one file. */
   async function bare(name: string, source: string): Promise<Run> {
     const dir = join(tmp, name);
