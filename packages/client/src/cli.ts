@@ -25,7 +25,16 @@ async function main(argv: readonly string[]): Promise<number> {
   let client: Client;
   try {
     const keys = curve && curveSocket(curve.serverKey, curve.keysFile);
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket: { ipv6, ...keys } });
+    // The command's own probe (below) bounds the wait for a server, with its clearer message:
+    // the client waits for one up to the call timeout.
+    const socket = { ipv6, ...keys };
+    client = new Client({
+      endpoints: endpoint,
+      timeoutMs,
+      connectTimeoutMs: timeoutMs,
+      heartbeatMs,
+      socket,
+    });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);

@@ -1,7 +1,9 @@
 // A wrong endpoint fails fast: until the client's first connection, a call
 // waits `connectTimeoutMs` (5 s by default) for a server, not its whole
 // timeout. Real sockets on loopback, to a port nobody listens on.
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Server } from '@zrpc/server';
 import { afterEach, expect, test } from 'vitest';
 import { Client, NotConnectedError, RPCClient, TimeoutError } from '../src/index.js';
@@ -103,3 +105,18 @@ test('a bad connectTimeoutMs is refused when the client is made', () => {
     expect(() => new RPCClient({ connectTimeoutMs: bad as number })).toThrow(RangeError);
   }
 });
+
+test("the zrpc command keeps its own --connect-timeout, beyond the library's default", async () => {
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  const endpoint = `tcp://127.0.0.1:${await unusedPort()}`;
+  const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const args = [cli, '--connect-timeout', '6', endpoint, 'add', '1', '2'];
+    const child = execFile(process.execPath, args, { timeout: 20_000 }, (_, __, stderr) =>
+      resolve({ code: child.exitCode, stderr }),
+    );
+  });
+  expect(run).toEqual({
+    code: 1,
+    stderr: `zrpc: no server answers at ${endpoint}: nothing accepted a connection within 6s (--connect-timeout <seconds> waits longer)\n`,
+  });
+}, 30_000);
