@@ -1,7 +1,9 @@
 /**
- * The README's main job (`npm start`): start the hello provider with the
+ * The root README's "Consume" example: start the hello provider with the
  * runner, call it through the pool (a plain call, a stream, a remote error),
- * list it with the CLI, then stop the provider gracefully.
+ * list it with the CLI, then stop the provider gracefully. Run it with
+ * `node --import tsx main.ts` from this directory once the packages are
+ * built (`npm start` at the root builds them, and runs the tickets pair).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';

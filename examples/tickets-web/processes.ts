@@ -26,6 +26,8 @@ export interface Started {
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** More command-line arguments (the provider's runner: `--verbosity 0`, say). */
+  args?: string[];
   /** Called with each line the process prints. */
   onLine?: (line: string) => void;
   /** How long it may take to print its address (ms, default 60 000). */
@@ -38,7 +40,7 @@ export interface StartOptions {
 export async function startProvider(options: StartOptions = {}): Promise<Started> {
   const cli = join(dirname(require.resolve('@zrpc/server/package.json')), 'dist/cli.js');
   const config = options.config === undefined ? [] : ['--config', options.config];
-  const child = spawn(process.execPath, [cli, ...config, '127.0.0.1:0'], {
+  const child = spawn(process.execPath, [cli, ...config, '127.0.0.1:0', ...(options.args ?? [])], {
     cwd: join(here, '../tickets'),
     env: { ...process.env, TICKETS_EVENTS_ADDRESS: '127.0.0.1:0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

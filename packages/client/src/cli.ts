@@ -40,7 +40,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const { endpoint, timeoutMs, connectTimeoutMs, heartbeatMs } = command;
   let client: Client;
   try {
-    client = new Client({ endpoints: endpoint, timeoutMs, heartbeatMs, socket });
+    // The command's own probe bounds the wait for a server, with its clearer message:
+    // the client waits for one up to the call timeout.
+    client = new Client({
+      endpoints: endpoint,
+      timeoutMs,
+      connectTimeoutMs: timeoutMs,
+      heartbeatMs,
+      socket,
+    });
   } catch (error) {
     // ZeroMQ refused the endpoint (`tcp://nowhere`, an unknown transport).
     return badUsage((error as Error).message);

@@ -17,7 +17,7 @@ import {
   type ServerCallContext,
   statusOf,
 } from '@zrpc/core';
-import { ChannelTimers, durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
+import { ChannelTimers } from '@zrpc/core/protocol';
 import { ClientCall } from './call-context.js';
 import { CallReport } from './call-report.js';
 import { Caller, invoke } from './caller.js';
@@ -36,10 +36,8 @@ import {
   type CallOptions,
   type ClientOptions,
   callSettings,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_TIMEOUT_MS,
+  clientSettings,
   endpointList,
-  streamCredit,
 } from './options.js';
 import { type ServerStats, Servers } from './servers.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
@@ -64,6 +62,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly defaults: { timeoutMs: number; heartbeatMs: number };
   private readonly credit: StreamCredit;
   private readonly assumedPeerHeartbeatMs: number;
+  private readonly connectTimeoutMs: number;
   private readonly observers: Observers;
   readonly timers: ChannelTimers;
 
@@ -73,15 +72,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     this.observers = new Observers(options.observers ?? [], (error) =>
       console.error('zrpc client: a call observer threw (reported once):', error),
     );
-    this.defaults = {
-      timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
-    };
-    this.credit = streamCredit(options.credit);
-    this.assumedPeerHeartbeatMs = durationMs(
-      'assumedPeerHeartbeatMs',
-      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
-    );
+    const settings = clientSettings(options);
+    this.defaults = { timeoutMs: settings.timeoutMs, heartbeatMs: settings.heartbeatMs };
+    this.credit = settings.credit;
+    this.assumedPeerHeartbeatMs = settings.assumedPeerHeartbeatMs;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
     const middleware = options.middleware ?? [];
     this.middleware = middleware.length > 0 ? compose(middleware) : undefined;
     this.rotation = new Servers(
@@ -179,6 +174,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         retries: 0,
         credit: this.credit,
         endpoints: this.configured,
+        connect: this.rotation.connected ? undefined : this.connectDeadline(timeoutMs),
       };
       if (this.observers.any) {
         const report = new CallReport(this.observers, method, this.timers.clock);
@@ -278,15 +274,25 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     return new Exchange(connection, spec, this).start();
   }
 
+  /** Until a first connection, a call waits for one `connectTimeoutMs` at most (see `ClientOptions`). */
+  private connectDeadline(timeoutMs: number): ExchangeSpec['connect'] {
+    if (this.connectTimeoutMs >= timeoutMs) return undefined;
+    return {
+      timeoutMs: this.connectTimeoutMs,
+      by: this.timers.clock.now() + this.connectTimeoutMs,
+    };
+  }
+
   /** No server known yet (a name not resolved yet): wait for one, the timeout or an abort. */
   private async startWhenServer(spec: ExchangeSpec): Promise<unknown> {
     const clock = this.timers.clock;
     const due = clock.now() + spec.timeoutMs;
+    const waitMs = Math.max(1, Math.ceil(Math.min(due, spec.connect?.by ?? due) - clock.now()));
     let wake = (): void => {};
     const stopped = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    const timeout = clock.setTimeout(wake, spec.timeoutMs, undefined);
+    const timeout = clock.setTimeout(wake, waitMs, undefined);
     for (const signal of spec.signals) signal.addEventListener('abort', wake, { once: true });
     try {
       await Promise.race([this.rotation.whenAny(), stopped]);
@@ -298,7 +304,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (this.rotation.closed) throw new ClientClosedError();
     const connection = this.rotation.pick();
     if (connection === undefined) {
-      throw new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
+      throw new NotConnectedError(
+        spec.connect?.timeoutMs ?? spec.timeoutMs,
+        spec.method,
+        spec.endpoints,
+      );
     }
     const left = Math.max(1, due - clock.now());
     return new Exchange(connection, { ...spec, timeoutMs: left }, this).start();

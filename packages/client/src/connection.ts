@@ -98,6 +98,13 @@ export class Connection {
   private leftAfter = -1;
   private backWaiters = new Set<() => void>();
   /**
+   * A server took this connection once: its handshake was seen, or the
+   * socket accepted a message (with `immediate`, it takes one only over a
+   * completed connection; the handshake event can be missed when it comes
+   * before the socket's monitor starts).
+   */
+  reached = false;
+  /**
    * The heartbeat interval the server advertised (`ZRPC_HEARTBEAT_KEY`) on
    * its latest reply since the connection last came up: a zrpc server, which
    * understands `_zpc_cancel` and beats at that pace on every call, even one
@@ -139,6 +146,7 @@ export class Connection {
     const observer = this.socket.events;
     observer.on('handshake', () => {
       this.connected = true;
+      this.reached = true;
       for (const wake of this.backWaiters) wake();
       events?.up();
     });
@@ -290,6 +298,7 @@ export class Connection {
       try {
         if (!this.inRotation && message.reroute?.()) return;
         await this.socket.send([DELIMITER, message.payload]);
+        this.reached = true;
         message.sent?.();
         return;
       } catch (error) {

@@ -29,6 +29,12 @@ export interface ExchangeSpec {
   endpoints: readonly string[];
   /** The call's `CallEnd` in the making, when the client has observers (shared by its attempts). */
   report?: CallReport;
+  /**
+   * Set until the client's first connection: the request must leave by
+   * `by` (on the client's clock), else the call fails with a
+   * `NotConnectedError` after `timeoutMs` (the client's `connectTimeoutMs`).
+   */
+  connect?: { timeoutMs: number; by: number };
 }
 
 /** What the client that started an exchange sees of it. */

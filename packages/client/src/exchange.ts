@@ -254,18 +254,25 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
   get deadline(): number {
     const phase = this.phase;
     if (phase.name === 'streaming') return phase.channel.deadline;
-    // Until the request has left there is no channel: look again a
-    // heartbeat from now, since a channel opened meanwhile is due no earlier.
-    const channelDue =
-      phase.name === 'open' ? phase.channel.deadline : this.now() + this.spec.heartbeatMs;
-    return Math.min(this.replyDue, channelDue);
+    if (phase.name === 'open') return Math.min(this.replyDue, phase.channel.deadline);
+    // Until the request has left there is no channel: look again a heartbeat
+    // from now (a channel opened meanwhile is due no earlier), or at the
+    // connect deadline of a client that never reached a server.
+    const lookAgain = this.now() + this.spec.heartbeatMs;
+    const connectBy = this.spec.connect?.by ?? lookAgain;
+    return Math.min(this.replyDue, lookAgain, connectBy);
   }
 
   tick(now: number): void {
     const phase = this.phase;
+    const connect = this.spec.connect;
     if (phase.name === 'streaming') phase.channel.tick(now);
     else if (now >= this.replyDue) this.timedOut();
     else if (phase.name === 'open') phase.channel.tick(now);
+    else if (connect !== undefined && now >= connect.by) {
+      const { method, endpoints } = this.spec;
+      this.fail(new NotConnectedError(connect.timeoutMs, method, endpoints), true);
+    }
   }
 
   /** One of the call's signals aborted (the Exchange is their listener: no closure per call). */

@@ -1,5 +1,5 @@
 import type { CallObserver, ClientMiddleware, Clock } from '@zrpc/core';
-import { durationMs } from '@zrpc/core/protocol';
+import { durationMs, REFERENCE_HEARTBEAT_MS } from '@zrpc/core/protocol';
 import type { ClientSocketOptions } from './connection.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { StreamCredit } from './exchange-spec.js';
@@ -43,6 +43,15 @@ export interface ClientOptions {
   credit?: Partial<StreamCredit>;
   /** Default call timeout in ms (reference default: 30 s). */
   timeoutMs?: number;
+  /**
+   * How long a call waits for the client's first connection to a server, in
+   * ms (default 5000, at most the call's timeout): a wrong endpoint, or a
+   * server that is not up, fails the call with `NotConnectedError` after
+   * this rather than after the whole call timeout. Once some server has
+   * been connected, a call made while none is (a restart) waits for one up
+   * to its own timeout.
+   */
+  connectTimeoutMs?: number;
   /** Default heartbeat interval in ms (reference default: 5 s). */
   heartbeatMs?: number;
   /**
@@ -79,6 +88,33 @@ export interface ClientOptions {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_MS = 5_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** A client's options, checked (a bad one throws here, at construction) and completed. */
+export interface ClientSettings {
+  /** The defaults of each call (see `callSettings`). */
+  timeoutMs: number;
+  heartbeatMs: number;
+  connectTimeoutMs: number;
+  assumedPeerHeartbeatMs: number;
+  credit: StreamCredit;
+}
+
+export function clientSettings(options: ClientOptions): ClientSettings {
+  return {
+    timeoutMs: durationMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    heartbeatMs: durationMs('heartbeatMs', options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
+    connectTimeoutMs: durationMs(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ),
+    assumedPeerHeartbeatMs: durationMs(
+      'assumedPeerHeartbeatMs',
+      options.assumedPeerHeartbeatMs ?? REFERENCE_HEARTBEAT_MS,
+    ),
+    credit: streamCredit(options.credit),
+  };
+}
 
 /** The reference client's grants: 100 items, topped up when half are used. */
 export const REFERENCE_CREDIT: Readonly<StreamCredit> = Object.freeze({

@@ -4,12 +4,7 @@ import { createPool, type Pool } from 'generic-pool';
 import { Caller, invoke } from './caller.js';
 import { Client } from './client.js';
 import { AcquireTimeoutError, ClientClosedError } from './errors.js';
-import {
-  type CallOptions,
-  type ClientOptions,
-  callSettings,
-  DEFAULT_TIMEOUT_MS,
-} from './options.js';
+import { type CallOptions, type ClientOptions, clientSettings } from './options.js';
 import type { ServerStats } from './servers.js';
 import { RemoteStream } from './stream.js';
 import type { RemoteMethods, UntypedApi } from './types.js';
@@ -72,12 +67,9 @@ class RPCClientBase<Api = UntypedApi> extends Caller<Api> {
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`max must be a positive integer, got ${max}`);
     }
-    this.acquireTimeoutMs = durationMs(
-      'acquireTimeoutMs',
-      acquireTimeoutMs ?? clientOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    );
-    // Bad durations fail here, not at the first call.
-    callSettings(clientOptions, {});
+    // The client's options are checked first, before any socket is opened.
+    const { timeoutMs } = clientSettings(clientOptions);
+    this.acquireTimeoutMs = durationMs('acquireTimeoutMs', acquireTimeoutMs ?? timeoutMs);
     this.client = new Client(clientOptions);
     // A place is only a right to one call: nothing in it can break, so it is
     // not validated per lend (that costs a promise per call). What breaks are

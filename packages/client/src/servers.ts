@@ -118,6 +118,7 @@ export class Servers {
   private turn = 0;
   private added: Array<() => void> = [];
   private isClosed = false;
+  private reachedOnce = false;
 
   constructor(
     /** Where backoff and the connections' drop grace are timed. */
@@ -238,6 +239,12 @@ export class Servers {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Some server was reached once: the client's first connection is behind it. */
+  get connected(): boolean {
+    if (!this.reachedOnce) this.reachedOnce = this.order.some((link) => link.connection.reached);
+    return this.reachedOnce;
   }
 
   private closeIfDrained(link: ServerLink): void {

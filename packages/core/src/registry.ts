@@ -85,6 +85,13 @@ export class Registry {
     if (typeof fn !== 'function') throw new TypeError('register() expects a function');
     const name = options.name ?? fn.name;
     if (!name) throw new TypeError('register() needs a name for an anonymous function');
+    if (options.stream !== true && isGeneratorFunction(fn)) {
+      // Answered as one value, its generator object would reach the caller
+      // as `{}`, while a typed client expects a stream: refuse it now.
+      throw new TypeError(
+        `${name} is a generator function: register it with { stream: true } to stream its items`,
+      );
+    }
     const args = options.args
       ? options.args.map((a) => (typeof a === 'string' ? { name: a } : a))
       : readParameters(fn);
@@ -110,6 +117,15 @@ export class Registry {
     if (this.methods.has(spec.name)) throw new DuplicateMethodError(spec.name);
     this.methods.set(spec.name, spec);
   }
+}
+
+/**
+ * Whether `fn` is a `function*` or an `async function*` (from any realm).
+ * A plain function that returns a generator cannot be told apart here.
+ */
+function isGeneratorFunction(fn: RpcFunction): boolean {
+  const tag = Object.prototype.toString.call(fn);
+  return tag === '[object GeneratorFunction]' || tag === '[object AsyncGeneratorFunction]';
 }
 
 /**

@@ -96,6 +96,50 @@ describe('Registry', () => {
     expect(() => new Registry().register({ name: 'x' })(42 as never)).toThrow(TypeError);
   });
 
+  describe('a generator function must be registered as a stream', () => {
+    function* countdown(n: number) {
+      for (let i = n; i > 0; i--) yield i;
+    }
+    async function* ticks(n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    }
+    const refusal = (name: string) =>
+      `${name} is a generator function: register it with { stream: true } to stream its items`;
+
+    it.each([
+      ['register(fn)', (r: Registry) => r.register(countdown), 'countdown'],
+      ['register(fn, options)', (r: Registry) => r.register(ticks, { doc: 'Ticks.' }), 'ticks'],
+      ['register(options)(fn)', (r: Registry) => r.register({ name: 'down' })(countdown), 'down'],
+      ['{ stream: false }', (r: Registry) => r.register(countdown, { stream: false }), 'countdown'],
+      ['a worker method', (r: Registry) => r.register(ticks, { worker: true }), 'ticks'],
+    ])(
+      '%s: refused with a TypeError naming the method; nothing is registered',
+      (_, register, name) => {
+        const registry = new Registry();
+        expect(() => register(registry)).toThrow(new TypeError(refusal(name)));
+        expect(registry.list()).toEqual([]);
+      },
+    );
+
+    it('with { stream: true }, sync and async generators register as streams', () => {
+      const registry = new Registry();
+      expect(registry.register(countdown, { stream: true })).toBe(countdown);
+      registry.register({ stream: true, worker: true })(ticks);
+      expect(registry.list().map((m) => [m.name, m.stream])).toEqual([
+        ['countdown', true],
+        ['ticks', true],
+      ]);
+    });
+
+    it('a plain function returning an iterable is left alone (it may be one value)', () => {
+      const registry = new Registry();
+      registry.register(function pair() {
+        return [1, 2];
+      });
+      expect(registry.get('pair')!.stream).toBe(false);
+    });
+  });
+
   it('registries are isolated from each other and from the default rpc', () => {
     const a = new Registry();
     const b = new Registry();

@@ -12,7 +12,10 @@ interface Manifest {
   private?: boolean;
   license?: string;
   repository?: { type: string; url: string; directory: string };
+  homepage?: string;
+  bugs?: string;
   bin?: Record<string, string>;
+  engines?: { node?: string };
 }
 
 const published = readdirSync(join(ROOT, 'packages'))
@@ -42,9 +45,15 @@ it('finds the published packages', () => {
   );
 });
 
-const rootRepository = readJson<{ repository: { url: string } }>(
+const root = readJson<{ repository: { url: string }; engines: { node: string } }>(
   join(ROOT, 'package.json'),
-).repository;
+);
+const rootRepository = root.repository;
+
+it('the root README asks for the Node.js that every package.json requires', () => {
+  expect(root.engines.node).toBe('>=20.19');
+  expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('Node.js 20.19 or later');
+});
 
 describe.each(published)('$manifest.name', ({ dir, manifest }) => {
   const files = packedFiles(dir);
@@ -72,10 +81,22 @@ describe.each(published)('$manifest.name', ({ dir, manifest }) => {
   });
 
   it('names the repository and its directory in it', () => {
-    expect(manifest.repository).toEqual({
-      type: 'git',
-      url: rootRepository.url,
-      directory: `packages/${dir.split('/').at(-1)}`,
-    });
+    const directory = `packages/${dir.split('/').at(-1)}`;
+    expect(manifest.repository).toEqual({ type: 'git', url: rootRepository.url, directory });
+    const home = rootRepository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+    expect(manifest.homepage).toBe(`${home}/tree/main/${directory}#readme`);
+    expect(manifest.bugs).toBe(`${home}/issues`);
+  });
+
+  it('requires the Node.js its README names', () => {
+    expect(manifest.engines?.node).toBe(root.engines.node);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('Node.js 20.19 or later');
+  });
+
+  it('its bins are committed files, there before any build (an install links them)', () => {
+    for (const bin of Object.values(manifest.bin ?? {})) {
+      expect(bin).not.toMatch(/^(\.\/)?dist\//);
+      expect(readFileSync(join(dir, bin), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    }
   });
 });

@@ -1,6 +1,8 @@
 // The READMEs' examples, run: every ```console transcript step by step
 // (the output must be the one shown), the root README's quick-start shell
-// lines, and the runner's addrport table.
+// lines and `npm start` transcript, and the runner's addrport table.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BANNER_END,
@@ -10,6 +12,7 @@ import {
   fencedBlocks,
   localCommand,
   Ports,
+  ROOT,
   readme,
   run,
   SERVER_CLI,
@@ -118,4 +121,35 @@ describe("the runner's addrport table (packages/server/README.md)", () => {
       }
     });
   }
+});
+
+describe("the root README's `npm start` transcript", () => {
+  /** What varies from run to run: ports, durations, rates, peaks, and the columns they shift. */
+  const normalized = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((line) =>
+        line
+          .replace(/:\/\/127\.0\.0\.1:\d+/g, '://127.0.0.1:PORT')
+          .replace(/\(\d+ ms\)/g, '(N ms)')
+          .replace(/in [\d.]+ s \(\d+ requests\/s\)/, 'in N s (N requests/s)')
+          .replace(/up to \d+ (call|request)/g, 'up to N $1')
+          .replace(/ {2,}/g, '  '),
+      );
+
+  it('is what the demo prints', async () => {
+    const shown = /```\n(tickets provider on [\s\S]*?)\n```/.exec(readme('README.md'))?.[1];
+    expect(shown).toBeDefined();
+    const printed = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'demo.ts'],
+        { cwd: join(ROOT, 'examples/tickets-web'), timeout: 120_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error}\n${stdout}${stderr}`)) : resolve(stdout),
+      );
+    });
+    expect(normalized(printed)).toEqual(normalized(shown!));
+  }, 150_000);
 });

@@ -1,6 +1,7 @@
 /**
  * Entry points by audience: `@zrpc/server` is the Server alone (no
- * TypeScript loader on a compiled production server's path), the runner is
+ * TypeScript loader on a compiled production server's path, and the runner
+ * loads one only for a TypeScript module), the runner is
  * `@zrpc/server/runner`, the protocol machinery `@zrpc/core/protocol`; and
  * all of them resolve from the packed packages as npm would install them.
  */
@@ -22,7 +23,7 @@ const coreDir = resolve(serverDir, '../core');
  * loaded: ESM resolutions through a resolve hook, CommonJS through the
  * require cache.
  */
-async function modulesLoadedBy(specifier: string, cwd: string): Promise<string[]> {
+async function modulesLoadedBy(specifier: string, cwd: string, then = ''): Promise<string[]> {
   const hooks = `let port;
 export function initialize(data) { port = data.port; }
 export async function resolve(specifier, context, next) {
@@ -40,7 +41,8 @@ register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}),
   data: { port: port2 },
   transferList: [port2],
 });
-await import(${JSON.stringify(specifier)});
+const m = await import(${JSON.stringify(specifier)});
+${then}
 await new Promise((resolve) => setTimeout(resolve, 50));
 port1.close();
 const cjs = Object.keys(createRequire(import.meta.url).cache);
@@ -70,9 +72,16 @@ describe('what an import loads', () => {
     );
   });
 
-  test("'@zrpc/server/runner' does load tsx (the check above can see it)", async () => {
-    const loaded = await modulesLoadedBy('@zrpc/server/runner', serverDir);
-    expect(loaded.some(isTypeScriptLoader)).toBe(true);
+  test("'@zrpc/server/runner' loads tsx only for a TypeScript app (the check above can see it)", async () => {
+    const apps = JSON.stringify(join(here, 'fixtures/apps'));
+    const js = `await m.discoverApps(['js-app'], { cwd: ${apps} });`;
+    expect(
+      (await modulesLoadedBy('@zrpc/server/runner', serverDir, js)).filter(isTypeScriptLoader),
+    ).toEqual([]);
+    const ts = `await m.discoverApps(['ts-app'], { cwd: ${apps} });`;
+    expect(
+      (await modulesLoadedBy('@zrpc/server/runner', serverDir, ts)).some(isTypeScriptLoader),
+    ).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A recorded event: direction, time, raw frames and the decoded event (rendered form). */
@@ -28,20 +28,12 @@ export interface VectorFile {
 export type VectorFileName = 'zerorpc-python-server.json' | 'zerorpc-node-server.json';
 
 /**
- * Where the recorded vectors live: `$ZRPC_VECTORS_DIR`, or
- * `shared/protocol/vectors` beside the repository (CI lays `../shared` there).
+ * Where the recorded vectors live: `packages/testkit/vectors`, inside the
+ * repository, so that a clone tests itself with nothing beside it.
  */
 export function vectorsDir(): string {
-  if (process.env.ZRPC_VECTORS_DIR) return process.env.ZRPC_VECTORS_DIR;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = resolve(dir, '..', 'shared', 'protocol', 'vectors');
-    if (existsSync(candidate)) return candidate;
-    dir = resolve(dir, '..');
-  }
-  throw new Error(
-    'recorded vectors not found: set ZRPC_VECTORS_DIR or put ../shared beside the repo',
-  );
+  // From src/ (run through tsx or vitest) and from dist/ alike.
+  return fileURLToPath(new URL('../vectors/', import.meta.url));
 }
 
 // Integers beyond 2**53 must stay exact: mark long integer literals (never

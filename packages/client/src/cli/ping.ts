@@ -29,7 +29,13 @@ export async function ping(
   socket: ClientOptions['socket'],
 ): Promise<PingResult> {
   const { endpoint, ipv6, timeoutMs } = command;
-  const client = new Client({ endpoints: endpoint, timeoutMs, socket });
+  // The probe bounds the wait for a server itself: the client waits up to the timeout.
+  const client = new Client({
+    endpoints: endpoint,
+    timeoutMs,
+    connectTimeoutMs: timeoutMs,
+    socket,
+  });
   const done = new AbortController();
   const started = performance.now();
   const answer = client.call('_zerorpc_ping');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallObserver, ServerMiddleware } from '@zrpc/core';
 import { configProblems, type RunnerServerOptions } from './config-schema.js';
-import { RunnerError } from './errors.js';
+import { RunnerError, TypeScriptUnavailableError } from './errors.js';
 import { importDefault } from './import-source.js';
 
 export type { RunnerServerOptions } from './config-schema.js';
@@ -66,6 +66,7 @@ export async function loadConfig(file: string): Promise<ZrpcConfig> {
   try {
     config = await importDefault(file);
   } catch (err) {
+    if (err instanceof TypeScriptUnavailableError) throw err;
     throw new RunnerError(`config ${file}: importing it failed`, { cause: err });
   }
   const problems = configProblems(config);

@@ -1,7 +1,12 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type MethodSpec, rpc } from '@zrpc/core';
-import { AppImportError, MethodConflictError, RunnerError } from './errors.js';
+import {
+  AppImportError,
+  MethodConflictError,
+  RunnerError,
+  TypeScriptUnavailableError,
+} from './errors.js';
 import { importDefault } from './import-source.js';
 
 /** The module an app's methods live in, tried in this order inside the app's directory. */
@@ -145,6 +150,8 @@ function explainImportFailure(
   owners: ReadonlyMap<string, string>,
   loadedBefore: ReadonlySet<string>,
 ): RunnerError {
+  // It says what is wrong and what to do better than "importing it failed" would.
+  if (err instanceof TypeScriptUnavailableError) return err;
   const method = (err as { name?: unknown; method?: unknown } | null)?.method;
   if ((err as Error | null)?.name !== 'DuplicateMethodError' || typeof method !== 'string') {
     return new AppImportError(app.name, file, err);

@@ -47,3 +47,18 @@ export class MethodConflictError extends RunnerError {
     );
   }
 }
+
+/**
+ * A TypeScript module (an app's `rpcs.ts`, `zrpc.config.ts`) while tsx, the
+ * runner's TypeScript loader, is not installed: it is an optional peer
+ * dependency, so that a compiled deployment does not carry it.
+ */
+export class TypeScriptUnavailableError extends RunnerError {
+  override name = 'TypeScriptUnavailableError';
+  constructor(readonly file: string) {
+    super(
+      `${file} is TypeScript, which zrpc-server runs through tsx, and tsx is not installed: ` +
+        'install it (npm install --save-dev tsx), or compile to JavaScript and serve that',
+    );
+  }
+}

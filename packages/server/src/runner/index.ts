@@ -6,7 +6,13 @@ export type { RunnerServerOptions, ZrpcConfig } from './config.js';
 export { defineConfig, findConfigFile, loadConfig } from './config.js';
 export type { DiscoveredApp, DiscoverOptions, LocatedApp } from './discover.js';
 export { discoverApps } from './discover.js';
-export { AppImportError, MethodConflictError, RunnerError, UsageError } from './errors.js';
+export {
+  AppImportError,
+  MethodConflictError,
+  RunnerError,
+  TypeScriptUnavailableError,
+  UsageError,
+} from './errors.js';
 export type { RunnerLoggerOptions } from './logger.js';
 export { DEFAULT_VERBOSITY, runnerLogger, VERBOSITY_LEVELS } from './logger.js';
 export type { RunnerLog, RunningServer, RunOptions } from './run.js';

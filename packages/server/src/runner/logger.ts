@@ -1,5 +1,9 @@
-import { type Logger as Pino, pino } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import { type DestinationStream, type Logger as Pino, pino } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
+import { isMissing } from './import-source.js';
+
+const require = createRequire(import.meta.url);
 
 /**
  * What each `--verbosity` shows, like Django's 0..3: 0 only errors (failed
@@ -33,7 +37,7 @@ const SUMMARISED_FIELDS = [
 
 export interface RunnerLoggerOptions {
   verbosity?: number;
-  /** Human-readable lines instead of JSON (default: when stderr is a terminal). */
+  /** Human-readable lines instead of JSON (default: when stderr is a terminal), if pino-pretty is installed. */
   pretty?: boolean;
 }
 
@@ -41,14 +45,16 @@ export interface RunnerLoggerOptions {
  * The runner's logger: pino, writing to stderr (stdout is the start banner,
  * as with Django's runserver), synchronously so that lines keep their order
  * with the runner's own output. On a terminal the lines are pretty
- * (pino-pretty: time, level, the line, a failure's stack); otherwise they
- * are JSON lines, one object per line with `method`, `peer`, `durationMs`,
- * `outcome` and `err`, for a log collector.
+ * (pino-pretty: time, level, the line, a failure's stack) when pino-pretty
+ * is installed (an optional peer dependency, for development); otherwise
+ * they are JSON lines, one object per line with `method`, `peer`,
+ * `durationMs`, `outcome` and `err`, for a log collector.
  */
 export function runnerLogger(options: RunnerLoggerOptions = {}): Pino {
   const verbosity = options.verbosity ?? DEFAULT_VERBOSITY;
   const level = VERBOSITY_LEVELS[verbosity] ?? 'info';
-  if (!(options.pretty ?? process.stderr.isTTY === true)) {
+  const pretty = (options.pretty ?? process.stderr.isTTY === true) ? prettyLines() : undefined;
+  if (pretty === undefined) {
     return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
   }
   const stream = pretty({
@@ -61,4 +67,14 @@ export function runnerLogger(options: RunnerLoggerOptions = {}): Pino {
     ignore: verbosity < 2 ? `pid,hostname,${SUMMARISED_FIELDS}` : 'pid,hostname',
   });
   return pino({ level, base: { pid: process.pid } }, stream);
+}
+
+/** pino-pretty's stream factory, or undefined when it is not installed. */
+function prettyLines(): ((options: PrettyOptions) => DestinationStream) | undefined {
+  try {
+    return require('pino-pretty') as (options: PrettyOptions) => DestinationStream;
+  } catch (err) {
+    if (isMissing(err, 'pino-pretty')) return undefined;
+    throw err;
+  }
 }
