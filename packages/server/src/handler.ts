@@ -20,12 +20,30 @@ export function runHandler(
     return spec.stream ? host.workers.stream(spec, ctx) : host.workers.run(spec, ctx);
   }
   const { blockedLoop, blockWarnMs = Number.POSITIVE_INFINITY } = host;
-  if (blockedLoop === undefined) return spec.fn(...ctx.args);
+  if (blockedLoop === undefined) return checked(spec, spec.fn(...ctx.args));
   const started = performance.now();
   try {
-    return spec.fn(...ctx.args);
+    return checked(spec, spec.fn(...ctx.args));
   } finally {
     const heldMs = performance.now() - started;
     if (heldMs > blockWarnMs) blockedLoop.call(host, spec.name, heldMs);
   }
+}
+
+/**
+ * A method not registered as a stream that hands back a generator (a plain
+ * function returning one: registration refuses generator functions
+ * themselves) would be answered with an empty map: refuse it, saying how
+ * to fix it. The generator has not run (generators are lazy).
+ */
+function checked(spec: MethodSpec, produced: unknown): unknown {
+  if (spec.stream || !isGenerator(produced)) return produced;
+  throw new TypeError(
+    `${spec.name}() returned a generator: register it with { stream: true } to stream its items`,
+  );
+}
+
+function isGenerator(value: unknown): boolean {
+  const tag = Object.prototype.toString.call(value);
+  return tag === '[object Generator]' || tag === '[object AsyncGenerator]';
 }

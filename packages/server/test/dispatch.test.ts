@@ -30,6 +30,12 @@ function dispatchRegistry(): Registry {
   registry.register(function aFunction() {
     return { callback: () => 1 };
   });
+  // A plain function handing back a generator (registration refuses generator functions).
+  registry.register(function returnsGenerator() {
+    return (function* items() {
+      yield 1;
+    })();
+  });
   registry.register(function throwsCustom() {
     throw new CustomError('custom');
   });
@@ -229,6 +235,14 @@ describe('errors', () => {
     const [name2, message2] = await callError('tooBig');
     expect(name2).toBe('TypeError');
     expect(message2).toMatch(/does not fit in a 64-bit integer/);
+  });
+
+  test('a method not registered as a stream that returns a generator is an ERR saying how to fix it', async () => {
+    const [name, message] = await callError('returnsGenerator');
+    expect(name).toBe('TypeError');
+    expect(message).toBe(
+      'returnsGenerator() returned a generator: register it with { stream: true } to stream its items',
+    );
   });
 
   test('without tracebacks, the ERR carries an empty one', async () => {
