@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { constants } from 'node:os';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What a server child tells its parent once it listens. */
@@ -16,6 +18,22 @@ const children = new Set<ChildProcess>();
 export interface ServerChild {
   endpoint: string;
   pid: number;
+  /** The child's CPU time so far (user + system, all its threads), in µs, as it measures it. */
+  cpuUs(): Promise<number>;
+}
+
+/**
+ * Where the zrpc server children write their log (stderr): a file, as a
+ * service manager would give them, not the bench's terminal.
+ */
+export const LOG_DIR = join(tmpdir(), 'zrpc-bench-logs');
+let logs = 0;
+
+/** The stderr of a child: a new log file for the zrpc servers, else the bench's own. */
+function stderrOf(name: string): number | 'inherit' {
+  if (name !== 'zrpc') return 'inherit';
+  mkdirSync(LOG_DIR, { recursive: true });
+  return openSync(join(LOG_DIR, `zrpc-${logs++}.log`), 'w');
 }
 
 /**
@@ -24,18 +42,25 @@ export interface ServerChild {
  */
 export function startServer(name: string): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
+  const stderr = stderrOf(name);
   // The child inherits this process's node flags: `--import tsx` to run
   // TypeScript, and `--cpu-prof` too when the bench is being profiled.
-  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', stderr, 'ipc'] });
+  if (typeof stderr === 'number') closeSync(stderr);
   children.add(child);
   child.once('exit', () => children.delete(child));
+  const cpuUs = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (message: { cpuUs: number }) => resolve(message.cpuUs));
+      child.send('cpu');
+    });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`${name} server did not start within ${START_TIMEOUT_MS} ms`));
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve({ endpoint: message.endpoint, pid: child.pid! });
+      resolve({ endpoint: message.endpoint, pid: child.pid!, cpuUs });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

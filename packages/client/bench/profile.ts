@@ -13,7 +13,6 @@
  * from the server's (echo loads only: the floor server streams without credit).
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { startServer, stopServers } from './children.js';
 import { LOADS } from './loads.js';
 import { floorStack } from './stacks/floor.js';
@@ -56,9 +55,7 @@ console.log(
 );
 for (let i = 0; i < REPEATS; i++) {
   const before = [cpuOf(process.pid), cpuOf(server.pid)];
-  const started = performance.now();
-  const rate = await load.run(stack, load.size);
-  const operations = (rate * (performance.now() - started)) / 1000;
+  const { rate, operations } = await load.run(stack, load.size);
   const [client, serverSide] = [cpuOf(process.pid), cpuOf(server.pid)].map((after, side) => {
     const main = (after.main - before[side]!.main) / operations;
     const others = (after.all - before[side]!.all) / operations - main;
