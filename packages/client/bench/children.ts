@@ -33,7 +33,7 @@ let logs = 0;
 function stderrOf(name: string): number | 'inherit' {
   if (name !== 'zrpc') return 'inherit';
   mkdirSync(LOG_DIR, { recursive: true });
-  return openSync(join(LOG_DIR, `zrpc-${logs++}.log`), 'w');
+  return openSync(join(LOG_DIR, `zrpc-${process.pid}-${logs++}.log`), 'w');
 }
 
 /**
