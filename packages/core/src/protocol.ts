@@ -28,6 +28,7 @@ export {
   advertisedHeartbeat,
   CANCEL,
   channelHeader,
+  clientRequestHeader,
   ERR,
   HEARTBEAT,
   MORE,
@@ -39,6 +40,7 @@ export {
   requestHeader,
   STREAM,
   STREAM_DONE,
+  serverEventHeader,
   ZRPC_HEARTBEAT_KEY,
 } from './events.js';
 export type { MessageId } from './message-id.js';

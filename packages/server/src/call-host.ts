@@ -32,7 +32,8 @@ export interface CallHost {
   readonly tracebacks: boolean;
   /** An ERR went out without the traceback of `error`: the server's log keeps it. */
   withheld?(ctx: ServerCallContext, error: Error): void;
-  readonly middleware: ComposedMiddleware<ServerCallContext>;
+  /** The middleware chain; undefined when there is none. */
+  readonly middleware: ComposedMiddleware<ServerCallContext> | undefined;
   readonly limiter: Limiter;
   readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
   resolve(method: string): ResolvedMethod | undefined;

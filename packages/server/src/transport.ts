@@ -125,6 +125,11 @@ export class Transport {
     return [...this.endpointList];
   }
 
+  /** How many endpoints there are (they are only ever added). */
+  get endpointCount(): number {
+    return this.endpointList.length;
+  }
+
   /** Bytes held for sending that ZeroMQ has not taken yet, and the most there have been. */
   get bytesWaiting(): { now: number; peak: number } {
     return { now: this.outbox.bytesWaiting, peak: this.outbox.peakBytesWaiting };

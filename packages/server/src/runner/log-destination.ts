@@ -17,14 +17,14 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * handles, an uncaught error): no line is lost but to SIGKILL.
  */
 export class TurnBufferedDestination {
-  private lines: string[] = [];
+  private text = '';
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly fd: number) {}
 
   /** pino's destination interface: one JSON line. */
   write(line: string): boolean {
-    this.lines.push(line);
+    this.text += line;
     if (this.scheduled === undefined) {
       this.scheduled = setImmediate(this.flush);
       unflushed.add(this);
@@ -37,9 +37,9 @@ export class TurnBufferedDestination {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     unflushed.delete(this);
-    if (this.lines.length === 0) return;
-    const text = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
-    this.lines = [];
+    if (this.text === '') return;
+    const text = this.text;
+    this.text = '';
     writeAll(this.fd, Buffer.from(text));
   };
 }
