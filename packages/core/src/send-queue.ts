@@ -4,6 +4,11 @@ import { Turns } from './turns.js';
  * ZeroMQ.js allows one pending send per socket. Every send goes through one
  * SendQueue: it keeps order, never has two sends pending, and tells
  * producers to wait (`room()`) when it holds more than `highWater` messages.
+ *
+ * `send` answers the socket's promise, or undefined when there is nothing
+ * to wait for (a message dropped on the way); the queue awaits that promise
+ * and nothing else, then tells `sent` or `onError`. A promise `onError`
+ * answers (a retry of the message, say) is awaited before the next message goes.
  */
 export class SendQueue<M> {
   private items: M[] = [];
@@ -13,9 +18,10 @@ export class SendQueue<M> {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly send: (message: M) => Promise<void>,
-    private readonly onError: (error: unknown, message: M) => void,
+    private readonly send: (message: M) => Promise<void> | undefined,
+    private readonly onError: (error: unknown, message: M) => unknown,
     readonly highWater = 1000,
+    private readonly sent?: (message: M) => void,
   ) {}
 
   /** Messages waiting to be sent. */
@@ -55,9 +61,14 @@ export class SendQueue<M> {
         for (const wake of this.waiters.splice(0)) wake();
       }
       try {
-        await this.send(message);
+        const sending = this.send(message);
+        if (sending !== undefined) {
+          await sending;
+          this.sent?.(message);
+        }
       } catch (err) {
-        this.onError(err, message);
+        const retry = this.onError(err, message);
+        if (retry instanceof Promise) await retry;
       }
       if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);

@@ -98,8 +98,13 @@ export class Outbox {
     private readonly events: OutboxEvents,
   ) {
     this.budget = budget;
-    this.front = new SendQueue<Outgoing | typeof RETRY>(this.deliver, (error) =>
-      this.events.failed(error),
+    this.front = new SendQueue<Outgoing | typeof RETRY>(
+      this.deliver,
+      (error, out) => (out === RETRY ? this.events.failed(error) : this.refused(out, error)),
+      undefined,
+      (out) => {
+        if (out !== RETRY) this.taken(out);
+      },
     );
   }
 
@@ -186,22 +191,23 @@ export class Outbox {
     );
   }
 
-  /** The front queue's sender: straight to the socket unless the peer has messages waiting. */
-  private readonly deliver = async (out: Outgoing | typeof RETRY): Promise<void> => {
+  /**
+   * The front queue's sender: straight to the socket unless the peer has
+   * messages waiting. The socket's promise, settled at once (sendTimeout 0),
+   * is the queue's to await: then `taken`, or `refused`.
+   */
+  private readonly deliver = (out: Outgoing | typeof RETRY): Promise<void> | undefined => {
     if (out === RETRY) return this.retry();
     const backlog = out.backlog;
-    if (backlog.gone || this.closed) return this.release(out);
+    if (backlog.gone || this.closed) {
+      this.release(out);
+      return undefined;
+    }
     if (!backlog.flowing) {
       backlog.wait(out);
-      return;
+      return undefined;
     }
-    try {
-      await this.socket.send(out.frames);
-    } catch (error) {
-      this.refused(out, error);
-      return;
-    }
-    this.taken(out);
+    return this.socket.send(out.frames);
   };
 
   /** ZeroMQ took `out`. */
