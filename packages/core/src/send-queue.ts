@@ -1,5 +1,7 @@
 import { Turns } from './turns.js';
 
+const endTurn = (queue: { turnOver(): void }): void => queue.turnOver();
+
 /**
  * ZeroMQ.js allows one pending send per socket. Every send goes through one
  * SendQueue: it keeps order, never has two sends pending, and tells
@@ -15,6 +17,10 @@ export class SendQueue<M> {
   private head = 0;
   private sending = false;
   private waiters: Array<() => void> = [];
+  /** Set by the first send of a turn of the event loop, until the turn ends. */
+  private turnEnd: NodeJS.Immediate | undefined;
+  /** Messages came while the turn's first send was done: they go at its end. */
+  private deferred = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -31,7 +37,24 @@ export class SendQueue<M> {
 
   push(message: M): void {
     this.items.push(message);
-    if (!this.sending) void this.pump();
+    if (this.sending) return;
+    this.sending = true;
+    if (this.turnEnd === undefined) {
+      // The first send of this turn of the event loop goes at once...
+      this.turnEnd = setImmediate(endTurn, this);
+      void this.pump();
+    } else {
+      // ...and what comes later in the turn, together at its end.
+      this.deferred = true;
+    }
+  }
+
+  /** @internal The turn is over: send what it deferred. */
+  turnOver(): void {
+    this.turnEnd = undefined;
+    if (!this.deferred) return;
+    this.deferred = false;
+    void this.pump();
   }
 
   /** Resolves when the queue is below its high-water mark. */
