@@ -103,7 +103,7 @@ export class Outbox {
     clock: Clock = realClock,
   ) {
     this.budget = budget;
-    this.pipe = new PipeLimit(socket, socket.sendHighWaterMark, clock, () => this.blocked.size > 0);
+    this.pipe = new PipeLimit(socket, socket.sendHighWaterMark, clock);
     this.front = new SendQueue<Outgoing | typeof RETRY>(
       this.deliver,
       (error, out) => (out === RETRY ? this.events.failed(error) : this.refused(out, error)),

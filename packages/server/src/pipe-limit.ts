@@ -28,11 +28,10 @@ const raiseDue = (limit: PipeLimit): void => limit.raise();
  * limit to the pipes it has; a pipe that holds more refuses until it has
  * drained below it). Any peer's pipe thus holds at most about `PIPE_BYTES`
  * of large messages. The limit goes back to `max` once no large message has
- * gone out for `RAISE_AFTER_MS` and no pipe is blocked, and the next large
- * message lowers it first. Never while a pipe is blocked: ZeroMQ tells a
- * blocked pipe's writer that it has room again each time the reader has
- * read half the limit, counting from the start; raised from 16 to 1000, a
- * blocked pipe of 16 would wait for the 500th message, which never comes.
+ * gone out for `RAISE_AFTER_MS`, and the next large message lowers it
+ * first. (A pipe ZeroMQ found full takes more only once its reader has
+ * read some: raising the limit does not make a peer that does not read
+ * take more.)
  */
 export class PipeLimit {
   /** The limit now. */
@@ -47,8 +46,6 @@ export class PipeLimit {
     /** The limit while messages are small: the socket's own, as configured. */
     readonly max: number,
     private readonly clock: Clock,
-    /** Whether some peer's pipe was found full and has not taken a message since. */
-    private readonly anyBlocked: () => boolean,
   ) {
     this.current = max;
     this.largeBytes = max > 0 ? PIPE_BYTES / max : Number.POSITIVE_INFINITY;
@@ -74,12 +71,12 @@ export class PipeLimit {
     return this.current;
   }
 
-  /** Once quiet for `RAISE_AFTER_MS` and no pipe is blocked, back to `max`. */
+  /** Once quiet for `RAISE_AFTER_MS`, back to `max`. */
   raise(): void {
     this.raiseTimer = undefined;
     const quietFor = this.clock.now() - this.lastLargeAt;
-    if (quietFor < RAISE_AFTER_MS || this.anyBlocked()) {
-      this.raiseTimer = this.later(Math.max(RAISE_AFTER_MS - quietFor, RAISE_AFTER_MS / 5));
+    if (quietFor < RAISE_AFTER_MS) {
+      this.raiseTimer = this.later(RAISE_AFTER_MS - quietFor);
       return;
     }
     this.set(this.max);

@@ -17,8 +17,7 @@ function limited(max = 1000) {
   const socket = new Router({ sendHighWaterMark: max });
   sockets.push(socket);
   const clock = new FakeClock();
-  const pipes = { blocked: false };
-  return { socket, clock, pipes, limit: new PipeLimit(socket, max, clock, () => pipes.blocked) };
+  return { socket, clock, limit: new PipeLimit(socket, max, clock) };
 }
 
 describe('PipeLimit', () => {
@@ -53,17 +52,6 @@ describe('PipeLimit', () => {
     expect(limit.limit).toBe(1000);
     // Its timer holds no process open.
     expect(clock.pending.filter((timer) => timer.refed)).toEqual([]);
-  });
-
-  it('keeps it lowered while a pipe is blocked: raised, that pipe would never be told it has room', () => {
-    const { socket, clock, pipes, limit } = limited();
-    limit.before(MiB);
-    pipes.blocked = true;
-    clock.advance(10 * RAISE_AFTER_MS);
-    expect(socket.sendHighWaterMark).toBe(PIPE_BYTES / MiB);
-    pipes.blocked = false;
-    clock.advance(RAISE_AFTER_MS);
-    expect(socket.sendHighWaterMark).toBe(1000);
   });
 
   it('stops its timer on close', () => {
