@@ -17,13 +17,8 @@ export class SendQueue<M> {
   private head = 0;
   private sending = false;
   private waiters: Array<() => void> = [];
-  /**
-   * Set by the first send of a turn, until the turn ends: a turn here is
-   * one run of the event loop's callbacks and the promise jobs they start
-   * (a read loop going through a burst of messages is one), which ends when
-   * Node next runs its `process.nextTick` queue.
-   */
-  private inTurn = false;
+  /** Set by the first send of a turn of the event loop, until the turn ends. */
+  private turnEnd: NodeJS.Immediate | undefined;
   /** Messages came while the turn's first send was done: they go at its end. */
   private deferred = false;
   private idleWaiters: Array<() => void> = [];
@@ -44,10 +39,9 @@ export class SendQueue<M> {
     this.items.push(message);
     if (this.sending) return;
     this.sending = true;
-    if (!this.inTurn) {
-      // The first send of this turn goes at once...
-      this.inTurn = true;
-      process.nextTick(endTurn, this);
+    if (this.turnEnd === undefined) {
+      // The first send of this turn of the event loop goes at once...
+      this.turnEnd = setImmediate(endTurn, this);
       void this.pump();
     } else {
       // ...and what comes later in the turn, together at its end.
@@ -57,7 +51,7 @@ export class SendQueue<M> {
 
   /** @internal The turn is over: send what it deferred. */
   turnOver(): void {
-    this.inTurn = false;
+    this.turnEnd = undefined;
     if (!this.deferred) return;
     this.deferred = false;
     void this.pump();

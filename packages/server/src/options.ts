@@ -112,9 +112,7 @@ export interface ServerOptions {
   /**
    * Settings of the ROUTER socket, passed to zeromq.js as they are (high-water
    * marks, TCP keepalive, `maxMessageSize`, CURVE keys...). They override the
-   * server's own: `linger` 2000, `sendHighWaterMark` 1000 (the limit while
-   * messages are small: the server lowers it while it sends large ones),
-   * `maxMessageSize` 16 MiB.
+   * server's own: `linger` 2000, `sendHighWaterMark` 128, `maxMessageSize` 16 MiB.
    * `mandatory` and `sendTimeout` are the server's (true and 0): the send
    * budgets rely on them.
    */

@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { Clock } from '@zrpc/core';
-import { realClock, SendQueue } from '@zrpc/core/protocol';
+import { SendQueue } from '@zrpc/core/protocol';
 import type { Router } from 'zeromq';
 import { Backlog, type Outgoing } from './backlog.js';
 import { SendBudgetError } from './errors.js';
 import { identityHex, type PeerKey } from './multiplexer.js';
-import { PipeLimit } from './pipe-limit.js';
 
 /** Bytes a server may hold for sending that ZeroMQ has not taken yet (see `ServerOptions.sendBudget`). */
 export interface SendBudget {
@@ -93,17 +91,13 @@ export class Outbox {
   private retrying = false;
   private closed = false;
   private readonly budget: Required<SendBudget>;
-  /** The socket's send high-water mark, set from the size of what is sent. */
-  private readonly pipe: PipeLimit;
 
   constructor(
     private readonly socket: Router,
     budget: Required<SendBudget>,
     private readonly events: OutboxEvents,
-    clock: Clock = realClock,
   ) {
     this.budget = budget;
-    this.pipe = new PipeLimit(socket, socket.sendHighWaterMark, clock);
     this.front = new SendQueue<Outgoing | typeof RETRY>(
       this.deliver,
       (error, out) => (out === RETRY ? this.events.failed(error) : this.refused(out, error)),
@@ -181,7 +175,6 @@ export class Outbox {
   /** Drop everything still waiting and stop retrying (the socket is closing). */
   close(): void {
     this.closed = true;
-    this.pipe.close();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     clearImmediate(this.retryTurn);
@@ -214,7 +207,6 @@ export class Outbox {
       backlog.wait(out);
       return undefined;
     }
-    this.pipe.before(out.bytes);
     return this.socket.send(out.frames);
   };
 
@@ -288,7 +280,6 @@ export class Outbox {
     for (const backlog of [...this.blocked]) {
       for (let out = backlog.first; out !== undefined && !this.closed; out = backlog.first) {
         try {
-          this.pipe.before(out.bytes);
           await this.socket.send(out.frames);
         } catch (error) {
           if ((error as { code?: unknown }).code === 'EAGAIN') break;

@@ -32,16 +32,16 @@ const LINGER_MS = 2000;
  * Outgoing messages ZeroMQ queues per peer (in its pipe, in this process)
  * before it refuses more for that peer (the socket is `mandatory`): the
  * rest wait in the server's `Outbox`, counted in bytes against the send
- * budget. ZeroMQ counts messages, not bytes: this is the limit while
- * messages are small, and the outbox lowers it for large ones so that a
- * pipe holds about `PIPE_BYTES` at most (see `PipeLimit`). Room for a
- * stream's whole credit window (1000 items), so that a well-behaved stream
- * is not found blocked: ZeroMQ's I/O thread tells the sender that a pipe
- * has room again only every half limit (a stream of small items, one
- * client: about 90k items/s at 1000, 75k at 256, 55k at 128 on the 2-core
- * machine of the send-budget work).
+ * budget. ZeroMQ counts messages, not bytes, so what it holds for a peer
+ * that stops reading is up to this many messages: 128 × the reply size, at
+ * worst 128 × `maxMessageSize` (2 GiB at 16 MiB), 128 MiB for 1 MiB replies.
+ * Lower bounds that better but costs every fast stream: ZeroMQ's I/O thread
+ * tells the sender that a pipe has room again only every half high-water
+ * mark, so a small pipe is found full and waited on far more often (a
+ * stream of small items, one client: about 90k items/s at 1000, 75k at 256,
+ * 55k at 128, 40k at 64 on the 2-core machine of the send-budget work).
  */
-const SEND_HIGH_WATER_MARK = 1000;
+const SEND_HIGH_WATER_MARK = 128;
 /**
  * Largest message a peer may send (ZeroMQ's own check: a peer that sends a
  * larger one is disconnected before the bytes are buffered), and largest
@@ -108,21 +108,16 @@ export class Transport {
       sendTimeout: 0,
     });
     this.maxReplyBytes = this.socket.maxMessageSize;
-    this.outbox = new Outbox(
-      this.socket,
-      options.sendBudget,
-      {
-        sent: () => {
-          this.lastSendAt = options.clock.now();
-        },
-        gone: (peer, who) => arrivals.gone(peer, who),
-        failed: (error) => {
-          this.counters.sendErrors++;
-          badInput.note('sendErrors', `send failed: ${(error as Error).message}`);
-        },
+    this.outbox = new Outbox(this.socket, options.sendBudget, {
+      sent: () => {
+        this.lastSendAt = options.clock.now();
       },
-      options.clock,
-    );
+      gone: (peer, who) => arrivals.gone(peer, who),
+      failed: (error) => {
+        this.counters.sendErrors++;
+        badInput.note('sendErrors', `send failed: ${(error as Error).message}`);
+      },
+    });
   }
 
   /** Every endpoint bound (port `0`/`*` resolved) or connected. */
