@@ -1,6 +1,6 @@
 import { type Logger as Pino, pino } from 'pino';
 import pretty from 'pino-pretty';
-import { TurnBufferedDestination } from './log-destination.js';
+import { BatchedDestination } from './log-destination.js';
 
 /**
  * What each `--verbosity` shows, like Django's 0..3: 0 only errors (failed
@@ -44,15 +44,15 @@ export interface RunnerLoggerOptions {
  * (pino-pretty: time, level, the line, a failure's stack), written as they
  * come; otherwise they are JSON lines, one object per line with `method`,
  * `peer`, `durationMs`, `outcome` and `err`, for a log collector (a file,
- * a service manager's pipe), written once per turn of the event loop and at
- * exit (see `TurnBufferedDestination`): a line per call then costs 1.5 µs of
- * CPU instead of 4.
+ * a service manager's pipe), written in batches and at exit (see
+ * `BatchedDestination`): a line per call then costs 1.5 µs of CPU instead
+ * of 4.
  */
 export function runnerLogger(options: RunnerLoggerOptions = {}): Pino {
   const verbosity = options.verbosity ?? DEFAULT_VERBOSITY;
   const level = VERBOSITY_LEVELS[verbosity] ?? 'info';
   if (!(options.pretty ?? process.stderr.isTTY === true)) {
-    return pino({ level, base: { pid: process.pid } }, new TurnBufferedDestination(2));
+    return pino({ level, base: { pid: process.pid } }, new BatchedDestination(2));
   }
   const stream = pretty({
     destination: 2,

@@ -14,6 +14,7 @@ import { bannerLines } from './banner.js';
 import type { RunnerServerOptions } from './config.js';
 import { type DiscoveredApp, discoverApps } from './discover.js';
 import { RunnerError, UsageError } from './errors.js';
+import { flushRunnerLogs } from './log-destination.js';
 
 /** Where the runner writes: `info` for the start banner and progress, `error` for failures. */
 export interface RunnerLog {
@@ -21,9 +22,16 @@ export interface RunnerLog {
   error(line: string): void;
 }
 
+/** The runner's own lines, after whatever the log holds (see `flushRunnerLogs`). */
 export const consoleLog: RunnerLog = {
-  info: (line) => process.stdout.write(`${line}\n`),
-  error: (line) => process.stderr.write(`${line}\n`),
+  info: (line) => {
+    flushRunnerLogs();
+    process.stdout.write(`${line}\n`);
+  },
+  error: (line) => {
+    flushRunnerLogs();
+    process.stderr.write(`${line}\n`);
+  },
 };
 
 export interface RunOptions {
