@@ -215,6 +215,10 @@ export class Connection {
   private write(message: Outgoing): Promise<void> | undefined {
     if (!message.wanted()) return undefined;
     if (!this.inRotation && message.reroute?.()) return undefined;
+    // A zrpc server reads a message without the empty delimiter frame (one
+    // frame fewer to send and to receive: see docs/EXTENSIONS.md); one that
+    // has not said it is one gets the reference's envelope.
+    if (this.serverHeartbeatMs !== undefined) return this.socket.send(message.payload);
     return this.socket.send([DELIMITER, message.payload]);
   }
 

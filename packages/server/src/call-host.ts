@@ -39,7 +39,13 @@ export interface CallHost {
   resolve(method: string): ResolvedMethod | undefined;
   nextMessageId(): MessageId;
   /** Encode one event and queue it for the peer: its size in bytes; throws when it cannot be encoded. */
-  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): number;
+  send(
+    identity: readonly Buffer[],
+    header: EventHeader,
+    name: string,
+    args: unknown,
+    zrpcPeer?: boolean,
+  ): number;
   /** The network sent something that makes no sense here. */
   badInput(kind: 'badEvents', detail: string): void;
   /** A call that outlived its first turn (and so was routed) is over: forget its channel. */

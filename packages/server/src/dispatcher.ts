@@ -8,6 +8,7 @@ import {
   statusOf,
 } from '@zrpc/core';
 import {
+  advertisedHeartbeat,
   ChannelTimers,
   type Clock,
   type ClockTimer,
@@ -98,7 +99,8 @@ export class Dispatcher implements Arrivals {
       sendQueue: transport.sendQueue,
       resolve: (method) => resolveMethod(builtins, registry, method),
       nextMessageId: () => this.ids.next(),
-      send: (identity, header, name, args) => transport.send(identity, header, name, args),
+      send: (identity, header, name, args, zrpcPeer) =>
+        transport.send(identity, header, name, args, zrpcPeer),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
       ended: (end) => observers.notify(end),
@@ -195,7 +197,8 @@ export class Dispatcher implements Arrivals {
     const header = channelHeader(this.ids.next(), request.header.message_id as MessageId);
     let bytesOut = 0;
     try {
-      bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false));
+      const zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
+      bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false), zrpcPeer);
     } catch {
       // Past the peer's allowance for small events: the refusal is still reported.
     }

@@ -94,6 +94,8 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   private wakeWriter: (() => void) | undefined;
   private idKey: string | undefined;
   private readonly startedAt: number;
+  /** The caller is a zrpc client (its request advertised its heartbeat): see docs/EXTENSIONS.md. */
+  private readonly zrpcPeer: boolean;
   /** Whether user code (the middleware chain, or a built-in) began: a call that never ran was refused. */
   private ran = false;
   private bytesOut = 0;
@@ -108,6 +110,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     private readonly bytesIn = 0,
   ) {
     this.startedAt = host.timers.clock.now();
+    this.zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
     this.resolved = host.resolve(request.name);
     const stream = this.resolved?.spec.stream ?? false;
     this.ctx = new ServerContext(request, identity, stream, host.tracebacks);
@@ -218,12 +221,12 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   emit(name: string, args: unknown): void {
     const extra = this.ctx.replyHeaderIfAny;
     try {
-      this.bytesOut += this.host.send(this.identity, this.header(extra), name, args);
+      this.bytesOut += this.host.send(this.identity, this.header(extra), name, args, this.zrpcPeer);
     } catch (error) {
       // Control events and ERR always encode; if one failed, a middleware put
       // something unencodable in replyHeader. Send it without those keys.
       if (extra === undefined || (name !== HEARTBEAT && name !== MORE && name !== ERR)) throw error;
-      this.bytesOut += this.host.send(this.identity, this.header(), name, args);
+      this.bytesOut += this.host.send(this.identity, this.header(), name, args, this.zrpcPeer);
     }
   }
 
