@@ -10,7 +10,11 @@ import { announce } from './ready.js';
 const { server } = await runServer({
   apps: [fileURLToPath(new URL('./app', import.meta.url))],
   address: '127.0.0.1:0',
-  server: { name: 'bench', logger: runnerLogger() },
+  // ZRPC_BENCH_VERBOSITY: another verbosity, for bench/ab.ts.
+  server: {
+    name: 'bench',
+    logger: runnerLogger({ verbosity: Number(process.env.ZRPC_BENCH_VERBOSITY ?? 1) }),
+  },
   log: { info() {}, error: (line) => process.stderr.write(`${line}\n`) },
 });
 announce(server.endpoints[0]!, () => server.close({ graceMs: 0 }));
