@@ -2,7 +2,10 @@
  * The top self-time frames of a V8 CPU profile (`node --cpu-prof`), as a
  * Markdown table: where a process spends its own time, function by function.
  *
- *   node --import tsx bench/top-frames.ts <file.cpuprofile> [count=15]
+ *   node --import tsx bench/top-frames.ts <file.cpuprofile> [count=15] [skipMs=2000]
+ *
+ * The first `skipMs` of the profile are left out: the process starting
+ * (modules loaded and compiled), not the load being profiled.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -20,7 +23,7 @@ interface Profile {
   endTime: number;
 }
 
-const [file, count = '15'] = process.argv.slice(2);
+const [file, count = '15', skipMs = '2000'] = process.argv.slice(2);
 if (file === undefined) {
   console.error('usage: top-frames.ts <file.cpuprofile> [count]');
   process.exit(2);
@@ -36,8 +39,11 @@ for (const { id, callFrame } of profile.nodes) {
 }
 const selfUs = new Map<string, number>();
 let totalUs = 0;
+let elapsedUs = 0;
 profile.samples.forEach((id, i) => {
   const delta = profile.timeDeltas[i] ?? 0;
+  elapsedUs += delta;
+  if (elapsedUs < Number(skipMs) * 1000) return;
   const frame = frameOf.get(id)!;
   selfUs.set(frame, (selfUs.get(frame) ?? 0) + delta);
   totalUs += delta;
