@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { constants } from 'node:os';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What a server child tells its parent once it listens (`admin`: its admin endpoint's URL, if any). */
@@ -20,6 +22,22 @@ export interface ServerChild {
   pid: number;
   /** Its process, for benches that talk to it over IPC. */
   child: ChildProcess;
+  /** The child's CPU time so far (user + system, all its threads), in µs, as it measures it. */
+  cpuUs(): Promise<number>;
+}
+
+/**
+ * Where the zrpc server children write their log (stderr): a file, as a
+ * service manager would give them, not the bench's terminal.
+ */
+export const LOG_DIR = join(tmpdir(), 'zrpc-bench-logs');
+let logs = 0;
+
+/** The stderr of a child: a new log file for the zrpc servers, else the bench's own. */
+function stderrOf(name: string): number | 'inherit' {
+  if (name !== 'zrpc') return 'inherit';
+  mkdirSync(LOG_DIR, { recursive: true });
+  return openSync(join(LOG_DIR, `zrpc-${process.pid}-${logs++}.log`), 'w');
 }
 
 /**
@@ -32,21 +50,28 @@ export function startServer(
   env: Record<string, string> = {},
 ): Promise<ServerChild> {
   const file = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
+  const stderr = stderrOf(name);
   // The child inherits this process's node flags: `--import tsx` to run
   // TypeScript, and `--cpu-prof` too when the bench is being profiled.
   const child = fork(file, args, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', stderr, 'ipc'],
     env: { ...process.env, ...env },
   });
+  if (typeof stderr === 'number') closeSync(stderr);
   children.add(child);
   child.once('exit', () => children.delete(child));
+  const cpuUs = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (message: { cpuUs: number }) => resolve(message.cpuUs));
+      child.send('cpu');
+    });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`${name} server did not start within ${START_TIMEOUT_MS} ms`));
     }, START_TIMEOUT_MS);
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
-      resolve({ endpoint: message.endpoint, admin: message.admin, pid: child.pid!, child });
+      resolve({ endpoint: message.endpoint, admin: message.admin, pid: child.pid!, child, cpuUs });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

@@ -13,7 +13,7 @@
  * from the server's (echo loads only: the floor server streams without credit).
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import { startServer, stopServers } from './children.js';
 import { LOADS } from './loads.js';
 import { floorStack } from './stacks/floor.js';
@@ -26,7 +26,8 @@ const STACKS: Record<string, { server: string; connect(endpoint: string): Stack 
   floor: { server: 'floor', connect: floorStack },
   'grpc-js': { server: 'grpc', connect: grpcStack },
 };
-const REPEATS = 5;
+/** Runs of the load (`REPEATS=n` in the environment for more); the first is a warm-up. */
+const REPEATS = Number(process.env.REPEATS ?? 6);
 /** Linux counts a process's CPU time in clock ticks of 10 ms (`getconf CLK_TCK` = 100). */
 const TICK_US = 10_000;
 
@@ -54,18 +55,29 @@ const stack = chosen.connect(server.endpoint);
 console.log(
   `${stack.name} client, ${serverName} server, ${load.title}: CPU µs per operation, main thread + other threads`,
 );
+/** One run's figures: the rate, then µs per operation of client main, client others, server main, server others. */
+const runs: number[][] = [];
+const line = (figures: number[]) => {
+  const [rate, ...us] = figures;
+  const pair = (main: number, others: number) =>
+    `${main.toFixed(1).padStart(6)} + ${others.toFixed(1).padStart(5)}`;
+  return `${Math.round(rate!).toString().padStart(8)} ${load.unit}   client ${pair(us[0]!, us[1]!)}   server ${pair(us[2]!, us[3]!)}`;
+};
 for (let i = 0; i < REPEATS; i++) {
   const before = [cpuOf(process.pid), cpuOf(server.pid)];
-  const started = performance.now();
-  const rate = await load.run(stack, load.size);
-  const operations = (rate * (performance.now() - started)) / 1000;
-  const [client, serverSide] = [cpuOf(process.pid), cpuOf(server.pid)].map((after, side) => {
+  const { rate, operations } = await load.run(stack, load.size);
+  const figures = [rate];
+  [cpuOf(process.pid), cpuOf(server.pid)].forEach((after, side) => {
     const main = (after.main - before[side]!.main) / operations;
-    const others = (after.all - before[side]!.all) / operations - main;
-    return `${main.toFixed(1).padStart(6)} + ${others.toFixed(1).padStart(5)}`;
+    figures.push(main, (after.all - before[side]!.all) / operations - main);
   });
-  const figure = Math.round(rate).toString().padStart(8);
-  console.log(`${figure} ${load.unit}   client ${client}   server ${serverSide}`);
+  console.log(line(figures));
+  if (i > 0) runs.push(figures);
 }
+const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+console.log(
+  `${'-'.repeat(70)}\nmedians, the warm-up left out, load average ${loadavg()[0]!.toFixed(1)}`,
+);
+console.log(line(runs[0]!.map((_, k) => median(runs.map((figures) => figures[k]!)))));
 await stack.close();
 await stopServers();

@@ -32,10 +32,13 @@ export abstract class Caller<Api = UntypedApi> {
    * `for await (const x of client.call('count', 3))`.
    */
   call<K extends MethodName<Api>>(method: K, ...args: Args<Api, K>): ReplyOf<Api, K> {
-    const reply = this[invoke](method, args as unknown[], this.callOptions) as CallResult;
-    // A plain property store: Object.assign with a fresh object literal
-    // costs about ten times as much, on every call.
-    reply[Symbol.asyncIterator] = () => new StreamHandle(() => reply, method);
+    const reply = this[invoke](method, args as unknown[], this.callOptions) as CallResult &
+      Partial<Record<typeof CALLED, string>>;
+    // Plain property stores of a shared function and the method's name: a
+    // closure, or Object.assign with a fresh object literal, costs more, on
+    // every call.
+    reply[Symbol.asyncIterator] = iterateReply;
+    reply[CALLED] = method;
     return reply as ReplyOf<Api, K>;
   }
 
@@ -79,6 +82,14 @@ class OptionsView<Api> extends Caller<Api> {
   [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
     return this.target[invoke](method, args, options);
   }
+}
+
+/** The method a call promise of `call()` is the reply of. */
+const CALLED = Symbol('zrpc.called');
+
+/** `[Symbol.asyncIterator]` of a call promise: iterates the stream it resolves with. */
+function iterateReply<T>(this: Promise<unknown> & { [CALLED]?: string }): StreamHandle<T> {
+  return new StreamHandle(() => this, this[CALLED] ?? 'the method');
 }
 
 /** An iterator over the stream a pending (or not yet started) call will answer with. */

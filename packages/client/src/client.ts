@@ -34,6 +34,7 @@ import {
 } from './exchange-spec.js';
 import {
   type CallOptions,
+  type CallSettings,
   type ClientOptions,
   callSettings,
   clientSettings,
@@ -65,6 +66,8 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private readonly connectTimeoutMs: number;
   private readonly observers: Observers;
   readonly timers: ChannelTimers;
+  private lastOptions: CallOptions | undefined;
+  private lastSettings: CallSettings | undefined;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -157,7 +160,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   [invoke](method: string, args: unknown[], options: CallOptions): Promise<unknown> {
     try {
       if (this.rotation.closed) throw new ClientClosedError();
-      const { timeoutMs, heartbeatMs, signal, idempotent } = callSettings(this.defaults, options);
+      const { timeoutMs, heartbeatMs, signal, idempotent } = this.settingsOf(options);
       // Inside a server handler the call carries on the handler's task
       // context (trace ids) and is cancelled with it.
       const serverCall = currentCall();
@@ -189,6 +192,18 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The settings of a call made with `options`. The options of a client or
+   * a view are one object, used call after call: checked once, not per call.
+   */
+  private settingsOf(options: CallOptions): CallSettings {
+    if (options !== this.lastOptions) {
+      this.lastSettings = callSettings(this.defaults, options);
+      this.lastOptions = options;
+    }
+    return this.lastSettings!;
   }
 
   /** Start the call, through the middleware chain if there is one. */

@@ -5,7 +5,7 @@ import {
   decodeEvent,
   MessageIdGenerator,
   needsIpv6,
-  openEnvelope,
+  payloadOf,
   readLoop,
   SendQueue,
   type ZEvent,
@@ -126,7 +126,9 @@ export class Connection {
     this.socket = new Dealer({ immediate: true, sendTimeout: 0, linger: 0, ...socketOptions });
     this.queue = new SendQueue(
       (message) => this.write(message),
-      (error, message) => message.failed?.(error),
+      (error, message) => this.refused(message, error),
+      undefined,
+      (message) => this.sent(message),
     );
     if (needsIpv6(endpoint)) this.socket.ipv6 = true;
     try {
@@ -286,35 +288,59 @@ export class Connection {
   }
 
   /**
-   * Hand a message to the socket, waiting while no server can take it. Each
-   * attempt succeeds or fails at once (sendTimeout 0) and the pauses between
-   * them are ours: a message is handed over only while its call still wants
-   * it, so one whose call ended meanwhile (timeout, abort) is dropped, never
-   * sent late. (A send that waited inside zeromq.js could not be taken back.)
+   * Hand a message to the socket, if its call still wants it: the socket's
+   * promise, settled at once (sendTimeout 0), or undefined for a message
+   * dropped or taken back.
    */
-  private async write(message: Outgoing): Promise<void> {
-    let pause = FIRST_RETRY_MS;
-    while (message.wanted()) {
-      try {
-        if (!this.inRotation && message.reroute?.()) return;
-        await this.socket.send([DELIMITER, message.payload]);
-        this.reached = true;
-        message.sent?.();
+  private write(message: Outgoing): Promise<void> | undefined {
+    if (!message.wanted()) return undefined;
+    if (!this.inRotation && message.reroute?.()) return undefined;
+    // A zrpc server reads a message without the empty delimiter frame (one
+    // frame fewer to send and to receive: see docs/EXTENSIONS.md); one that
+    // has not said it is one gets the reference's envelope.
+    if (this.serverHeartbeatMs !== undefined) return this.socket.send(message.payload);
+    return this.socket.send([DELIMITER, message.payload]);
+  }
+
+  /** The socket took a message: a server took this connection. */
+  private sent(message: Outgoing): void {
+    this.reached = true;
+    message.sent?.();
+  }
+
+  /**
+   * The socket refused a message: no server can take it now (EAGAIN), or the
+   * socket is closed. Try again after a pause, doubling, while no server can
+   * take it: each attempt succeeds or fails at once, and the pauses are ours,
+   * so a message is handed over only while its call still wants it; one
+   * whose call ended meanwhile (timeout, abort) is dropped, never sent late.
+   * (A send that waited inside zeromq.js could not be taken back.)
+   */
+  private async refused(message: Outgoing, error: unknown): Promise<void> {
+    for (let pause = FIRST_RETRY_MS; ; pause = Math.min(pause * 2, MAX_RETRY_MS)) {
+      if ((error as { code?: string }).code !== 'EAGAIN' || this.isClosed) {
+        message.failed?.(error);
         return;
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'EAGAIN' || this.isClosed) throw error;
       }
       await delay(pause);
-      pause = Math.min(pause * 2, MAX_RETRY_MS);
+      try {
+        const sending = this.write(message);
+        if (sending === undefined) return;
+        await sending;
+        this.sent(message);
+        return;
+      } catch (again) {
+        error = again;
+      }
     }
   }
 
   private dispatch(frames: Buffer[]): void {
-    const envelope = openEnvelope(frames);
+    const payload = payloadOf(frames);
     let event: ZEvent;
     try {
-      if (envelope === undefined) throw new Error('empty message');
-      event = decodeEvent(plainBytes(envelope.payload));
+      if (payload === undefined) throw new Error('empty message');
+      event = decodeEvent(plainBytes(payload));
     } catch {
       this.droppedEvents++;
       return;
@@ -323,6 +349,6 @@ export class Connection {
     const route = key === undefined ? undefined : this.routes.get(key);
     this.serverHeartbeatMs = advertisedHeartbeat(event.header) ?? this.serverHeartbeatMs;
     if (route === undefined) this.droppedEvents++;
-    else route.receive(event, envelope.payload.length);
+    else route.receive(event, payload.length);
   }
 }

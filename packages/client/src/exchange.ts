@@ -11,6 +11,7 @@ import {
   type ChannelSink,
   type ChannelTimer,
   channelHeader,
+  clientRequestHeader,
   ERR,
   encodeEvent,
   type Moves,
@@ -18,11 +19,9 @@ import {
   OK,
   okValue,
   remoteErrorOf,
-  requestHeader,
   STREAM,
   STREAM_DONE,
   type ZEvent,
-  ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import type { Connection, Outgoing, Route } from './connection.js';
 import { NotConnectedError } from './errors.js';
@@ -296,9 +295,8 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
   }
 
   private encodeRequest(): Uint8Array {
-    const header = requestHeader(this.id, this.spec.context);
-    // Our pace, for a zrpc server (reference servers ignore the key).
-    header[ZRPC_HEARTBEAT_KEY] = this.spec.heartbeatMs;
+    // With our pace, for a zrpc server (reference servers ignore the key).
+    const header = clientRequestHeader(this.id, this.spec.context, this.spec.heartbeatMs);
     try {
       return encodeEvent({ header, name: this.spec.method, args: this.spec.args });
     } catch (error) {

@@ -240,8 +240,10 @@ describe('per-call options, timeout, abort', () => {
   test('an abort rejects with the signal reason and closes the channel', async () => {
     const controller = new AbortController();
     const reason = new Error('user gave up');
+    const calls = provider.server.stats.calls;
     const pending = client.withOptions({ signal: controller.signal }).slow(4000);
-    await until(() => client.openChannels === 1);
+    // Once the server runs it (a request aborted before it left is never sent).
+    await until(() => client.openChannels === 1 && provider.server.stats.calls === calls + 1);
     controller.abort(reason);
     expect(await rejection(pending)).toBe(reason);
     expect(client.openChannels).toBe(0);

@@ -17,7 +17,10 @@ export function callSignal(): AbortSignal | undefined {
   return storage.getStore()?.signal;
 }
 
-/** Run `fn` as part of the server call `ctx` (used by the server around each call). */
-export function runInCall<T>(ctx: ServerCallContext, fn: () => T): T {
-  return storage.run(ctx, fn);
+/**
+ * Run `fn(arg)` as part of the server call `ctx` (used by the server around
+ * each call); `arg` spares the caller a closure per call.
+ */
+export function runInCall<T, A = undefined>(ctx: ServerCallContext, fn: (arg: A) => T, arg?: A): T {
+  return storage.run(ctx, fn, arg as A);
 }

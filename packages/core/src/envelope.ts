@@ -16,3 +16,12 @@ export function openEnvelope(frames: Buffer[]): Envelope | undefined {
   if (end > 0 && frames[end - 1]!.length === 0) end -= 1;
   return { identity: frames.slice(0, end), payload };
 }
+
+/**
+ * The payload alone, for a side that routes by the payload (a client):
+ * `openEnvelope(frames)?.payload` without the envelope object.
+ */
+export function payloadOf(frames: Buffer[]): Buffer | undefined {
+  const payload = frames[frames.length - 1];
+  return payload === undefined || payload.length === 0 ? undefined : payload;
+}

@@ -86,6 +86,44 @@ export function channelHeader(
   return extra === undefined ? header : withExtraKeys(header, extra);
 }
 
+/**
+ * The header of an event a zrpc server sends on channel `channelId`:
+ * `channelHeader`'s keys and `extra`, then its heartbeat interval
+ * (`ZRPC_HEARTBEAT_KEY`). Without extra keys, one object literal of one
+ * shape: a server makes one per event.
+ */
+export function serverEventHeader(
+  id: MessageId,
+  channelId: MessageId,
+  heartbeatMs: number,
+  extra?: Readonly<Record<string, unknown>>,
+): EventHeader {
+  if (extra === undefined) {
+    return { message_id: id, v: PROTOCOL_VERSION, response_to: channelId, zrpc_hb: heartbeatMs };
+  }
+  const header = channelHeader(id, channelId, extra);
+  header[ZRPC_HEARTBEAT_KEY] = heartbeatMs;
+  return header;
+}
+
+/**
+ * The header of a zrpc client's request: `requestHeader`'s keys, then its
+ * heartbeat interval (`ZRPC_HEARTBEAT_KEY`). Without task context, one
+ * object literal of one shape.
+ */
+export function clientRequestHeader(
+  id: MessageId,
+  taskContext: Readonly<Record<string, unknown>>,
+  heartbeatMs: number,
+): EventHeader {
+  for (const _ in taskContext) {
+    const header = requestHeader(id, taskContext);
+    header[ZRPC_HEARTBEAT_KEY] = heartbeatMs;
+    return header;
+  }
+  return { message_id: id, v: PROTOCOL_VERSION, zrpc_hb: heartbeatMs };
+}
+
 function withExtraKeys(header: EventHeader, extra: Readonly<Record<string, unknown>>): EventHeader {
   for (const key in extra) {
     if (Object.hasOwn(extra, key) && !PROTOCOL_HEADER_KEYS.has(key))

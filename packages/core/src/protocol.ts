@@ -21,7 +21,7 @@ export {
 } from './codec.js';
 export { durationMs, isDurationMs, MAX_TIMER_MS } from './duration.js';
 export type { Envelope } from './envelope.js';
-export { openEnvelope } from './envelope.js';
+export { openEnvelope, payloadOf } from './envelope.js';
 export type { ErrArgs } from './err-args.js';
 export { errArgs, errorName, remoteErrorOf } from './err-args.js';
 export type { EventHeader, ZEvent } from './events.js';
@@ -29,6 +29,7 @@ export {
   advertisedHeartbeat,
   CANCEL,
   channelHeader,
+  clientRequestHeader,
   ERR,
   HEARTBEAT,
   MORE,
@@ -40,6 +41,7 @@ export {
   requestHeader,
   STREAM,
   STREAM_DONE,
+  serverEventHeader,
   ZRPC_HEARTBEAT_KEY,
 } from './events.js';
 export type { MessageId } from './message-id.js';

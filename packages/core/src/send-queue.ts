@@ -1,21 +1,33 @@
 import { Turns } from './turns.js';
 
+const endTurn = (queue: { turnOver(): void }): void => queue.turnOver();
+
 /**
  * ZeroMQ.js allows one pending send per socket. Every send goes through one
  * SendQueue: it keeps order, never has two sends pending, and tells
  * producers to wait (`room()`) when it holds more than `highWater` messages.
+ *
+ * `send` answers the socket's promise, or undefined when there is nothing
+ * to wait for (a message dropped on the way); the queue awaits that promise
+ * and nothing else, then tells `sent` or `onError`. A promise `onError`
+ * answers (a retry of the message, say) is awaited before the next message goes.
  */
 export class SendQueue<M> {
   private items: M[] = [];
   private head = 0;
   private sending = false;
   private waiters: Array<() => void> = [];
+  /** Set by the first send of a turn of the event loop, until the turn ends. */
+  private turnEnd: NodeJS.Immediate | undefined;
+  /** Messages came while the turn's first send was done: they go at its end. */
+  private deferred = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly send: (message: M) => Promise<void>,
-    private readonly onError: (error: unknown, message: M) => void,
+    private readonly send: (message: M) => Promise<void> | undefined,
+    private readonly onError: (error: unknown, message: M) => unknown,
     readonly highWater = 1000,
+    private readonly sent?: (message: M) => void,
   ) {}
 
   /** Messages waiting to be sent. */
@@ -25,7 +37,24 @@ export class SendQueue<M> {
 
   push(message: M): void {
     this.items.push(message);
-    if (!this.sending) void this.pump();
+    if (this.sending) return;
+    this.sending = true;
+    if (this.turnEnd === undefined) {
+      // The first send of this turn of the event loop goes at once...
+      this.turnEnd = setImmediate(endTurn, this);
+      void this.pump();
+    } else {
+      // ...and what comes later in the turn, together at its end.
+      this.deferred = true;
+    }
+  }
+
+  /** @internal The turn is over: send what it deferred. */
+  turnOver(): void {
+    this.turnEnd = undefined;
+    if (!this.deferred) return;
+    this.deferred = false;
+    void this.pump();
   }
 
   /** Resolves when the queue is below its high-water mark. */
@@ -55,9 +84,14 @@ export class SendQueue<M> {
         for (const wake of this.waiters.splice(0)) wake();
       }
       try {
-        await this.send(message);
+        const sending = this.send(message);
+        if (sending !== undefined) {
+          await sending;
+          this.sent?.(message);
+        }
       } catch (err) {
-        this.onError(err, message);
+        const retry = this.onError(err, message);
+        if (retry instanceof Promise) await retry;
       }
       if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);

@@ -1,6 +1,6 @@
 import { FakeClock } from '@zrpc/testkit';
 import { describe, expect, it } from 'vitest';
-import { ChannelTimers, type Ticking } from '../src/protocol.js';
+import { type ChannelTimer, ChannelTimers, type Ticking } from '../src/protocol.js';
 
 /** A channel stand-in: due at a fixed time, closed after its first tick; records when it ticked. */
 class DueOnce implements Ticking {
@@ -105,5 +105,73 @@ describe('ChannelTimer', () => {
     timer.stop();
     clock.advance(500);
     expect(ticks).toHaveLength(3);
+  });
+
+  it('channels that outlive their first deadline share one clock timer, each ticked at its own deadlines', () => {
+    const { clock, timers, holding } = fakeTimers();
+    const start = clock.now();
+    const channels = Array.from({ length: 1000 }, (_, i) => {
+      const ticks: number[] = [];
+      const channel = {
+        closed: false,
+        deadline: start + 100 + (i % 50),
+        ticks,
+        tick(now: number) {
+          ticks.push(now);
+          this.deadline = now + 100;
+        },
+      };
+      return channel;
+    });
+    const started = channels.map((channel) => timers.start(channel));
+    clock.advance(1000);
+    expect(clock.pending).toHaveLength(1);
+    for (const [i, channel] of channels.entries()) {
+      const first = start + 100 + (i % 50);
+      const expected = Array.from({ length: 10 }, (_, k) => first + 100 * k).filter(
+        (at) => at <= start + 1000,
+      );
+      expect(channel.ticks).toEqual(expected);
+    }
+    for (const timer of started) timer.stop();
+    expect(holding()).toBe(0);
+  });
+
+  it('a tick that stops another timer due at the same moment: that one never ticks', () => {
+    const { clock, timers, due } = fakeTimers();
+    const second = due(50);
+    let secondTimer: ChannelTimer | undefined;
+    const first: Ticking = {
+      closed: false,
+      deadline: second.deadline,
+      tick() {
+        secondTimer!.stop();
+        this.closed = true;
+      },
+    } as Ticking;
+    // Due at the same moment, ticked in the order they started.
+    timers.start(first);
+    secondTimer = timers.start(second);
+    clock.advance(100);
+    expect(first.closed).toBe(true);
+    expect(second.tickedAt).toBeUndefined();
+  });
+
+  it('a timer stopped during its own tick is not armed again, even if its channel stays open', () => {
+    const { clock, timers, holding } = fakeTimers();
+    let ticks = 0;
+    const channel = {
+      closed: false,
+      deadline: clock.now() + 10,
+      tick(now: number) {
+        ticks++;
+        this.deadline = now + 10;
+        timer.stop();
+      },
+    };
+    const timer = timers.start(channel);
+    clock.advance(100);
+    expect(ticks).toBe(1);
+    expect(holding()).toBe(0);
   });
 });

@@ -71,6 +71,28 @@ describe('SendQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it("sends a turn's first message at once, and what follows in the turn together at its end", async () => {
+    const sent: number[] = [];
+    const queue = new SendQueue((m: number) => {
+      sent.push(m);
+      return Promise.resolve();
+    }, failOnError);
+    queue.push(1);
+    expect(sent).toEqual([1]);
+    await Promise.resolve();
+    queue.push(2);
+    queue.push(3);
+    // Later in the same turn (microtasks included): not yet.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(sent).toEqual([1]);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(sent).toEqual([1, 2, 3]);
+    // A new turn: its first message goes at once again.
+    queue.push(4);
+    expect(sent).toEqual([1, 2, 3, 4]);
+    await queue.idle();
+  });
+
   it('room() waits while the queue holds highWater messages, and resumes below it', async () => {
     const gate = gatedSend<number>();
     const queue = new SendQueue(gate.send, failOnError, 3);

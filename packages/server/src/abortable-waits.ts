@@ -7,8 +7,8 @@ export class AbortableWaits {
   private cancel: ((reason: unknown) => void) | undefined;
 
   constructor(
-    /** Why the call was aborted, once it was. */
-    private readonly abortReason: () => Error | undefined,
+    /** The call's context: why the call was aborted, once it was. */
+    private readonly call: { readonly abortReason: Error | undefined },
   ) {}
 
   /** Like `new Promise(executor)`, but rejected at once with the abort reason on abort. */
@@ -18,7 +18,7 @@ export class AbortableWaits {
     return new Promise<T>((resolve, reject) => {
       // Still run the executor when already aborted: user code it waits
       // for must be seen to settle.
-      const reason = this.abortReason();
+      const reason = this.call.abortReason;
       if (reason !== undefined) reject(reason);
       else this.cancel = reject;
       executor(resolve, reject);

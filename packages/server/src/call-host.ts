@@ -32,13 +32,20 @@ export interface CallHost {
   readonly tracebacks: boolean;
   /** An ERR went out without the traceback of `error`: the server's log keeps it. */
   withheld?(ctx: ServerCallContext, error: Error): void;
-  readonly middleware: ComposedMiddleware<ServerCallContext>;
+  /** The middleware chain; undefined when there is none. */
+  readonly middleware: ComposedMiddleware<ServerCallContext> | undefined;
   readonly limiter: Limiter;
   readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
   resolve(method: string): ResolvedMethod | undefined;
   nextMessageId(): MessageId;
   /** Encode one event and queue it for the peer: its size in bytes; throws when it cannot be encoded. */
-  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): number;
+  send(
+    identity: readonly Buffer[],
+    header: EventHeader,
+    name: string,
+    args: unknown,
+    zrpcPeer?: boolean,
+  ): number;
   /** The network sent something that makes no sense here. */
   badInput(kind: 'badEvents', detail: string): void;
   /** A call that outlived its first turn (and so was routed) is over: forget its channel. */

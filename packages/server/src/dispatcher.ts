@@ -8,6 +8,7 @@ import {
   statusOf,
 } from '@zrpc/core';
 import {
+  advertisedHeartbeat,
   ChannelTimers,
   type Clock,
   type ClockTimer,
@@ -60,7 +61,10 @@ export class Dispatcher implements Arrivals {
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly transport: Pick<Transport, 'send' | 'sendQueue' | 'endpoints'>,
+    private readonly transport: Pick<
+      Transport,
+      'send' | 'sendQueue' | 'endpoints' | 'endpointCount'
+    >,
     private readonly observers: Observers,
     private readonly badInput: BadInputLog,
     workers: WorkerPool,
@@ -70,24 +74,33 @@ export class Dispatcher implements Arrivals {
     this.clock = clock;
     this.limiter = new Limiter(options.concurrency, options.queueLimit, options.reservedSlots);
     const builtins = builtinMethods(registry, options.name);
+    // The default depends on the endpoints, which only grow: worked out again when they do.
+    let defaultFor = { endpoints: -1, tracebacks: false };
     this.host = {
       heartbeatMs: options.heartbeatMs,
       assumedPeerHeartbeatMs: options.assumedPeerHeartbeatMs,
       timers: ChannelTimers.of(clock),
       get tracebacks() {
-        return tracebacks ?? defaultTracebacks(transport.endpoints);
+        if (tracebacks !== undefined) return tracebacks;
+        if (defaultFor.endpoints !== transport.endpointCount) {
+          const endpoints = transport.endpoints;
+          defaultFor = { endpoints: endpoints.length, tracebacks: defaultTracebacks(endpoints) };
+        }
+        return defaultFor.tracebacks;
       },
       withheld: (ctx, error) =>
         logger.error(
           `zrpc server: ${ctx.method}() failed (traceback not sent to the caller):`,
           error,
         ),
-      middleware: compose(options.middleware),
+      // No middleware: calls run their handler directly (see ServerCall.runChain).
+      middleware: options.middleware.length > 0 ? compose(options.middleware) : undefined,
       limiter: this.limiter,
       sendQueue: transport.sendQueue,
       resolve: (method) => resolveMethod(builtins, registry, method),
       nextMessageId: () => this.ids.next(),
-      send: (identity, header, name, args) => transport.send(identity, header, name, args),
+      send: (identity, header, name, args, zrpcPeer) =>
+        transport.send(identity, header, name, args, zrpcPeer),
       badInput: (kind, detail) => this.bad(kind, detail),
       closed: (call) => this.forget(call),
       ended: (end) => observers.notify(end),
@@ -184,7 +197,8 @@ export class Dispatcher implements Arrivals {
     const header = channelHeader(this.ids.next(), request.header.message_id as MessageId);
     let bytesOut = 0;
     try {
-      bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false));
+      const zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
+      bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false), zrpcPeer);
     } catch {
       // Past the peer's allowance for small events: the refusal is still reported.
     }

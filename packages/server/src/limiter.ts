@@ -27,11 +27,20 @@ interface Waiter {
  *
  * Each slot taken must be given back with `release(peer)` exactly once.
  */
+/** Beyond this many peers known, an idle peer's record is dropped rather than kept for its next call. */
+const IDLE_PEERS_KEPT = 1024;
+
 export class Limiter {
   private active = 0;
   private waiting = 0;
   private grants = 0;
   /** Per peer with calls running: how many, and when it last got a slot (a grant count). */
+  /**
+   * Per peer: calls running, and when it was last granted a slot. A peer
+   * with none running and none waiting is forgotten (its `lastGrant` 0, as
+   * for a peer never seen); the record is kept for its next call rather
+   * than made again, unless many peers are idle.
+   */
   private readonly runningByPeer = new Map<PeerKey, { count: number; lastGrant: number }>();
   /** Waiters per peer, FIFO. */
   private readonly queues = new Map<PeerKey, Set<Waiter>>();
@@ -92,12 +101,18 @@ export class Limiter {
     });
   }
 
+  /** `peer` has nothing running or waiting: it ranks as a new peer from now on. */
+  private forget(peer: PeerKey, running: { lastGrant: number }): void {
+    running.lastGrant = 0;
+    if (this.runningByPeer.size > IDLE_PEERS_KEPT) this.runningByPeer.delete(peer);
+  }
+
   /** Give back a slot `peer` held: waiting peers take it in turn. */
   release(peer: PeerKey): void {
     this.active--;
     const running = this.runningByPeer.get(peer)!;
     // A peer with calls waiting keeps its place in the round.
-    if (--running.count === 0 && !this.queues.has(peer)) this.runningByPeer.delete(peer);
+    if (--running.count === 0 && !this.queues.has(peer)) this.forget(peer, running);
     if (this.waiting > 0) this.grantFreeSlots();
   }
 
@@ -164,7 +179,8 @@ export class Limiter {
     this.waiting--;
     if (queue.size > 0) return;
     this.queues.delete(waiter.peer);
-    if (this.runningByPeer.get(waiter.peer)?.count === 0) this.runningByPeer.delete(waiter.peer);
+    const running = this.runningByPeer.get(waiter.peer);
+    if (running?.count === 0) this.forget(waiter.peer, running);
   }
 
   private busy(): ServerBusyError {

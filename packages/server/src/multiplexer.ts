@@ -15,10 +15,25 @@ export function peerKeyOf(identity: readonly Buffer[]): PeerKey {
   return frame.toString('hex');
 }
 
+/** The hex of recent peers' ids (see `identityHex`), at most `HEX_CACHE_SIZE` of them. */
+const hexOfPeer = new Map<number, string>();
+const HEX_CACHE_SIZE = 4096;
+
 /** A routing identity as hex, frames joined with dots (how logs and `ctx.peer` show it). */
 export function identityHex(identity: readonly Buffer[]): string {
-  if (identity.length === 1) return identity[0]!.toString('hex');
-  return identity.map((frame) => frame.toString('hex')).join('.');
+  if (identity.length !== 1) return identity.map((frame) => frame.toString('hex')).join('.');
+  // Every call's log line and CallEnd names its peer: the few peers a server
+  // talks to get their hex made once, not per call.
+  const frame = identity[0]!;
+  if (frame.length !== 5 || frame[0] !== 0) return frame.toString('hex');
+  const key = frame.readUInt32BE(1);
+  let hex = hexOfPeer.get(key);
+  if (hex === undefined) {
+    if (hexOfPeer.size >= HEX_CACHE_SIZE) hexOfPeer.clear();
+    hex = frame.toString('hex');
+    hexOfPeer.set(key, hex);
+  }
+  return hex;
 }
 
 /**

@@ -37,13 +37,21 @@ export const MESSAGE_OVERHEAD_BYTES = 256;
 
 /**
  * Retries of a peer's waiting messages: first on the next turns of the
- * event loop (ZeroMQ's I/O thread drains a reading peer's pipe within
- * microseconds, and even a 1 ms timer left streams idle a third of the
- * time), then after MIN ms, doubling while nothing moves, at most MAX.
+ * event loop, each after a pause of `RETRY_PAUSE_US` taken on the main
+ * thread, then after MIN ms, doubling while nothing moves, at most MAX.
+ * ZeroMQ's I/O thread drains a reading peer's pipe within microseconds,
+ * once it gets a core: retrying at once takes that core from it (2 cores,
+ * both sides busy), and Node's timers wake a millisecond later at best,
+ * long enough for the reader to have read everything and wait (a stream
+ * of small items ran at 0.55 of its speed with a pipe of 1000). A 50 µs
+ * sleep gives the core away and comes back in time (0.9 of it). The
+ * event loop still turns between two retries: other peers are served.
  */
-const RETRY_TURNS = 4;
+const RETRY_TURNS = 40;
+const RETRY_PAUSE_US = 50;
 const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 64;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
 type Frames = Outgoing['frames'];
 
@@ -98,8 +106,13 @@ export class Outbox {
     private readonly events: OutboxEvents,
   ) {
     this.budget = budget;
-    this.front = new SendQueue<Outgoing | typeof RETRY>(this.deliver, (error) =>
-      this.events.failed(error),
+    this.front = new SendQueue<Outgoing | typeof RETRY>(
+      this.deliver,
+      (error, out) => (out === RETRY ? this.events.failed(error) : this.refused(out, error)),
+      undefined,
+      (out) => {
+        if (out !== RETRY) this.taken(out);
+      },
     );
   }
 
@@ -186,22 +199,23 @@ export class Outbox {
     );
   }
 
-  /** The front queue's sender: straight to the socket unless the peer has messages waiting. */
-  private readonly deliver = async (out: Outgoing | typeof RETRY): Promise<void> => {
+  /**
+   * The front queue's sender: straight to the socket unless the peer has
+   * messages waiting. The socket's promise, settled at once (sendTimeout 0),
+   * is the queue's to await: then `taken`, or `refused`.
+   */
+  private readonly deliver = (out: Outgoing | typeof RETRY): Promise<void> | undefined => {
     if (out === RETRY) return this.retry();
     const backlog = out.backlog;
-    if (backlog.gone || this.closed) return this.release(out);
+    if (backlog.gone || this.closed) {
+      this.release(out);
+      return undefined;
+    }
     if (!backlog.flowing) {
       backlog.wait(out);
-      return;
+      return undefined;
     }
-    try {
-      await this.socket.send(out.frames);
-    } catch (error) {
-      this.refused(out, error);
-      return;
-    }
-    this.taken(out);
+    return this.socket.send(out.frames);
   };
 
   /** ZeroMQ took `out`. */
@@ -255,8 +269,13 @@ export class Outbox {
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.retryTurn !== undefined) return;
     if (this.retrying || this.closed) return;
-    if (this.idleTurns < RETRY_TURNS) this.retryTurn = setImmediate(this.queueRetry);
-    else this.retryTimer = setTimeout(this.queueRetry, this.retryMs);
+    if (this.idleTurns < RETRY_TURNS) {
+      // A pipe was just found full: let the I/O thread drain it first (see RETRY_PAUSE_US).
+      Atomics.wait(pauseCell, 0, 0, RETRY_PAUSE_US / 1000);
+      this.retryTurn = setImmediate(this.queueRetry);
+    } else {
+      this.retryTimer = setTimeout(this.queueRetry, this.retryMs);
+    }
   }
 
   /** Time to retry: in the front queue, behind what is already queued. */

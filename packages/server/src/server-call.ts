@@ -12,7 +12,6 @@ import {
   Channel,
   type ChannelSink,
   type ChannelTimer,
-  channelHeader,
   ERR,
   type EventHeader,
   errArgs,
@@ -24,8 +23,8 @@ import {
   OK,
   runInCall,
   STREAM_DONE,
+  serverEventHeader,
   type ZEvent,
-  ZRPC_HEARTBEAT_KEY,
 } from '@zrpc/core/protocol';
 import { AbortableWaits } from './abortable-waits.js';
 import type { CallHost, ResolvedMethod } from './call-host.js';
@@ -68,6 +67,12 @@ type Reply = [name: typeof OK | typeof STREAM_DONE | typeof ERR, args: unknown];
  */
 const SETTLED = Promise.resolve();
 
+// What a call runs inside its async context: functions of the call, not
+// closures made per call. A handler that throws fails the call like a
+// middleware that rejects.
+const runInner = (call: ServerCall): Promise<void> => call.inner();
+const runMiddleware = (call: ServerCall): Promise<void> => call.middlewareChain();
+
 /**
  * One request, from its arrival to its final event: method lookup, arity,
  * a slot (`CallSlot`), the middleware chain around the handler, the reply
@@ -79,15 +84,18 @@ const SETTLED = Promise.resolve();
  * through one hook (`AbortableWaits`) instead of a listener per await.
  */
 export class ServerCall implements ChannelSink, StreamOutlet {
-  readonly channel: Channel;
   private phase: CallPhase = FIRST_TURN;
   private readonly resolved: ResolvedMethod | undefined;
   private readonly ctx: ServerContext;
   private readonly slot: CallSlot;
-  private readonly waits: AbortableWaits;
+  /** Made when first needed: a call answered in its first turn needs neither. */
+  private openChannel: Channel | undefined;
+  private abortableWaits: AbortableWaits | undefined;
   private wakeWriter: (() => void) | undefined;
   private idKey: string | undefined;
   private readonly startedAt: number;
+  /** The caller is a zrpc client (its request advertised its heartbeat): see docs/EXTENSIONS.md. */
+  private readonly zrpcPeer: boolean;
   /** Whether user code (the middleware chain, or a built-in) began: a call that never ran was refused. */
   private ran = false;
   private bytesOut = 0;
@@ -102,17 +110,33 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     private readonly bytesIn = 0,
   ) {
     this.startedAt = host.timers.clock.now();
+    this.zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
     this.resolved = host.resolve(request.name);
     const stream = this.resolved?.spec.stream ?? false;
     this.ctx = new ServerContext(request, identity, stream, host.tracebacks);
-    this.channel = new Channel(request.header.message_id, this, {
-      heartbeatMs: host.heartbeatMs,
-      now: this.startedAt,
-      remoteHeartbeatMs: advertisedHeartbeat(request.header),
-      assumedRemoteHeartbeatMs: host.assumedPeerHeartbeatMs,
-    });
     this.slot = new CallSlot(host.limiter, peer);
-    this.waits = new AbortableWaits(() => this.ctx.abortReason);
+  }
+
+  /**
+   * The call's channel (credit, heartbeats, a lost client), made on first
+   * use, as of the request's arrival: a call answered in its first turn
+   * sends its one event on the credit the request itself grants (PROTOCOL.md
+   * §6) and never needs one.
+   */
+  get channel(): Channel {
+    this.openChannel ??= new Channel(this.request.header.message_id, this, {
+      heartbeatMs: this.host.heartbeatMs,
+      now: this.startedAt,
+      remoteHeartbeatMs: advertisedHeartbeat(this.request.header),
+      assumedRemoteHeartbeatMs: this.host.assumedPeerHeartbeatMs,
+    });
+    return this.openChannel;
+  }
+
+  /** The call's waits, cut short by an abort (made on first use). */
+  private get waits(): AbortableWaits {
+    this.abortableWaits ??= new AbortableWaits(this.ctx);
+    return this.abortableWaits;
   }
 
   get method(): string {
@@ -172,7 +196,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   abort(reason: Error): void {
     if (this.aborted) return;
     this.ctx.abort(reason);
-    this.waits.abort(reason);
+    this.abortableWaits?.abort(reason);
   }
 
   /** Close the channel and forget the call; nothing more is sent. */
@@ -180,7 +204,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     const was = this.phase;
     if (was.name === 'closed') return;
     this.to(CLOSED);
-    this.channel.close();
+    this.openChannel?.close();
     // Only a call that outlived its first turn has a timer and a routing entry.
     if (was.name !== 'routed') return;
     was.timer.stop();
@@ -195,13 +219,14 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   // --- ChannelSink: what the channel asks of us ---
 
   emit(name: string, args: unknown): void {
+    const extra = this.ctx.replyHeaderIfAny;
     try {
-      this.bytesOut += this.host.send(this.identity, this.header(this.ctx.replyHeader), name, args);
+      this.bytesOut += this.host.send(this.identity, this.header(extra), name, args, this.zrpcPeer);
     } catch (error) {
       // Control events and ERR always encode; if one failed, a middleware put
       // something unencodable in replyHeader. Send it without those keys.
-      if (name !== HEARTBEAT && name !== MORE && name !== ERR) throw error;
-      this.bytesOut += this.host.send(this.identity, this.header(), name, args);
+      if (extra === undefined || (name !== HEARTBEAT && name !== MORE && name !== ERR)) throw error;
+      this.bytesOut += this.host.send(this.identity, this.header(), name, args, this.zrpcPeer);
     }
   }
 
@@ -292,7 +317,11 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     try {
       this.throwIfAborted(); // lost while its slot was being handed over
       this.ran = true;
-      chain = runInCall(this.ctx, () => this.host.middleware(this.ctx, this.inner));
+      chain = runInCall(
+        this.ctx,
+        this.host.middleware === undefined ? runInner : runMiddleware,
+        this,
+      );
     } catch (error) {
       this.slot.chainEnded();
       throw error;
@@ -314,8 +343,17 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     return spec.stream ? [STREAM_DONE, null] : [OK, [this.ctx.result ?? null]];
   }
 
-  /** The innermost step of the middleware chain. */
-  private readonly inner = (): Promise<void> => {
+  /** The middleware chain around `inner` (see `runMiddleware`). */
+  middlewareChain(): Promise<void> {
+    this.innerStep ??= () => this.inner();
+    return this.host.middleware!(this.ctx, this.innerStep);
+  }
+
+  /** `inner` as the `next` of the last middleware (made only for a chain that has middleware). */
+  private innerStep: (() => Promise<void>) | undefined;
+
+  /** The innermost step of the middleware chain: the handler. */
+  inner(): Promise<void> {
     const spec = this.resolved!.spec;
     const produced = runHandler(this.host, spec, this.ctx);
     if (spec.stream) {
@@ -329,7 +367,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     }
     // The value is kept as ctx.result; the chain itself resolves to nothing.
     return this.awaitUser(produced as PromiseLike<void>, true);
-  };
+  }
 
   /**
    * Wait for a promise of user code (a handler's, a generator's), its value
@@ -371,10 +409,14 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   private sendFinal([name, args]: Reply): void {
     if (this.phase.name === 'closed') return;
     let error: unknown = name === ERR ? args : undefined;
-    if (!(this.ctx.abortReason instanceof LostRemoteError) && this.channel.canSend) {
+    // No channel yet: the call is in its first turn, and the request's own
+    // credit (one event) is there for its reply.
+    const channel = this.openChannel;
+    const canSend = channel === undefined || channel.canSend;
+    if (!(this.ctx.abortReason instanceof LostRemoteError) && canSend) {
       if (error === undefined) {
         try {
-          this.channel.send(name, args);
+          this.sendOnCredit(channel, name, args);
         } catch (cause) {
           error =
             cause instanceof SendBudgetError
@@ -386,12 +428,18 @@ export class ServerCall implements ChannelSink, StreamOutlet {
         }
       }
       if (error !== undefined) {
-        this.channel.send(ERR, errArgs(error, this.ctx.tracebacks));
+        this.sendOnCredit(channel, ERR, errArgs(error, this.ctx.tracebacks));
         if (!this.ctx.tracebacks && error instanceof Error) this.host.withheld?.(this.ctx, error);
       }
     }
     this.close();
     this.report(error);
+  }
+
+  /** Send one event on the call's credit: the channel's, or the request's before there is one. */
+  private sendOnCredit(channel: Channel | undefined, name: string, args: unknown): void {
+    if (channel === undefined) this.emit(name, args);
+    else channel.send(name, args);
   }
 
   /** Tell the host how the call ended. */
@@ -430,9 +478,12 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   }
 
   private header(extra?: Readonly<Record<string, unknown>>): EventHeader {
-    const header = channelHeader(this.host.nextMessageId(), this.request.header.message_id, extra);
-    // Tells a zrpc client our pace, and that we understand _zpc_cancel.
-    header[ZRPC_HEARTBEAT_KEY] = this.host.heartbeatMs;
-    return header;
+    // Our heartbeat tells a zrpc client our pace, and that we understand _zpc_cancel.
+    return serverEventHeader(
+      this.host.nextMessageId(),
+      this.request.header.message_id,
+      this.host.heartbeatMs,
+      extra,
+    );
   }
 }

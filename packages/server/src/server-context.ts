@@ -13,7 +13,6 @@ export class ServerContext implements ServerCallContext {
   readonly method: string;
   readonly args: readonly unknown[];
   readonly header: Readonly<EventHeader>;
-  readonly replyHeader: Record<string, unknown> = {};
   result?: unknown;
   /** Why the call was cancelled, once it is. */
   abortReason: Error | undefined;
@@ -21,6 +20,7 @@ export class ServerContext implements ServerCallContext {
   private stateMap: Map<unknown, unknown> | undefined;
   private taskContextMap: Record<string, unknown> | undefined;
   private peerHex: string | undefined;
+  private replyHeaderMap: Record<string, unknown> | undefined;
 
   constructor(
     request: ZEvent,
@@ -31,6 +31,17 @@ export class ServerContext implements ServerCallContext {
     this.method = request.name;
     this.args = Array.isArray(request.args) ? request.args : [];
     this.header = request.header;
+  }
+
+  /** Keys a middleware adds to every event the server sends on the call (made on first use). */
+  get replyHeader(): Record<string, unknown> {
+    this.replyHeaderMap ??= {};
+    return this.replyHeaderMap;
+  }
+
+  /** `replyHeader` if anything may be in it: undefined if no one asked for it. */
+  get replyHeaderIfAny(): Readonly<Record<string, unknown>> | undefined {
+    return this.replyHeaderMap;
   }
 
   get peer(): string {

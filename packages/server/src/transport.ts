@@ -139,6 +139,11 @@ export class Transport {
     return this.connections;
   }
 
+  /** How many endpoints there are (they are only ever added). */
+  get endpointCount(): number {
+    return this.endpointList.length;
+  }
+
   /** Bytes held for sending that ZeroMQ has not taken yet, and the most there have been. */
   get bytesWaiting(): { now: number; peak: number } {
     return { now: this.outbox.bytesWaiting, peak: this.outbox.peakBytesWaiting };
@@ -188,7 +193,13 @@ export class Transport {
    * a RangeError for one over `maxMessageSize`, and whatever encoding
    * throws; nothing is queued then.
    */
-  send(identity: readonly Buffer[], header: EventHeader, name: string, args: unknown): number {
+  send(
+    identity: readonly Buffer[],
+    header: EventHeader,
+    name: string,
+    args: unknown,
+    zrpcPeer = false,
+  ): number {
     const payload = encodeEvent({ header, name, args });
     if (this.maxReplyBytes > 0 && payload.byteLength > this.maxReplyBytes) {
       throw new RangeError(
@@ -205,7 +216,7 @@ export class Transport {
       queued = this.outbox.push(
         peer,
         identity,
-        [...identity, EMPTY, payload],
+        framesOf(identity, payload, zrpcPeer),
         payload.length,
         data,
       );
@@ -304,6 +315,22 @@ export class Transport {
     this.counters.badFrames++;
     this.badInput.note('badFrames', detail);
   }
+}
+
+/**
+ * The frames of a message to `identity`: the routing frames, the empty
+ * delimiter (but for a zrpc client, which reads a message without one: see
+ * docs/EXTENSIONS.md), the payload.
+ */
+function framesOf(
+  identity: readonly Buffer[],
+  payload: Uint8Array,
+  zrpcPeer: boolean,
+): Array<Buffer | Uint8Array> {
+  if (identity.length === 1) {
+    return zrpcPeer ? [identity[0]!, payload] : [identity[0]!, EMPTY, payload];
+  }
+  return zrpcPeer ? [...identity, payload] : [...identity, EMPTY, payload];
 }
 
 /**

@@ -8,7 +8,7 @@ export interface Stack {
   echo(value: unknown): Promise<unknown>;
   /**
    * The round trip of the 512-in-flight load: zrpc's goes through its pool
-   * (`RPCClient`, max 8), the shape a service under heavy fan-in uses; the
+   * (`RPCClient` at its default `max`), the shape a service under heavy fan-in uses; the
    * others use their one connection.
    */
   echoWide(value: unknown): Promise<unknown>;

@@ -4,7 +4,10 @@ import type { Stack } from './stack.js';
 /** `@zrpc/client` against the `@zrpc/server` child. */
 export function zrpcStack(endpoint: string): Stack {
   const client = new Client({ endpoints: endpoint });
-  const pool = new RPCClient({ endpoints: endpoint, max: 512 });
+  // The pool at its default `max`, as a service would make it (another, for
+  // bench/ab.ts: ZRPC_BENCH_POOL_MAX).
+  const max = process.env.ZRPC_BENCH_POOL_MAX;
+  const pool = new RPCClient({ endpoints: endpoint, ...(max && { max: Number(max) }) });
   return {
     name: 'zrpc',
     echo: (value) => client.call('echo', value),

@@ -22,6 +22,7 @@ import {
   type RunningEvents,
   startEvents,
 } from './events.js';
+import { flushRunnerLogs } from './log-destination.js';
 
 /** Where the runner writes: `info` for the start banner and progress, `error` for failures. */
 export interface RunnerLog {
@@ -29,9 +30,16 @@ export interface RunnerLog {
   error(line: string): void;
 }
 
+/** The runner's own lines, after whatever the log holds (see `flushRunnerLogs`). */
 export const consoleLog: RunnerLog = {
-  info: (line) => process.stdout.write(`${line}\n`),
-  error: (line) => process.stderr.write(`${line}\n`),
+  info: (line) => {
+    flushRunnerLogs();
+    process.stdout.write(`${line}\n`);
+  },
+  error: (line) => {
+    flushRunnerLogs();
+    process.stderr.write(`${line}\n`);
+  },
 };
 
 export interface RunOptions extends EventSources {

@@ -1,0 +1,54 @@
+// The envelope of the client's messages: the reference's (the empty
+// delimiter, then the payload) until the server has said it speaks zrpc
+// (`zrpc_hb`), then the payload alone (docs/EXTENSIONS.md).
+import { channelHeader, decodeEvent, encodeEvent, type ZEvent } from '@zrpc/core/protocol';
+import { afterEach, expect, test } from 'vitest';
+import { Router } from 'zeromq';
+import { Client } from '../src/index.js';
+
+const open: Array<{ close(): unknown }> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+/**
+ * A ROUTER that answers each request with OK, saying `zrpc_hb` or not, and
+ * records how many frames each request came in (routing id included).
+ */
+async function server(advertise: boolean) {
+  const router = new Router({ linger: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  open.push(router);
+  const frameCounts: number[] = [];
+  void (async () => {
+    for await (const frames of router) {
+      frameCounts.push(frames.length);
+      const request: ZEvent = decodeEvent(frames.at(-1)!);
+      const header = channelHeader(new Uint8Array(32).fill(0x61), request.header.message_id);
+      if (advertise) header.zrpc_hb = 5000;
+      const reply = encodeEvent({ header, name: 'OK', args: [request.args] });
+      await router.send([frames[0]!, '', Buffer.from(reply)]);
+    }
+  })().catch(() => {});
+  return { endpoint: router.lastEndpoint!, frameCounts };
+}
+
+function client(endpoint: string): Client {
+  const made = new Client({ endpoints: endpoint });
+  open.push(made);
+  return made;
+}
+
+test('to a server that never says zrpc_hb (a reference server), every request has the delimiter', async () => {
+  const { endpoint, frameCounts } = await server(false);
+  const c = client(endpoint);
+  for (let i = 0; i < 3; i++) expect(await c.call('echo', i)).toEqual([i]);
+  expect(frameCounts).toEqual([3, 3, 3]);
+});
+
+test('once the server said zrpc_hb, requests come without it', async () => {
+  const { endpoint, frameCounts } = await server(true);
+  const c = client(endpoint);
+  for (let i = 0; i < 3; i++) expect(await c.call('echo', i)).toEqual([i]);
+  expect(frameCounts).toEqual([3, 2, 2]);
+});

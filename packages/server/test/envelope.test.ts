@@ -1,0 +1,84 @@
+// The envelope of what the server sends: the reference's (routing frames,
+// the empty delimiter, the payload) to any client, without the delimiter to
+// a zrpc client (its request said `zrpc_hb`): docs/EXTENSIONS.md.
+import { Registry } from '@zrpc/core';
+import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dealer } from 'zeromq';
+import { startServer } from './helpers.js';
+
+const registry = new Registry();
+registry.register(function add(a: number, b: number) {
+  return a + b;
+});
+
+const open: Array<{ close(): unknown }> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+/** Send one request and answer its reply's frames, as a DEALER reads them. */
+async function replyFrames(
+  header: Record<string, unknown>,
+  name = 'add',
+  unreadableArgs = false,
+): Promise<Buffer[]> {
+  const { server, endpoint } = await startServer({ registry });
+  open.push({ close: () => server.close({ graceMs: 0 }) });
+  const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+  socket.connect(endpoint);
+  open.push(socket);
+  const ids = new MessageIdGenerator();
+  const request = Buffer.from(
+    encodeEvent({
+      header: { message_id: ids.next(), v: 3, ...header },
+      name,
+      args: unreadableArgs ? null : [1, 2],
+    }),
+  );
+  // nil, the last byte, becomes 0xc1: a byte msgpack never uses.
+  if (unreadableArgs) request[request.length - 1] = 0xc1;
+  await socket.send(['', request]);
+  return socket.receive();
+}
+
+describe('the envelope of a reply', () => {
+  it('to a client that said nothing of itself (a reference client): the empty delimiter, then the payload', async () => {
+    const frames = await replyFrames({});
+    expect(frames.map((frame) => frame.length === 0)).toEqual([true, false]);
+    expect(decodeEvent(frames[1]!)).toMatchObject({ name: 'OK', args: [3] });
+  });
+
+  it('to a zrpc client (its request said zrpc_hb): the payload alone', async () => {
+    const frames = await replyFrames({ zrpc_hb: 5000 });
+    expect(frames).toHaveLength(1);
+    expect(decodeEvent(frames[0]!)).toMatchObject({ name: 'OK', args: [3] });
+  });
+
+  it('an unknown method, and a request refused before it is a call, are enveloped the same way', async () => {
+    const [reference, zrpc] = [
+      await replyFrames({}, 'nope'),
+      await replyFrames({ zrpc_hb: 5000 }, 'nope'),
+    ];
+    expect(reference).toHaveLength(2);
+    expect(zrpc).toHaveLength(1);
+    expect((decodeEvent(zrpc[0]!).args as string[]).slice(0, 2)).toEqual(['NameError', 'nope']);
+    // Arguments that cannot be decoded: the dispatcher answers ProtocolError itself.
+    const unreadable = await replyFrames({ zrpc_hb: 5000 }, 'add', true);
+    expect(unreadable).toHaveLength(1);
+    expect((decodeEvent(unreadable[0]!).args as string[])[0]).toBe('ProtocolError');
+  });
+
+  it('a request without the delimiter is read as well', async () => {
+    const { server, endpoint } = await startServer({ registry });
+    open.push({ close: () => server.close({ graceMs: 0 }) });
+    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    socket.connect(endpoint);
+    open.push(socket);
+    const ids = new MessageIdGenerator();
+    const header = { message_id: ids.next(), v: 3, zrpc_hb: 5000 };
+    await socket.send(Buffer.from(encodeEvent({ header, name: 'add', args: [2, 3] })));
+    const frames = await socket.receive();
+    expect(decodeEvent(frames.at(-1)!)).toMatchObject({ name: 'OK', args: [5] });
+  });
+});
