@@ -260,7 +260,6 @@ describe('how a call ends', () => {
       status: { code: SpanStatusCode.ERROR },
       attributes: { 'error.type': 'timed_out', 'rpc.status_code': 'timed_out' },
     });
-    console.log(JSON.stringify(serverSpan));
     // The client cancelled the call (_zpc_cancel): abandoned, not failed.
     expect(serverSpan.status.code).toBe(SpanStatusCode.UNSET);
     expect(serverSpan.attributes['rpc.status_code']).toBe('cancelled');

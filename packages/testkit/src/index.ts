@@ -1,3 +1,4 @@
+export { add, count, count_then_fail, find, NotFound, ValueError } from './app-methods.js';
 export type {
   EventVectorFile,
   PullerScenario,
@@ -7,6 +8,7 @@ export type {
 } from './event-vectors.js';
 export { eventOf, eventScenario, loadEventVectors } from './event-vectors.js';
 export { FakeClock, FakeTimer } from './fake-clock.js';
+export { type RunnerProcess, startRunner } from './runner-process.js';
 export {
   type Closable,
   closedAfterEach,
