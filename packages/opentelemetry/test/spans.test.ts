@@ -1,15 +1,15 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Client, type RemoteError } from '@zrpc/client';
-import type { EventHeader, ServerMiddleware } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
+import type { Client, RemoteError } from '@zrpc/client';
+import type { EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
 import {
+  recordHeaders,
   registerSdk,
+  Services,
   type SpanView,
   spansNamed,
-  startServer,
   unregisterSdk,
 } from './support/tracing.js';
 
@@ -18,8 +18,7 @@ import {
 
 const sdk = registerSdk();
 const { exporter } = sdk;
-const servers: Server[] = [];
-const clients: Client[] = [];
+const services = new Services();
 /** The request headers server A received (recorded inside the OpenTelemetry middleware). */
 const headersAtA: EventHeader[] = [];
 const headersAtB: EventHeader[] = [];
@@ -28,36 +27,20 @@ let endpointB: string;
 /** A client of A with the middleware. */
 let client: Client;
 
-const recordInto =
-  (headers: EventHeader[]): ServerMiddleware =>
-  async (ctx, next) => {
-    headers.push(ctx.header);
-    await next();
-  };
-
 beforeAll(async () => {
-  const b = await startServer({
+  endpointB = await services.server({
     registry: appRegistry(),
-    middleware: [otelServer({ service: 'B' }), recordInto(headersAtB)],
+    middleware: [otelServer({ service: 'B' }), recordHeaders(headersAtB)],
   });
-  const a = await startServer({
+  endpointA = await services.server({
     registry: appRegistry([otelClient({ service: 'B' })]),
-    middleware: [otelServer({ service: 'A', expected: ['NotFound'] }), recordInto(headersAtA)],
+    middleware: [otelServer({ service: 'A', expected: ['NotFound'] }), recordHeaders(headersAtA)],
   });
-  servers.push(a.server, b.server);
-  endpointA = a.endpoint;
-  endpointB = b.endpoint;
-  client = track(
-    new Client({
-      endpoints: endpointA,
-      middleware: [otelClient({ service: 'A', endpoint: endpointA })],
-    }),
-  );
+  client = services.client(endpointA, [otelClient({ service: 'A', endpoint: endpointA })]);
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((server) => server.close({ graceMs: 100 })));
+  await services.close();
   await unregisterSdk(sdk.provider);
 });
 
@@ -66,11 +49,6 @@ beforeEach(() => {
   headersAtA.length = 0;
   headersAtB.length = 0;
 });
-
-function track(c: Client): Client {
-  clients.push(c);
-  return c;
-}
 
 const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 
@@ -156,13 +134,15 @@ describe('a call', () => {
 
   it('a span active where the server was started is never a call’s parent', async () => {
     const booted = await trace.getTracer('test').startActiveSpan('boot', async (boot) => {
-      const started = await startServer({ registry: appRegistry(), middleware: [otelServer()] });
+      const started = await services.server({
+        registry: appRegistry(),
+        middleware: [otelServer()],
+      });
       boot.end();
       return started;
     });
-    servers.push(booted.server);
     // A plain client: no trace in the header.
-    const plain = track(new Client({ endpoints: booted.endpoint }));
+    const plain = services.client(booted);
     expect(await plain.call('add', 1, 1)).toBe(2);
     const [serverSpan] = await spansNamed(exporter, 'add');
     expect(serverSpan).toMatchObject({ kind: SpanKind.SERVER, parentSpanId: undefined });
@@ -204,17 +184,9 @@ describe('how a call ends', () => {
     expect(serverSpan.attributes).toMatchObject({ 'rpc.status_code': 'error' });
     expect(Object.keys(serverSpan.attributes)).not.toContain('error.type');
     expect(callSpan.attributes).toMatchObject({ 'error.type': 'NotFound' });
-    const tolerant = track(
-      new Client({
-        endpoints: endpointA,
-        middleware: [
-          otelClient({
-            service: 'A',
-            expected: (e) => (e as RemoteError).remoteName === 'NotFound',
-          }),
-        ],
-      }),
-    );
+    const tolerant = services.client(endpointA, [
+      otelClient({ service: 'A', expected: (e) => (e as RemoteError).remoteName === 'NotFound' }),
+    ]);
     exporter.reset();
     await expect(tolerant.call('find', 7)).rejects.toMatchObject({ remoteName: 'NotFound' });
     const [tolerantSpan] = await spansOfCall('find');

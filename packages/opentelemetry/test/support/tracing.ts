@@ -1,11 +1,12 @@
-import { context, propagation, type SpanContext, trace } from '@opentelemetry/api';
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { Client } from '@zrpc/client';
+import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
 import { Server, type ServerOptions } from '@zrpc/server';
+import { type SpanView, view } from './span-view.js';
+
+export { type SpanView, view } from './span-view.js';
 
 /**
  * The OpenTelemetry SDK as an application registers it (the Node tracer
@@ -38,27 +39,36 @@ export async function startServer(
   return { server, endpoint: server.endpoints[0]! };
 }
 
-/** A span as the tests compare it. */
-export interface SpanView {
-  name: string;
-  kind: number;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-  status: { code: number; message?: string };
-  attributes: Record<string, unknown>;
+/** The servers and clients a test file opens; `close()` them after its tests. */
+export class Services {
+  private readonly servers: Server[] = [];
+  private readonly clients: Client[] = [];
+
+  /** A quiet server on a free loopback port (see `startServer`); answers where it listens. */
+  async server(options: ServerOptions): Promise<string> {
+    const { server, endpoint } = await startServer(options);
+    this.servers.push(server);
+    return endpoint;
+  }
+
+  client(endpoint: string, middleware: ClientMiddleware[] = []): Client {
+    const client = new Client({ endpoints: endpoint, middleware });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Clients first, so that no call is left in flight. */
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+    await Promise.all(this.servers.map((s) => s.close({ graceMs: 100 })));
+  }
 }
 
-export function view(span: ReadableSpan): SpanView {
-  const context: SpanContext = span.spanContext();
-  return {
-    name: span.name,
-    kind: span.kind,
-    traceId: context.traceId,
-    spanId: context.spanId,
-    parentSpanId: span.parentSpanContext?.spanId,
-    status: { ...span.status },
-    attributes: { ...span.attributes },
+/** A server middleware that keeps each request's header in `headers`. */
+export function recordHeaders(headers: EventHeader[]): ServerMiddleware {
+  return async (ctx, next) => {
+    headers.push(ctx.header);
+    await next();
   };
 }
 
