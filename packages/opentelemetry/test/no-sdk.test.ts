@@ -2,7 +2,6 @@ import type { Client, RemoteStream } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
-import { appRegistry } from './fixtures/app/rpcs.js';
 import {
   recordHeaders,
   registerSdk,
@@ -21,14 +20,11 @@ let endpointA: string;
 let endpointB: string;
 
 beforeAll(async () => {
-  endpointB = await services.server({
-    registry: appRegistry(),
-    middleware: [otelServer(), recordHeaders(headersAtB)],
-  });
-  endpointA = await services.server({
-    registry: appRegistry([otelClient()]),
-    middleware: [otelServer()],
-  });
+  ({ endpointA, endpointB } = await services.relayPair({
+    a: [otelServer()],
+    relay: [otelClient()],
+    b: [otelServer(), recordHeaders(headersAtB)],
+  }));
 });
 
 afterAll(() => services.close());

@@ -6,11 +6,11 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Client, type RemoteError, type RemoteStream } from '@zrpc/client';
 import type { Server } from '@zrpc/server';
 import { type RunnerProcess, startRunner } from '@zrpc/testkit';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
 import { spansInFile } from './support/span-file.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
+import { sdkPerFile, spansNamed, startServer } from './support/tracing.js';
 
 // Two processes, as services run: this one (a client, and the `ledger`
 // server) and the `billing` provider, run by the real `zrpc-server` from a
@@ -20,8 +20,7 @@ import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/t
 
 const CONFIG = fileURLToPath(new URL('./fixtures/runner/zrpc.config.ts', import.meta.url));
 
-const sdk = registerSdk();
-const { exporter } = sdk;
+const { exporter } = sdkPerFile();
 let dir: string;
 let spansFile: string;
 let runner: RunnerProcess;
@@ -49,11 +48,8 @@ afterAll(async () => {
   await client?.close();
   await ledger?.close({ graceMs: 100 });
   await runner?.stop();
-  await unregisterSdk(sdk.provider);
   rmSync(dir, { recursive: true, force: true });
 });
-
-beforeEach(() => exporter.reset());
 
 /** Billing's spans named `name`, once there are `count`. */
 const billingSpans = (name: string, count = 1) =>

@@ -14,14 +14,7 @@ import type { Client } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
-import { appRegistry } from './fixtures/app/rpcs.js';
-import {
-  recordHeaders,
-  registerSdk,
-  Services,
-  spansNamed,
-  unregisterSdk,
-} from './support/tracing.js';
+import { recordHeaders, Services, sdkPerFile, spansNamed } from './support/tracing.js';
 
 // What travels in the header: the caller's trace read in every form a peer
 // may send it, and whatever fields the application's propagators use.
@@ -29,31 +22,23 @@ import {
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 
-const sdk = registerSdk();
-const { exporter } = sdk;
+const { exporter } = sdkPerFile();
 const services = new Services();
 const headersAtB: EventHeader[] = [];
 let endpointA: string;
 let endpointB: string;
 
 beforeAll(async () => {
-  endpointB = await services.server({
-    registry: appRegistry(),
-    middleware: [recordHeaders(headersAtB)],
-  });
-  endpointA = await services.server({
-    registry: appRegistry([otelClient()]),
-    middleware: [otelServer()],
-  });
+  ({ endpointA, endpointB } = await services.relayPair({
+    a: [otelServer()],
+    relay: [otelClient()],
+    b: [recordHeaders(headersAtB)],
+  }));
 });
 
-afterAll(async () => {
-  await services.close();
-  await unregisterSdk(sdk.provider);
-});
+afterAll(() => services.close());
 
 beforeEach(() => {
-  exporter.reset();
   headersAtB.length = 0;
 });
 

@@ -6,18 +6,16 @@ import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
 import {
   recordHeaders,
-  registerSdk,
   Services,
   type SpanView,
+  sdkPerFile,
   spansNamed,
-  unregisterSdk,
 } from './support/tracing.js';
 
 // One process, the SDK registered as an application does, spans exported to
 // memory: what each span says, and how they link, over real sockets.
 
-const sdk = registerSdk();
-const { exporter } = sdk;
+const { exporter } = sdkPerFile();
 const services = new Services();
 /** The request headers server A received (recorded inside the OpenTelemetry middleware). */
 const headersAtA: EventHeader[] = [];
@@ -28,24 +26,17 @@ let endpointB: string;
 let client: Client;
 
 beforeAll(async () => {
-  endpointB = await services.server({
-    registry: appRegistry(),
-    middleware: [otelServer({ service: 'B' }), recordHeaders(headersAtB)],
-  });
-  endpointA = await services.server({
-    registry: appRegistry([otelClient({ service: 'B' })]),
-    middleware: [otelServer({ service: 'A', expected: ['NotFound'] }), recordHeaders(headersAtA)],
-  });
+  ({ endpointA, endpointB } = await services.relayPair({
+    a: [otelServer({ service: 'A', expected: ['NotFound'] }), recordHeaders(headersAtA)],
+    relay: [otelClient({ service: 'B' })],
+    b: [otelServer({ service: 'B' }), recordHeaders(headersAtB)],
+  }));
   client = services.client(endpointA, [otelClient({ service: 'A', endpoint: endpointA })]);
 });
 
-afterAll(async () => {
-  await services.close();
-  await unregisterSdk(sdk.provider);
-});
+afterAll(() => services.close());
 
 beforeEach(() => {
-  exporter.reset();
   headersAtA.length = 0;
   headersAtB.length = 0;
 });

@@ -4,6 +4,8 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Client } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
 import { Server, type ServerOptions } from '@zrpc/server';
+import { afterAll, beforeEach } from 'vitest';
+import { appRegistry } from '../fixtures/app/rpcs.js';
 import { type SpanView, view } from './span-view.js';
 
 export { type SpanView, view } from './span-view.js';
@@ -18,6 +20,18 @@ export function registerSdk(): { exporter: InMemorySpanExporter; provider: NodeT
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   provider.register();
   return { exporter, provider };
+}
+
+/**
+ * `registerSdk()` for a whole test file: registered now, its exporter
+ * emptied before each test, unregistered after the file's own `afterAll`
+ * hooks (vitest runs those last-registered first).
+ */
+export function sdkPerFile(): ReturnType<typeof registerSdk> {
+  const sdk = registerSdk();
+  beforeEach(() => sdk.exporter.reset());
+  afterAll(() => unregisterSdk(sdk.provider));
+  return sdk;
 }
 
 /** Undo `registerSdk`: the API is back to its no-op state. */
@@ -49,6 +63,23 @@ export class Services {
     const { server, endpoint } = await startServer(options);
     this.servers.push(server);
     return endpoint;
+  }
+
+  /**
+   * Two servers chained as services are: A, whose `relay` calls B through a
+   * client with `relay` middleware, and B. B is started first.
+   */
+  async relayPair(middleware: {
+    a: ServerMiddleware[];
+    relay: ClientMiddleware[];
+    b: ServerMiddleware[];
+  }): Promise<{ endpointA: string; endpointB: string }> {
+    const endpointB = await this.server({ registry: appRegistry(), middleware: middleware.b });
+    const endpointA = await this.server({
+      registry: appRegistry(middleware.relay),
+      middleware: middleware.a,
+    });
+    return { endpointA, endpointB };
   }
 
   client(endpoint: string, middleware: ClientMiddleware[] = []): Client {
