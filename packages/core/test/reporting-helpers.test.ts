@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ArgumentsError,
-  expectedPredicate,
-  headerText,
-  isRemoteError,
-  RemoteError,
-} from '../src/index.js';
+import { ArgumentsError, RemoteError } from '../src/errors.js';
+import { expectedPredicate, headerText, isRemoteError } from '../src/index.js';
 
 // Helpers for middleware that reports calls (@zrpc/sentry, @zrpc/opentelemetry, a user's own).
 

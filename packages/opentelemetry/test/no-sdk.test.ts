@@ -1,11 +1,11 @@
 import type { Client, RemoteStream } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader } from '@zrpc/core';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import {
   recordHeaders,
   registerSdk,
-  Services,
+  relayPairPerFile,
   spansNamed,
   unregisterSdk,
 } from './support/tracing.js';
@@ -14,20 +14,12 @@ import {
 // middleware changes nothing, adds nothing to the header, and passes a
 // caller's trace on untouched. An SDK registered later is used at once.
 
-const services = new Services();
 const headersAtB: EventHeader[] = [];
-let endpointA: string;
-let endpointB: string;
-
-beforeAll(async () => {
-  ({ endpointA, endpointB } = await services.relayPair({
-    a: [otelServer()],
-    relay: [otelClient()],
-    b: [otelServer(), recordHeaders(headersAtB)],
-  }));
+const pair = relayPairPerFile({
+  a: [otelServer()],
+  relay: [otelClient()],
+  b: [otelServer(), recordHeaders(headersAtB)],
 });
-
-afterAll(() => services.close());
 
 beforeEach(() => {
   headersAtB.length = 0;
@@ -56,15 +48,15 @@ async function outcomes(client: Client): Promise<unknown[]> {
 }
 
 it('calls give the same results, errors and streams with and without the middleware', async () => {
-  const plain = await outcomes(services.client(endpointB, []));
-  const traced = await outcomes(services.client(endpointB, [otelClient()]));
+  const plain = await outcomes(pair.client(pair.endpointB, []));
+  const traced = await outcomes(pair.client(pair.endpointB, [otelClient()]));
   expect(traced).toEqual(plain);
   expect(plain[0]).toEqual({ value: 5 });
 });
 
 it('adds nothing to the request header', async () => {
-  await services.client(endpointB, []).call('add', 1, 1);
-  await services.client(endpointB, [otelClient()]).call('add', 1, 1);
+  await pair.client(pair.endpointB, []).call('add', 1, 1);
+  await pair.client(pair.endpointB, [otelClient()]).call('add', 1, 1);
   expect(Object.keys(headersAtB[1]!).sort()).toEqual(Object.keys(headersAtB[0]!).sort());
 });
 
@@ -74,9 +66,9 @@ it("passes a caller's trace on untouched", async () => {
     ctx.taskContext.traceparent = traceparent;
     await next();
   };
-  expect(await services.client(endpointA, [setTrace]).call('relay', endpointB, 'add', [1, 2])).toBe(
-    3,
-  );
+  expect(
+    await pair.client(pair.endpointA, [setTrace]).call('relay', pair.endpointB, 'add', [1, 2]),
+  ).toBe(3);
   expect(headersAtB[0]!.traceparent).toBe(traceparent);
 });
 
@@ -84,7 +76,9 @@ it('uses an SDK registered after the middleware was made, without a restart', as
   const sdk = registerSdk();
   try {
     expect(
-      await services.client(endpointA, [otelClient()]).call('relay', endpointB, 'add', [1, 2]),
+      await pair
+        .client(pair.endpointA, [otelClient()])
+        .call('relay', pair.endpointB, 'add', [1, 2]),
     ).toBe(3);
     const spans = await spansNamed(sdk.exporter, 'add', 2);
     expect(spans).toHaveLength(2);

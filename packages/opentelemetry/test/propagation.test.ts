@@ -14,7 +14,7 @@ import type { Client } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
-import { recordHeaders, Services, sdkPerFile, spansNamed } from './support/tracing.js';
+import { recordHeaders, relayPairPerFile, sdkPerFile, spansNamed } from './support/tracing.js';
 
 // What travels in the header: the caller's trace read in every form a peer
 // may send it, and whatever fields the application's propagators use.
@@ -23,20 +23,12 @@ const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 
 const { exporter } = sdkPerFile();
-const services = new Services();
 const headersAtB: EventHeader[] = [];
-let endpointA: string;
-let endpointB: string;
-
-beforeAll(async () => {
-  ({ endpointA, endpointB } = await services.relayPair({
-    a: [otelServer()],
-    relay: [otelClient()],
-    b: [recordHeaders(headersAtB)],
-  }));
+const pair = relayPairPerFile({
+  a: [otelServer()],
+  relay: [otelClient()],
+  b: [recordHeaders(headersAtB)],
 });
-
-afterAll(() => services.close());
 
 beforeEach(() => {
   headersAtB.length = 0;
@@ -48,12 +40,12 @@ function clientSending(header: Record<string, unknown>): Client {
     Object.assign(ctx.taskContext, header);
     await next();
   };
-  return services.client(endpointA, [setHeader]);
+  return pair.client(pair.endpointA, [setHeader]);
 }
 
 /** A relay through A to B's `add`: A's server span and the header B received. */
 async function relayFrom(client: Client) {
-  expect(await client.call('relay', endpointB, 'add', [1, 2])).toBe(3);
+  expect(await client.call('relay', pair.endpointB, 'add', [1, 2])).toBe(3);
   return headersAtB.at(-1)!;
 }
 
@@ -110,7 +102,7 @@ describe("a caller's trace", () => {
   });
 
   it('carries its baggage on through the handler to the next call', async () => {
-    const client = services.client(endpointA, [otelClient()]);
+    const client = pair.client(pair.endpointA, [otelClient()]);
     const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
     const header = await context.with(propagation.setBaggage(context.active(), baggage), () =>
       relayFrom(client),

@@ -4,7 +4,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Client } from '@zrpc/client';
 import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
 import { Server, type ServerOptions } from '@zrpc/server';
-import { afterAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { appRegistry } from '../fixtures/app/rpcs.js';
 import { type SpanView, view } from './span-view.js';
 
@@ -69,11 +69,9 @@ export class Services {
    * Two servers chained as services are: A, whose `relay` calls B through a
    * client with `relay` middleware, and B. B is started first.
    */
-  async relayPair(middleware: {
-    a: ServerMiddleware[];
-    relay: ClientMiddleware[];
-    b: ServerMiddleware[];
-  }): Promise<{ endpointA: string; endpointB: string }> {
+  async relayPair(
+    middleware: RelayPairMiddleware,
+  ): Promise<{ endpointA: string; endpointB: string }> {
     const endpointB = await this.server({ registry: appRegistry(), middleware: middleware.b });
     const endpointA = await this.server({
       registry: appRegistry(middleware.relay),
@@ -93,6 +91,37 @@ export class Services {
     await Promise.all(this.clients.map((c) => c.close()));
     await Promise.all(this.servers.map((s) => s.close({ graceMs: 100 })));
   }
+}
+
+/** The middleware of `Services.relayPair`'s servers and of A's client of B. */
+export interface RelayPairMiddleware {
+  a: ServerMiddleware[];
+  relay: ClientMiddleware[];
+  b: ServerMiddleware[];
+}
+
+/**
+ * `Services.relayPair` for a whole test file: started before its tests,
+ * closed after them with the clients made through `client`. Read the
+ * endpoints inside tests (they are set once the file's `beforeAll` ran).
+ */
+export function relayPairPerFile(middleware: RelayPairMiddleware): {
+  endpointA: string;
+  endpointB: string;
+  client(endpoint: string, middleware?: ClientMiddleware[]): Client;
+} {
+  const services = new Services();
+  const pair = {
+    endpointA: '',
+    endpointB: '',
+    client: (endpoint: string, middleware?: ClientMiddleware[]) =>
+      services.client(endpoint, middleware),
+  };
+  beforeAll(async () => {
+    Object.assign(pair, await services.relayPair(middleware));
+  });
+  afterAll(() => services.close());
+  return pair;
 }
 
 /** A server middleware that keeps each request's header in `headers`. */
