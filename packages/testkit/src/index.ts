@@ -1,4 +1,13 @@
-export { add, count, count_then_fail, find, NotFound, ValueError } from './app-methods.js';
+export {
+  add,
+  count,
+  count_then_fail,
+  find,
+  NotFound,
+  type RelayClient,
+  relayThrough,
+  ValueError,
+} from './app-methods.js';
 export type {
   EventVectorFile,
   PullerScenario,
