@@ -69,3 +69,16 @@ export class ArgumentsError extends TypeError {
   override name = 'TypeError';
   readonly zrpcStatus = 'bad_arguments';
 }
+
+/**
+ * Whether `error` is a `RemoteError`, told by its name and its
+ * `remoteName` rather than `instanceof`, so that one made by another copy
+ * of @zrpc/core counts too.
+ */
+export function isRemoteError(error: unknown): error is RemoteError {
+  return (
+    error instanceof Error &&
+    error.name === 'RemoteError' &&
+    typeof (error as Partial<RemoteError>).remoteName === 'string'
+  );
+}

@@ -20,6 +20,7 @@ export type { Clock, ClockTimer } from './clock.js';
 export { errorName } from './err-args.js';
 export {
   ArgumentsError,
+  isRemoteError,
   LostRemoteError,
   MiddlewareError,
   ProtocolError,
@@ -28,6 +29,8 @@ export {
   ZrpcError,
 } from './errors.js';
 export type { EventHeader } from './events.js';
+export type { ExpectedErrors } from './expected.js';
+export { expectedPredicate } from './expected.js';
 export type { ZerorpcHooks } from './hooks.js';
 export { fromZerorpcHooks } from './hooks.js';
 export type { MessageId } from './message-id.js';
@@ -40,7 +43,7 @@ export type {
   ServerCallContext,
   ServerMiddleware,
 } from './middleware.js';
-export { compose, taskContextOf } from './middleware.js';
+export { compose, headerText, taskContextOf } from './middleware.js';
 export type { ArgSpec, MethodSpec, RegisterOptions, RpcFunction } from './registry.js';
 export { arityError, DuplicateMethodError, Registry, rpc } from './registry.js';
 export type { CallStatus } from './status.js';

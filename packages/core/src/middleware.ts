@@ -152,3 +152,23 @@ export function taskContextOf(header: Readonly<EventHeader>): Record<string, unk
   }
   return context;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header (or task context) value as text. zrpc sends str; an older peer
+ * may send bin (bytes, in Python 2 style): taken if it is UTF-8. Anything
+ * else reads as absent (`undefined`), so that a malformed value is ignored
+ * rather than failing the call.
+ */
+export function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    try {
+      return utf8.decode(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,23 +1,28 @@
+import { type Attributes, context, propagation, type Span, SpanKind } from '@opentelemetry/api';
 import {
-  type Attributes,
-  context,
-  isSpanContextValid,
-  propagation,
-  type Span,
-  SpanKind,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
-import { type ClientCallContext, type ClientMiddleware, isStream, onStreamEnd } from '@zrpc/core';
+  type ClientCallContext,
+  type ClientMiddleware,
+  type ExpectedErrors,
+  isStream,
+  onStreamEnd,
+} from '@zrpc/core';
 import {
   ATTR_ZERORPC_STREAM,
   clientAttributes,
   endpointAttributes,
   rpcMethod,
 } from './attributes.js';
+import {
+  type CallSettings,
+  callSettings,
+  endIfFails,
+  endOk,
+  endWith,
+  inCallSpan,
+} from './call-span.js';
 import { taskContextSetter } from './carrier.js';
-import { type ExpectedErrors, endOk, endWith, expectedPredicate, outcomeOf } from './outcome.js';
-import { stringOption, type TracingOptions, tracerOf } from './tracer.js';
+import { outcomeOf } from './outcome.js';
+import { stringOption, type TracingOptions } from './tracer.js';
 
 export interface OtelClientOptions extends TracingOptions {
   /** The name of the service called: `rpc.method` and span names become `service/method`. */
@@ -35,11 +40,8 @@ export interface OtelClientOptions extends TracingOptions {
   expected?: ExpectedErrors<ClientCallContext>;
 }
 
-interface Settings {
-  tracer: () => Tracer;
-  service: string | undefined;
+interface Settings extends CallSettings<ClientCallContext> {
   server: Attributes;
-  expected: (error: unknown, ctx: ClientCallContext) => boolean;
 }
 
 /**
@@ -51,24 +53,14 @@ interface Settings {
  */
 export function otelClient(options: OtelClientOptions = {}): ClientMiddleware {
   const settings: Settings = {
-    tracer: tracerOf(options),
-    service: stringOption('service', options.service),
+    ...callSettings(options),
     server: endpointAttributes(stringOption('endpoint', options.endpoint)),
-    expected: expectedPredicate(options.expected),
   };
   return (ctx, next) => {
-    const parent = context.active();
     const method = rpcMethod(ctx.method, settings.service);
-    const span = settings
-      .tracer()
-      .startSpan(
-        method,
-        { kind: SpanKind.CLIENT, attributes: clientAttributes(method, settings.server) },
-        parent,
-      );
+    const start = { kind: SpanKind.CLIENT, attributes: clientAttributes(method, settings.server) };
     // No SDK and no span around the call: nothing to record or pass on.
-    if (!isSpanContextValid(span.spanContext())) return next();
-    return context.with(trace.setSpan(parent, span), () => {
+    return inCallSpan(settings, method, start, context.active(), next, (span) => {
       propagate(ctx.taskContext);
       return call(ctx, next, span, settings);
     });
@@ -93,16 +85,12 @@ async function call(
   span: Span,
   settings: Settings,
 ): Promise<void> {
-  try {
-    await next();
-  } catch (error) {
-    endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx)));
-    throw error;
-  }
+  const failed = (error: unknown) => outcomeOf(error, 'client', settings.expected(error, ctx));
+  await endIfFails(span, next, failed);
   if (!isStream(ctx.result)) return endOk(span);
   span.setAttribute(ATTR_ZERORPC_STREAM, true);
   onStreamEnd(ctx.result, (error) => {
     if (error === undefined) endOk(span);
-    else endWith(span, outcomeOf(error, 'client', settings.expected(error, ctx)));
+    else endWith(span, failed(error));
   });
 }

@@ -1,26 +1,10 @@
-import {
-  context,
-  isSpanContextValid,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
-import type { ServerCallContext, ServerMiddleware } from '@zrpc/core';
+import { propagation, ROOT_CONTEXT, type Span, SpanKind } from '@opentelemetry/api';
+import type { ExpectedErrors, ServerCallContext, ServerMiddleware } from '@zrpc/core';
 import { rpcMethod, serverAttributes } from './attributes.js';
+import { type CallSettings, callSettings, endIfFails, endOk, inCallSpan } from './call-span.js';
 import { headerGetter } from './carrier.js';
-import {
-  abandonedOutcome,
-  type ExpectedErrors,
-  endOk,
-  endWith,
-  expectedPredicate,
-  type Outcome,
-  outcomeOf,
-} from './outcome.js';
-import { stringOption, type TracingOptions, tracerOf } from './tracer.js';
+import { abandonedOutcome, type Outcome, outcomeOf } from './outcome.js';
+import type { TracingOptions } from './tracer.js';
 
 export interface OtelServerOptions extends TracingOptions {
   /**
@@ -35,11 +19,7 @@ export interface OtelServerOptions extends TracingOptions {
   expected?: ExpectedErrors<ServerCallContext>;
 }
 
-interface Settings {
-  tracer: () => Tracer;
-  service: string | undefined;
-  expected: (error: unknown, ctx: ServerCallContext) => boolean;
-}
+type Settings = CallSettings<ServerCallContext>;
 
 /**
  * Server middleware: each call is a `SERVER` span, the child of the
@@ -49,26 +29,22 @@ interface Settings {
  * ends after its last item. Put it first, so it wraps the other middleware.
  */
 export function otelServer(options: OtelServerOptions = {}): ServerMiddleware {
-  const settings: Settings = {
-    tracer: tracerOf(options),
-    service: stringOption('service', options.service),
-    expected: expectedPredicate(options.expected),
-  };
+  const settings = callSettings(options);
   return (ctx, next) => {
     // Only the header may name a parent, never a span that happened to be
     // active where the server was started.
     const parent = propagation.extract(ROOT_CONTEXT, ctx.header, headerGetter);
     const method = rpcMethod(ctx.method, settings.service);
-    const span = settings
-      .tracer()
-      .startSpan(
-        method,
-        { kind: SpanKind.SERVER, attributes: serverAttributes(method, ctx.peer, ctx.stream, {}) },
-        parent,
-      );
+    const attributes = serverAttributes(method, ctx.peer, ctx.stream, {});
     // No SDK and no trace in the header: nothing to record or pass on.
-    if (!isSpanContextValid(span.spanContext())) return next();
-    return context.with(trace.setSpan(parent, span), () => serve(ctx, next, span, settings));
+    return inCallSpan(
+      settings,
+      method,
+      { kind: SpanKind.SERVER, attributes },
+      parent,
+      next,
+      (span) => serve(ctx, next, span, settings),
+    );
   };
 }
 
@@ -78,12 +54,7 @@ async function serve(
   span: Span,
   settings: Settings,
 ): Promise<void> {
-  try {
-    await next();
-  } catch (error) {
-    endWith(span, outcomeAt(ctx, error, settings));
-    throw error;
-  }
+  await endIfFails(span, next, (error) => outcomeAt(ctx, error, settings));
   // (A handler that returned despite its call being abandoned is taken at
   // its word: looking at the signal here would make one per call.)
   endOk(span);

@@ -1,50 +1,29 @@
-import { Client, type RemoteStream } from '@zrpc/client';
-import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { Client, RemoteStream } from '@zrpc/client';
+import type { ClientMiddleware, EventHeader } from '@zrpc/core';
+import { beforeEach, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
-import { appRegistry } from './fixtures/app/rpcs.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
+import {
+  recordHeaders,
+  registerSdk,
+  relayPairPerFile,
+  spansNamed,
+  unregisterSdk,
+} from './support/tracing.js';
 
 // Only the API, no SDK registered (what a library user may run): the
 // middleware changes nothing, adds nothing to the header, and passes a
 // caller's trace on untouched. An SDK registered later is used at once.
 
-const servers: Server[] = [];
-const clients: Client[] = [];
 const headersAtB: EventHeader[] = [];
-let endpointA: string;
-let endpointB: string;
-
-beforeAll(async () => {
-  const record: ServerMiddleware = async (ctx, next) => {
-    headersAtB.push(ctx.header);
-    await next();
-  };
-  const b = await startServer({ registry: appRegistry(), middleware: [otelServer(), record] });
-  const a = await startServer({
-    registry: appRegistry([otelClient()]),
-    middleware: [otelServer()],
-  });
-  servers.push(a.server, b.server);
-  endpointA = a.endpoint;
-  endpointB = b.endpoint;
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close({ graceMs: 100 })));
+const pair = relayPairPerFile({
+  a: [otelServer()],
+  relay: [otelClient()],
+  b: [otelServer(), recordHeaders(headersAtB)],
 });
 
 beforeEach(() => {
   headersAtB.length = 0;
 });
-
-function clientOf(endpoint: string, middleware: ClientMiddleware[]): Client {
-  const client = new Client({ endpoints: endpoint, middleware });
-  clients.push(client);
-  return client;
-}
 
 /** Everything a caller gets from a few calls: values, errors, stream items. */
 async function outcomes(client: Client): Promise<unknown[]> {
@@ -69,15 +48,15 @@ async function outcomes(client: Client): Promise<unknown[]> {
 }
 
 it('calls give the same results, errors and streams with and without the middleware', async () => {
-  const plain = await outcomes(clientOf(endpointB, []));
-  const traced = await outcomes(clientOf(endpointB, [otelClient()]));
+  const plain = await outcomes(pair.client(pair.endpointB, []));
+  const traced = await outcomes(pair.client(pair.endpointB, [otelClient()]));
   expect(traced).toEqual(plain);
   expect(plain[0]).toEqual({ value: 5 });
 });
 
 it('adds nothing to the request header', async () => {
-  await clientOf(endpointB, []).call('add', 1, 1);
-  await clientOf(endpointB, [otelClient()]).call('add', 1, 1);
+  await pair.client(pair.endpointB, []).call('add', 1, 1);
+  await pair.client(pair.endpointB, [otelClient()]).call('add', 1, 1);
   expect(Object.keys(headersAtB[1]!).sort()).toEqual(Object.keys(headersAtB[0]!).sort());
 });
 
@@ -87,16 +66,20 @@ it("passes a caller's trace on untouched", async () => {
     ctx.taskContext.traceparent = traceparent;
     await next();
   };
-  expect(await clientOf(endpointA, [setTrace]).call('relay', endpointB, 'add', [1, 2])).toBe(3);
+  expect(
+    await pair.client(pair.endpointA, [setTrace]).call('relay', pair.endpointB, 'add', [1, 2]),
+  ).toBe(3);
   expect(headersAtB[0]!.traceparent).toBe(traceparent);
 });
 
 it('uses an SDK registered after the middleware was made, without a restart', async () => {
   const sdk = registerSdk();
   try {
-    expect(await clientOf(endpointA, [otelClient()]).call('relay', endpointB, 'add', [1, 2])).toBe(
-      3,
-    );
+    expect(
+      await pair
+        .client(pair.endpointA, [otelClient()])
+        .call('relay', pair.endpointB, 'add', [1, 2]),
+    ).toBe(3);
     const spans = await spansNamed(sdk.exporter, 'add', 2);
     expect(spans).toHaveLength(2);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);

@@ -1,17 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Client, type RemoteError, type RemoteStream } from '@zrpc/client';
 import type { Server } from '@zrpc/server';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { type RunnerProcess, startRunner } from '@zrpc/testkit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
 import { spansInFile } from './support/span-file.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
+import { sdkPerFile, spansNamed, startServer } from './support/tracing.js';
 
 // Two processes, as services run: this one (a client, and the `ledger`
 // server) and the `billing` provider, run by the real `zrpc-server` from a
@@ -19,16 +18,12 @@ import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/t
 // writes its spans to a file as JSON lines; the links between the two
 // processes' spans are what the trace context in the header carried.
 
-const serverPackage = createRequire(import.meta.url).resolve('@zrpc/server/package.json');
-const CLI = join(dirname(serverPackage), 'dist', 'cli.js');
 const CONFIG = fileURLToPath(new URL('./fixtures/runner/zrpc.config.ts', import.meta.url));
 
-const sdk = registerSdk();
-const { exporter } = sdk;
+const { exporter } = sdkPerFile();
 let dir: string;
 let spansFile: string;
-let runner: ChildProcess;
-let stderr = '';
+let runner: RunnerProcess;
 let billing: string;
 let ledger: Server;
 let ledgerEndpoint: string;
@@ -37,27 +32,8 @@ let client: Client;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'zrpc-otel-'));
   spansFile = join(dir, 'billing-spans.jsonl');
-  const env: NodeJS.ProcessEnv = { ...process.env, ZRPC_SPANS_FILE: spansFile };
-  delete env.NODE_OPTIONS;
-  runner = spawn(process.execPath, [CLI, '--config', CONFIG, '127.0.0.1:0'], {
-    cwd: dirname(CONFIG),
-    env,
-    stdio: 'pipe',
-  });
-  runner.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  billing = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`runner did not start: ${stderr}`)), 30_000);
-    runner.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const listening = /Listening on (tcp:\/\/\S+)/.exec(stdout);
-      if (listening) {
-        clearTimeout(timer);
-        resolve(listening[1]!);
-      }
-    });
-    runner.once('exit', (code) => reject(new Error(`runner exited with ${code}: ${stderr}`)));
-  });
+  runner = await startRunner(CONFIG, { env: { ZRPC_SPANS_FILE: spansFile } });
+  billing = runner.endpoint;
   ({ server: ledger, endpoint: ledgerEndpoint } = await startServer({
     registry: appRegistry(),
     middleware: [otelServer({ service: 'ledger' })],
@@ -71,16 +47,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await ledger?.close({ graceMs: 100 });
-  if (runner?.exitCode === null) {
-    const exited = new Promise((resolve) => runner.once('exit', resolve));
-    runner.kill('SIGTERM');
-    await exited;
-  }
-  await unregisterSdk(sdk.provider);
+  await runner?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-beforeEach(() => exporter.reset());
 
 /** Billing's spans named `name`, once there are `count`. */
 const billingSpans = (name: string, count = 1) =>

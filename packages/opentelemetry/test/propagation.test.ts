@@ -10,13 +10,11 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { Client } from '@zrpc/client';
-import type { ClientMiddleware, EventHeader, ServerMiddleware } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
+import type { Client } from '@zrpc/client';
+import type { ClientMiddleware, EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
-import { appRegistry } from './fixtures/app/rpcs.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
+import { recordHeaders, relayPairPerFile, sdkPerFile, spansNamed } from './support/tracing.js';
 
 // What travels in the header: the caller's trace read in every form a peer
 // may send it, and whatever fields the application's propagators use.
@@ -24,37 +22,15 @@ import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/t
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 
-const sdk = registerSdk();
-const { exporter } = sdk;
-const servers: Server[] = [];
-const clients: Client[] = [];
+const { exporter } = sdkPerFile();
 const headersAtB: EventHeader[] = [];
-let endpointA: string;
-let endpointB: string;
-
-beforeAll(async () => {
-  const record: ServerMiddleware = async (ctx, next) => {
-    headersAtB.push(ctx.header);
-    await next();
-  };
-  const b = await startServer({ registry: appRegistry(), middleware: [record] });
-  const a = await startServer({
-    registry: appRegistry([otelClient()]),
-    middleware: [otelServer()],
-  });
-  servers.push(a.server, b.server);
-  endpointA = a.endpoint;
-  endpointB = b.endpoint;
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close({ graceMs: 100 })));
-  await unregisterSdk(sdk.provider);
+const pair = relayPairPerFile({
+  a: [otelServer()],
+  relay: [otelClient()],
+  b: [recordHeaders(headersAtB)],
 });
 
 beforeEach(() => {
-  exporter.reset();
   headersAtB.length = 0;
 });
 
@@ -64,14 +40,12 @@ function clientSending(header: Record<string, unknown>): Client {
     Object.assign(ctx.taskContext, header);
     await next();
   };
-  const client = new Client({ endpoints: endpointA, middleware: [setHeader] });
-  clients.push(client);
-  return client;
+  return pair.client(pair.endpointA, [setHeader]);
 }
 
 /** A relay through A to B's `add`: A's server span and the header B received. */
 async function relayFrom(client: Client) {
-  expect(await client.call('relay', endpointB, 'add', [1, 2])).toBe(3);
+  expect(await client.call('relay', pair.endpointB, 'add', [1, 2])).toBe(3);
   return headersAtB.at(-1)!;
 }
 
@@ -128,8 +102,7 @@ describe("a caller's trace", () => {
   });
 
   it('carries its baggage on through the handler to the next call', async () => {
-    const client = new Client({ endpoints: endpointA, middleware: [otelClient()] });
-    clients.push(client);
+    const client = pair.client(pair.endpointA, [otelClient()]);
     const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
     const header = await context.with(propagation.setBaggage(context.active(), baggage), () =>
       relayFrom(client),

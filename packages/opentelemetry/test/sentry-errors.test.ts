@@ -1,13 +1,12 @@
 import * as Sentry from '@sentry/node';
-import { Client } from '@zrpc/client';
+import type { Client } from '@zrpc/client';
 import { sentryClient, sentryServer } from '@zrpc/sentry';
-import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // The Sentry stand-in of @zrpc/sentry's tests (a private test helper, shared in the repo).
 import { SentryEndpoint } from '../../sentry/test/support/sentry-endpoint.js';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/tracing.js';
+import { registerSdk, Services, spansNamed, unregisterSdk } from './support/tracing.js';
 
 // OpenTelemetry owns tracing (its SDK, W3C trace context), Sentry reports
 // errors only (no tracesSampleRate) with its `openTelemetryIntegration()`:
@@ -17,32 +16,29 @@ import { registerSdk, spansNamed, startServer, unregisterSdk } from './support/t
 
 const sdk = registerSdk();
 let sentry: SentryEndpoint;
-const servers: Server[] = [];
+const services = new Services();
 let client: Client;
 let endpointB: string;
 
 beforeAll(async () => {
   sentry = await SentryEndpoint.start();
   Sentry.init({ dsn: sentry.dsn, integrations: [Sentry.openTelemetryIntegration()] });
-  const b = await startServer({
+  endpointB = await services.server({
     registry: appRegistry(),
     middleware: [otelServer({ service: 'B' }), sentryServer({ serverName: 'B' })],
   });
-  const a = await startServer({
+  const endpointA = await services.server({
     registry: appRegistry([otelClient({ service: 'B' }), sentryClient({ service: 'B' })]),
     middleware: [otelServer({ service: 'A' }), sentryServer({ serverName: 'A' })],
   });
-  servers.push(a.server, b.server);
-  endpointB = b.endpoint;
-  client = new Client({
-    endpoints: a.endpoint,
-    middleware: [otelClient({ service: 'A' }), sentryClient({ service: 'A' })],
-  });
+  client = services.client(endpointA, [
+    otelClient({ service: 'A' }),
+    sentryClient({ service: 'A' }),
+  ]);
 });
 
 afterAll(async () => {
-  await client.close();
-  await Promise.all(servers.map((s) => s.close({ graceMs: 100 })));
+  await services.close();
   await Sentry.close(2000);
   await sentry.close();
   await unregisterSdk(sdk.provider);

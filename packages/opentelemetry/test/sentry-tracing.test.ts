@@ -1,14 +1,12 @@
 import * as Sentry from '@sentry/node';
-import { Client } from '@zrpc/client';
-import type { EventHeader, ServerMiddleware } from '@zrpc/core';
+import type { EventHeader } from '@zrpc/core';
 import { sentryClient, sentryServer } from '@zrpc/sentry';
-import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 // The Sentry stand-in of @zrpc/sentry's tests (a private test helper, shared in the repo).
 import { SentryEndpoint, type SpanV2 } from '../../sentry/test/support/sentry-endpoint.js';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
-import { startServer } from './support/tracing.js';
+import { recordHeaders, Services } from './support/tracing.js';
 
 // Sentry as the tracing backend of the OpenTelemetry API
 // (`enableOpenTelemetrySetup: true`, no OpenTelemetry SDK): the spans of
@@ -17,36 +15,28 @@ import { startServer } from './support/tracing.js';
 // `sentry-trace` and `baggage` (Sentry's propagator writes the header).
 
 let sentry: SentryEndpoint;
-const servers: Server[] = [];
-const clients: Client[] = [];
+const services = new Services();
 const headers: EventHeader[] = [];
 let sentryService: string;
 let otelService: string;
 
-const record: ServerMiddleware = async (ctx, next) => {
-  headers.push(ctx.header);
-  await next();
-};
+const record = recordHeaders(headers);
 
 beforeAll(async () => {
   sentry = await SentryEndpoint.start();
   Sentry.init({ dsn: sentry.dsn, tracesSampleRate: 1, enableOpenTelemetrySetup: true });
-  const s = await startServer({
+  sentryService = await services.server({
     registry: appRegistry(),
     middleware: [sentryServer({ serverName: 'S' }), record],
   });
-  const o = await startServer({
+  otelService = await services.server({
     registry: appRegistry(),
     middleware: [otelServer({ service: 'O' }), record],
   });
-  servers.push(s.server, o.server);
-  sentryService = s.endpoint;
-  otelService = o.endpoint;
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close({ graceMs: 100 })));
+  await services.close();
   await Sentry.close(2000);
   await sentry.close();
 });
@@ -58,12 +48,9 @@ beforeEach(async () => {
 });
 
 function client(endpoint: string, middleware: Parameters<typeof otelClient>[0] | 'sentry') {
-  const c = new Client({
-    endpoints: endpoint,
-    middleware: [middleware === 'sentry' ? sentryClient({ service: 'O' }) : otelClient(middleware)],
-  });
-  clients.push(c);
-  return c;
+  return services.client(endpoint, [
+    middleware === 'sentry' ? sentryClient({ service: 'O' }) : otelClient(middleware),
+  ]);
 }
 
 /** The spans Sentry received named `name`, once there are `count` (bounded wait). */

@@ -1,25 +1,22 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Client, type RemoteError } from '@zrpc/client';
-import type { EventHeader, ServerMiddleware } from '@zrpc/core';
-import type { Server } from '@zrpc/server';
+import type { Client, RemoteError } from '@zrpc/client';
+import type { EventHeader } from '@zrpc/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
 import {
-  registerSdk,
+  recordHeaders,
+  Services,
   type SpanView,
+  sdkPerFile,
   spansNamed,
-  startServer,
-  unregisterSdk,
 } from './support/tracing.js';
 
 // One process, the SDK registered as an application does, spans exported to
 // memory: what each span says, and how they link, over real sockets.
 
-const sdk = registerSdk();
-const { exporter } = sdk;
-const servers: Server[] = [];
-const clients: Client[] = [];
+const { exporter } = sdkPerFile();
+const services = new Services();
 /** The request headers server A received (recorded inside the OpenTelemetry middleware). */
 const headersAtA: EventHeader[] = [];
 const headersAtB: EventHeader[] = [];
@@ -28,49 +25,21 @@ let endpointB: string;
 /** A client of A with the middleware. */
 let client: Client;
 
-const recordInto =
-  (headers: EventHeader[]): ServerMiddleware =>
-  async (ctx, next) => {
-    headers.push(ctx.header);
-    await next();
-  };
-
 beforeAll(async () => {
-  const b = await startServer({
-    registry: appRegistry(),
-    middleware: [otelServer({ service: 'B' }), recordInto(headersAtB)],
-  });
-  const a = await startServer({
-    registry: appRegistry([otelClient({ service: 'B' })]),
-    middleware: [otelServer({ service: 'A', expected: ['NotFound'] }), recordInto(headersAtA)],
-  });
-  servers.push(a.server, b.server);
-  endpointA = a.endpoint;
-  endpointB = b.endpoint;
-  client = track(
-    new Client({
-      endpoints: endpointA,
-      middleware: [otelClient({ service: 'A', endpoint: endpointA })],
-    }),
-  );
+  ({ endpointA, endpointB } = await services.relayPair({
+    a: [otelServer({ service: 'A', expected: ['NotFound'] }), recordHeaders(headersAtA)],
+    relay: [otelClient({ service: 'B' })],
+    b: [otelServer({ service: 'B' }), recordHeaders(headersAtB)],
+  }));
+  client = services.client(endpointA, [otelClient({ service: 'A', endpoint: endpointA })]);
 });
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((server) => server.close({ graceMs: 100 })));
-  await unregisterSdk(sdk.provider);
-});
+afterAll(() => services.close());
 
 beforeEach(() => {
-  exporter.reset();
   headersAtA.length = 0;
   headersAtB.length = 0;
 });
-
-function track(c: Client): Client {
-  clients.push(c);
-  return c;
-}
 
 const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 
@@ -156,13 +125,15 @@ describe('a call', () => {
 
   it('a span active where the server was started is never a call’s parent', async () => {
     const booted = await trace.getTracer('test').startActiveSpan('boot', async (boot) => {
-      const started = await startServer({ registry: appRegistry(), middleware: [otelServer()] });
+      const started = await services.server({
+        registry: appRegistry(),
+        middleware: [otelServer()],
+      });
       boot.end();
       return started;
     });
-    servers.push(booted.server);
     // A plain client: no trace in the header.
-    const plain = track(new Client({ endpoints: booted.endpoint }));
+    const plain = services.client(booted);
     expect(await plain.call('add', 1, 1)).toBe(2);
     const [serverSpan] = await spansNamed(exporter, 'add');
     expect(serverSpan).toMatchObject({ kind: SpanKind.SERVER, parentSpanId: undefined });
@@ -204,17 +175,9 @@ describe('how a call ends', () => {
     expect(serverSpan.attributes).toMatchObject({ 'rpc.status_code': 'error' });
     expect(Object.keys(serverSpan.attributes)).not.toContain('error.type');
     expect(callSpan.attributes).toMatchObject({ 'error.type': 'NotFound' });
-    const tolerant = track(
-      new Client({
-        endpoints: endpointA,
-        middleware: [
-          otelClient({
-            service: 'A',
-            expected: (e) => (e as RemoteError).remoteName === 'NotFound',
-          }),
-        ],
-      }),
-    );
+    const tolerant = services.client(endpointA, [
+      otelClient({ service: 'A', expected: (e) => (e as RemoteError).remoteName === 'NotFound' }),
+    ]);
     exporter.reset();
     await expect(tolerant.call('find', 7)).rejects.toMatchObject({ remoteName: 'NotFound' });
     const [tolerantSpan] = await spansOfCall('find');
@@ -260,7 +223,6 @@ describe('how a call ends', () => {
       status: { code: SpanStatusCode.ERROR },
       attributes: { 'error.type': 'timed_out', 'rpc.status_code': 'timed_out' },
     });
-    console.log(JSON.stringify(serverSpan));
     // The client cancelled the call (_zpc_cancel): abandoned, not failed.
     expect(serverSpan.status.code).toBe(SpanStatusCode.UNSET);
     expect(serverSpan.attributes['rpc.status_code']).toBe('cancelled');

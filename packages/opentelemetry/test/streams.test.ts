@@ -4,13 +4,12 @@ import type { Server } from '@zrpc/server';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { otelClient, otelServer } from '../src/index.js';
 import { appRegistry } from './fixtures/app/rpcs.js';
-import { registerSdk, spansNamed, startServer, unregisterSdk, view } from './support/tracing.js';
+import { sdkPerFile, spansNamed, startServer, view } from './support/tracing.js';
 
 // A stream's spans cover its whole life: the server's until its last item
 // is sent, the client's until the consumer is done with it.
 
-const sdk = registerSdk();
-const { exporter } = sdk;
+const { exporter } = sdkPerFile();
 let server: Server;
 let client: Client;
 
@@ -44,11 +43,9 @@ afterAll(async () => {
   openGate();
   await client.close();
   await server.close({ graceMs: 100 });
-  await unregisterSdk(sdk.provider);
 });
 
 beforeEach(() => {
-  exporter.reset();
   closeGate();
 });
 

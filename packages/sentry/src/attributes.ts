@@ -33,21 +33,3 @@ export function rpcAttributes(
   if (service !== undefined) attributes['rpc.service'] = service;
   return attributes;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * A header value as text. zrpc sends str; a peer may send bin (bytes in
- * Python 2 style): take it if it is UTF-8. Anything else is no trace.
- */
-export function headerText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) {
-    try {
-      return utf8.decode(value);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}

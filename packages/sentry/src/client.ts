@@ -7,9 +7,16 @@ import {
   startInactiveSpan,
   withActiveSpan,
 } from '@sentry/node';
-import { type ClientCallContext, type ClientMiddleware, isStream, onStreamEnd } from '@zrpc/core';
+import {
+  type ClientCallContext,
+  type ClientMiddleware,
+  type ExpectedErrors,
+  expectedPredicate,
+  isStream,
+  onStreamEnd,
+} from '@zrpc/core';
 import { BAGGAGE, RPC_SYSTEM, rpcAttributes, SENTRY_TRACE, spanName } from './attributes.js';
-import { type ExpectedErrors, expectedPredicate, type Failure, failureOf } from './outcome.js';
+import { type Failure, failureOf } from './outcome.js';
 import { recordFailure, SPAN_STATUS_OK, spansEnabled } from './span-status.js';
 
 export interface SentryClientOptions {
@@ -62,7 +69,7 @@ async function call(
   try {
     await next();
   } catch (error) {
-    const failure = failureOf(error, 'client', isExpected(settings, error, ctx), false);
+    const failure = failureOf(error, 'client', settings.expected(error, ctx), false);
     finish(span, failure);
     if (settings.breadcrumbs) breadcrumb(ctx, settings, false, failure);
     throw error;
@@ -76,7 +83,7 @@ async function call(
         span,
         error === undefined
           ? undefined
-          : failureOf(error, 'client', isExpected(settings, error, ctx), false),
+          : failureOf(error, 'client', settings.expected(error, ctx), false),
       ),
     );
   }
@@ -145,14 +152,6 @@ function breadcrumb(
 function levelOf(failure: Failure | undefined): SeverityLevel {
   if (failure === undefined) return 'info';
   return failure.status === 'invalid_argument' ? 'warning' : 'error';
-}
-
-function isExpected(settings: Settings, error: unknown, ctx: ClientCallContext): boolean {
-  try {
-    return settings.expected(error, ctx) === true;
-  } catch {
-    return false;
-  }
 }
 
 function settingsOf(options: SentryClientOptions): Settings {

@@ -1,4 +1,4 @@
-import { type CallStatus, errorName, statusOf } from '@zrpc/core';
+import { type CallStatus, errorName, isRemoteError, statusOf } from '@zrpc/core';
 
 /** Sentry's canonical span status messages that a zrpc call can end with. */
 export type SpanStatus =
@@ -9,12 +9,6 @@ export type SpanStatus =
   | 'resource_exhausted'
   | 'unavailable'
   | 'unimplemented';
-
-/**
- * Errors that are part of an API rather than crashes (a `NotFound`, a
- * validation error): the names the caller sees, or a predicate.
- */
-export type ExpectedErrors<C> = readonly string[] | ((error: unknown, ctx: C) => boolean);
 
 /** How a failed call is recorded. */
 export interface Failure {
@@ -43,19 +37,6 @@ const CONDITIONS: Readonly<Partial<Record<CallStatus, SpanStatus>>> = {
   protocol_error: 'internal_error',
 };
 
-interface RemoteErrorLike {
-  name: 'RemoteError';
-  remoteName: string;
-}
-
-function isRemoteError(error: unknown): error is RemoteErrorLike {
-  return (
-    error instanceof Error &&
-    error.name === 'RemoteError' &&
-    typeof (error as Partial<RemoteErrorLike>).remoteName === 'string'
-  );
-}
-
 /**
  * The name an error is known by on `side`. On the server that is the name
  * its ERR reply carries (what the caller will see); on the client a
@@ -63,24 +44,6 @@ function isRemoteError(error: unknown): error is RemoteErrorLike {
  */
 export function sideName(error: unknown, side: 'server' | 'client'): string {
   return side === 'client' && isRemoteError(error) ? error.remoteName : errorName(error);
-}
-
-/**
- * Make the `expected` option one predicate. A name matches the error's
- * name as the caller sees it, or, for a `RemoteError` passed on from a
- * call further down, the remote name it carries.
- */
-export function expectedPredicate<C>(
-  expected: ExpectedErrors<C> | undefined,
-): (error: unknown, ctx: C) => boolean {
-  if (expected === undefined) return () => false;
-  if (typeof expected === 'function') return expected;
-  if (!Array.isArray(expected) || expected.some((name) => typeof name !== 'string')) {
-    throw new TypeError('expected must be a list of error names or a predicate');
-  }
-  const names = new Set(expected);
-  return (error) =>
-    names.has(errorName(error)) || (isRemoteError(error) && names.has(error.remoteName));
 }
 
 /**

@@ -11,11 +11,16 @@ import {
   withIsolationScope,
   withScope,
 } from '@sentry/node';
-import type { ServerCallContext, ServerMiddleware } from '@zrpc/core';
+import {
+  type ExpectedErrors,
+  expectedPredicate,
+  headerText,
+  type ServerCallContext,
+  type ServerMiddleware,
+} from '@zrpc/core';
 import { DEFAULT_MAX_ARGS_BYTES, renderArgs } from './args.js';
 import {
   BAGGAGE,
-  headerText,
   ORIGIN,
   RPC_SYSTEM,
   rpcAttributes,
@@ -23,7 +28,7 @@ import {
   spanName,
 } from './attributes.js';
 import { markZrpcFramesNotInApp } from './frames.js';
-import { type ExpectedErrors, expectedPredicate, type Failure, failureOf } from './outcome.js';
+import { type Failure, failureOf } from './outcome.js';
 import { recordFailure, SPAN_STATUS_OK, spansEnabled } from './span-status.js';
 
 export interface SentryServerOptions {
@@ -116,7 +121,7 @@ async function serve(
     const failure = failureOf(
       error,
       'server',
-      isExpected(settings, error, ctx),
+      settings.expected(error, ctx),
       isOwnAbort(ctx, error),
     );
     if (span !== undefined) recordFailure(span, failure);
@@ -131,14 +136,6 @@ async function serve(
 function isOwnAbort(ctx: ServerCallContext, error: unknown): boolean {
   const { signal } = ctx;
   return signal.aborted && signal.reason === error;
-}
-
-function isExpected(settings: Settings, error: unknown, ctx: ServerCallContext): boolean {
-  try {
-    return settings.expected(error, ctx) === true;
-  } catch {
-    return false; // a failing predicate must not fail the call: the error is reported
-  }
 }
 
 function callTags(ctx: ServerCallContext, service: string | undefined): Record<string, string> {

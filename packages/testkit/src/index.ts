@@ -1,3 +1,13 @@
+export {
+  add,
+  count,
+  count_then_fail,
+  find,
+  NotFound,
+  type RelayClient,
+  relayThrough,
+  ValueError,
+} from './app-methods.js';
 export type {
   EventVectorFile,
   PullerScenario,
@@ -7,6 +17,7 @@ export type {
 } from './event-vectors.js';
 export { eventOf, eventScenario, loadEventVectors } from './event-vectors.js';
 export { FakeClock, FakeTimer } from './fake-clock.js';
+export { type RunnerProcess, startRunner } from './runner-process.js';
 export {
   type Closable,
   closedAfterEach,

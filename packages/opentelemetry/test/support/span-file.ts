@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { SpanView } from './tracing.js';
+import { type SpanView, view } from './span-view.js';
 
 /** A span as a child process writes it: what the tests compare, and its duration. */
 export type FileSpan = SpanView & { durationMs: number };
@@ -15,15 +15,8 @@ export class FileSpanExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     for (const span of spans) {
-      const context = span.spanContext();
       const line: FileSpan = {
-        name: span.name,
-        kind: span.kind,
-        traceId: context.traceId,
-        spanId: context.spanId,
-        parentSpanId: span.parentSpanContext?.spanId,
-        status: { ...span.status },
-        attributes: { ...span.attributes },
+        ...view(span),
         durationMs: span.duration[0] * 1000 + span.duration[1] / 1e6,
       };
       appendFileSync(this.file, `${JSON.stringify(line)}\n`);
