@@ -70,15 +70,27 @@ export class CliProcess {
   }
 
   /** The first match of `pattern` in stdout; fails if the process exits or takes too long. */
-  async waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
+  waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
+    return this.waitFor('stdout', pattern);
+  }
+
+  /**
+   * The first match of `pattern` in stderr (the JSON log, written in batches
+   * up to 10 ms after a line); fails if the process exits or takes too long.
+   */
+  waitForStderr(pattern: RegExp): Promise<RegExpMatchArray> {
+    return this.waitFor('stderr', pattern);
+  }
+
+  private async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp): Promise<RegExpMatchArray> {
     const exited = () => this.child.exitCode !== null || this.child.signalCode !== null;
     let match: RegExpMatchArray | null = null;
-    await until(() => (match = this.stdout.match(pattern)) !== null || exited(), WAIT_MS).catch(
+    await until(() => (match = this[stream].match(pattern)) !== null || exited(), WAIT_MS).catch(
       () => {},
     );
     if (match) return match;
     throw new Error(
-      `no ${pattern} in the runner's output\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
+      `no ${pattern} in the runner's ${stream}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
     );
   }
 

@@ -35,7 +35,12 @@ describe('the JSON log, buffered for a turn of the event loop', () => {
   it.each([
     ['the event loop empties', '', 0],
     ['process.exit() in the same turn', 'process.exit(0);', 0],
-    ['SIGTERM in the same turn', "process.kill(process.pid, 'SIGTERM');", 143],
+    // (A timer holds the process open until the signal is handled.)
+    [
+      'SIGTERM in the same turn',
+      "setTimeout(() => {}, 5000); process.kill(process.pid, 'SIGTERM');",
+      143,
+    ],
     ['an uncaught error in the same turn', "throw new Error('boom');", 1],
   ])('keeps every line when %s', async (_, ending, exitCode) => {
     const { code, lines } = await logThenEnd(ending);

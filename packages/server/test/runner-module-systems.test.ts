@@ -105,7 +105,8 @@ describe.each(['commonjs', 'module'] as const)('a "type": "%s" project', (type) 
     expect(reply).toMatchObject({ name: 'OK', args: ['whoami'] });
     expect(reply.header.flavour).toBe(flavour);
     // The log (stderr, JSON lines): the start line and the call's line, no warning nor error.
-    expect(cli.stderr).toMatch(/"msg":"\w+-\w+ serving 1 method on tcp:/);
+    await cli.waitForStderr(/"msg":"\w+-\w+ serving 1 method on tcp:/);
+    await cli.waitForStderr(/"method":"whoami"/);
     expect(cli.stderr).not.toMatch(/"level":(40|50|60)/);
   });
 });

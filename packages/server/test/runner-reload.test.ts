@@ -148,7 +148,8 @@ test('a server whose reloader is killed stops too: nothing is left holding the p
   const app = project();
   const runner = new Runner(['--reload', '--app', 'app', '127.0.0.1:0'], app.dir);
   await runner.printed(/^Listening on /m);
-  // The server's start line (JSON on stderr) names its process.
+  // The server's start line (JSON on stderr, written up to 10 ms later) names its process.
+  await runner.printed(/"pid":(\d+),"endpoints"/);
   const pid = Number(runner.output.match(/"pid":(\d+),"endpoints"/)![1]);
   expect(pid).not.toBe(runner.child.pid);
   runner.child.kill('SIGKILL');
