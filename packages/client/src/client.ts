@@ -269,7 +269,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     // No other server takes it: it waits for whoever listens at that address
     // next (a restart), as do the calls started there meanwhile.
     // (A reply read before the send settled: the request left on the current connection.)
-    connection.leaving(exchange.drops < 0 ? connection.drops : exchange.drops);
+    connection.leaving.said(exchange.drops < 0 ? connection.leaving.drops : exchange.drops);
     return this.startWhenBack(connection, retry, () => error);
   }
 
@@ -282,7 +282,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
     if (this.rotation.closed) return Promise.reject(new ClientClosedError());
     const connection = this.rotation.pick();
     if (connection === undefined) return this.startWhenServer(spec);
-    if (connection.isLeaving) {
+    if (connection.leaving.isLeaving) {
       const notConnected = () => new NotConnectedError(spec.timeoutMs, spec.method, spec.endpoints);
       return this.startWhenBack(connection, spec, notConnected);
     }
@@ -341,7 +341,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   }
 
   /**
-   * Start a call on `connection` once it is back (`Connection.whenBack`):
+   * Start a call on `connection` once it is back (`ServerLeaving.whenBack`):
    * its server said it is leaving (it refused a call unrun,
    * `ServerDrainingError`), so the call goes to whoever listens at the
    * address next (a restart, a reload), within its timeout, else fails with
@@ -354,7 +354,7 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   ): Promise<unknown> {
     const clock = this.timers.clock;
     const due = clock.now() + spec.timeoutMs;
-    const back = await connection.whenBack(spec.timeoutMs, spec.signals);
+    const back = await connection.leaving.whenBack(spec.timeoutMs, spec.signals);
     for (const signal of spec.signals) signal.throwIfAborted();
     if (this.rotation.closed) throw new ClientClosedError();
     const left = Math.floor(due - clock.now());

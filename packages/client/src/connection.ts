@@ -12,6 +12,7 @@ import {
 } from '@zrpc/core/protocol';
 import { Dealer, type SocketOptions } from 'zeromq';
 import { ClientClosedError } from './errors.js';
+import { ServerLeaving } from './server-leaving.js';
 
 /** The zeromq.js options of a client's DEALER socket. */
 export type ClientSocketOptions = SocketOptions<Dealer>;
@@ -90,13 +91,8 @@ export class Connection {
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
-  /** How many times the connection dropped, as ZeroMQ reported it: the next may reach another server. */
-  drops = 0;
-  /** Whether ZeroMQ reported a connection made since the last drop. */
-  private connected = false;
-  /** The drops before the connection whose server said it is leaving (see `leaving`). */
-  private leftAfter = -1;
-  private backWaiters = new Set<() => void>();
+  /** Its drops and comebacks, for calls that wait while its server leaves. */
+  readonly leaving: ServerLeaving;
   /**
    * A server took this connection once: its handshake was seen, or the
    * socket accepted a message (with `immediate`, it takes one only over a
@@ -119,6 +115,7 @@ export class Connection {
     socketOptions: ClientSocketOptions = {},
     events?: ConnectionEvents,
   ) {
+    this.leaving = new ServerLeaving(clock);
     // immediate: queue only to completed connections, so a dead endpoint
     // never swallows requests and a call with no server fails clearly.
     // sendTimeout 0: a send either goes out at once or fails, never waits
@@ -147,15 +144,13 @@ export class Connection {
     this.dropsCalls = socketOptions.routingId === undefined;
     const observer = this.socket.events;
     observer.on('handshake', () => {
-      this.connected = true;
       this.reached = true;
-      for (const wake of this.backWaiters) wake();
+      this.leaving.up();
       events?.up();
     });
     observer.on('disconnect', () => {
       this.serverHeartbeatMs = undefined;
-      this.drops++;
-      this.connected = false;
+      this.leaving.down();
       this.dropped();
       events?.down();
     });
@@ -201,69 +196,11 @@ export class Connection {
     this.queue.push(message);
   }
 
-  /**
-   * The server reached after `drops` drops (the one a refused request went
-   * to) refused a call because it is leaving (shutting down): calls wait
-   * (`isLeaving`, `whenBack`) until that connection has dropped and a new
-   * one is made, to whoever listens at the address then, rather than be
-   * refused too or lost when it drops. Waiting for the new connection, not
-   * merely the drop: in the instant after a drop ZeroMQ may still take a
-   * message for the connection that is going, and lose it. (Counting the
-   * drops from the request's own send: ZeroMQ reports a connection made
-   * later than it may carry requests.)
-   */
-  leaving(drops: number): void {
-    this.leftAfter = Math.max(this.leftAfter, drops);
-  }
-
-  /** Whether the server at the address said it is leaving, and no new connection was made since. */
-  get isLeaving(): boolean {
-    return this.leftAfter >= 0 && !(this.drops > this.leftAfter && this.connected);
-  }
-
-  /**
-   * Resolves true once the connection is not `isLeaving` (at once if it is
-   * not); false after `ms`, when a signal aborts, or when this closes.
-   */
-  async whenBack(ms: number, signals: readonly AbortSignal[]): Promise<boolean> {
-    let timedOut = false;
-    let wake = (): void => {};
-    const onAbort = () => wake();
-    const timer = this.clock.setTimeout(
-      () => {
-        timedOut = true;
-        wake();
-      },
-      ms,
-      undefined,
-    );
-    const stopped = () => this.isClosed || timedOut || signals.some((signal) => signal.aborted);
-    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      // Each connection made wakes it; one made before the drop awaited does not end the wait.
-      while (this.isLeaving && !stopped()) {
-        const woken = new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        this.backWaiters.add(wake);
-        try {
-          await woken;
-        } finally {
-          this.backWaiters.delete(wake);
-        }
-      }
-    } finally {
-      this.clock.clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener('abort', onAbort);
-    }
-    return !this.isLeaving && !this.isClosed;
-  }
-
   /** End every open conversation with `error`, then close the socket. */
   close(error: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const wake of this.backWaiters) wake();
+    this.leaving.close();
     this.clock.clearTimeout(this.dropTimer);
     this.doomed.clear();
     for (const route of [...this.routes.values()]) route.abandon(error);

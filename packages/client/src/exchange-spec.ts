@@ -44,7 +44,7 @@ export interface ExchangeView {
   readonly spec: ExchangeSpec;
   /** What is left of the call timeout (0 once a stream has begun). */
   readonly timeLeftMs: number;
-  /** The connection's drops when the request went out (-1: not yet; see `Connection.leaving`). */
+  /** The connection's drops when the request went out (-1: not yet; see `ServerLeaving.said`). */
   readonly drops: number;
 }
 

@@ -163,7 +163,7 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
       report.bytesOut += this.payload.length;
     }
     this.payload = NOTHING;
-    this.drops = this.connection.drops;
+    this.drops = this.connection.leaving.drops;
     this.openChannel();
   }
 
