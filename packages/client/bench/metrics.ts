@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@zrpc/client';
 import { clientMetrics } from '@zrpc/client/metrics';
 import { Registry } from 'prom-client';
-import { type ServerChild, startServer } from './children.js';
+import { startServer } from './children.js';
 
 const IN_FLIGHT = 64;
 const MEASURE_MS = 1500;
@@ -75,13 +75,6 @@ function scrapeEverySecond(url: string | (() => Promise<string>)): () => Promise
   };
 }
 
-function askCpu(server: ServerChild): Promise<number> {
-  return new Promise((resolve) => {
-    server.child.once('message', (message: { cpuMicros: number }) => resolve(message.cpuMicros));
-    server.child.send('cpu');
-  });
-}
-
 function startFlood(admin: string): Promise<{ stop(): Promise<number>; child: ChildProcess }> {
   const file = fileURLToPath(new URL('./admin-flood.ts', import.meta.url));
   const child = fork(file, [admin], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -130,11 +123,11 @@ export async function measureMetricsCost(): Promise<MetricsRow[]> {
         ? undefined
         : scrapeEverySecond(row === 'client metrics' ? () => registry.metrics() : metricsUrl);
     const flood = row === 'metrics+flood' ? await startFlood(on!.admin!) : undefined;
-    const cpuBefore = await askCpu(server);
+    const cpuBefore = await server.cpuUs();
     const started = performance.now();
     const calls = await rate(client, ms);
     const seconds = (performance.now() - started) / 1000;
-    const cpu = (await askCpu(server)) - cpuBefore;
+    const cpu = (await server.cpuUs()) - cpuBefore;
     const requests = await flood?.stop();
     await stopScraping?.();
     return {
