@@ -178,6 +178,10 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
         credit: this.credit,
         endpoints: this.configured,
         connect: this.rotation.connected ? undefined : this.connectDeadline(timeoutMs),
+        // Set below or by the middleware path; present from the start so that
+        // every spec has one shape (the exchange reads it on every event).
+        report: undefined,
+        call: undefined,
       };
       if (this.observers.any) {
         const report = new CallReport(this.observers, method, this.timers.clock);
@@ -218,16 +222,11 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
       heartbeatMs,
     );
     if (spec.report !== undefined) spec.report.ctx = ctx;
+    // What the middleware put in the task context (trace ids) goes out.
+    spec.context = ctx.taskContext;
+    spec.call = ctx;
     const chain = this.middleware(ctx, async () => {
-      ctx.result = await this.start({
-        ...spec,
-        // What the middleware put in the task context (trace ids) goes out.
-        context: ctx.taskContext,
-        onReplyHeader: (header) => {
-          ctx.replyHeader = header;
-        },
-        onAbandon: (error) => ctx.abandon(error),
-      });
+      ctx.result = await this.start(spec);
     });
     return chain.then(() => ctx.result);
   }

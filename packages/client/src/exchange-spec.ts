@@ -1,4 +1,5 @@
-import type { ChannelTimers, EventHeader } from '@zrpc/core/protocol';
+import type { ChannelTimers } from '@zrpc/core/protocol';
+import type { ClientCall } from './call-context.js';
 import type { CallReport } from './call-report.js';
 import type { Connection } from './connection.js';
 
@@ -13,10 +14,12 @@ export interface ExchangeSpec {
   assumedPeerHeartbeatMs: number;
   /** The call is cancelled when any of these aborts. */
   signals: readonly AbortSignal[];
-  /** Told the header of the first reply event (for client middleware). */
-  onReplyHeader?(header: Readonly<EventHeader>): void;
-  /** Told why the call was abandoned (lost, timeout, abort, close), unless it is sent again. */
-  onAbandon?(error: unknown): void;
+  /**
+   * The middleware's view of the call, when the client has middleware: told
+   * the first reply event's header, and why the call was abandoned (lost,
+   * timeout, abort, close) unless it is sent again.
+   */
+  call?: ClientCall;
   /** The call may be sent again after a lost or refusing server (see `CallOptions`). */
   idempotent: boolean;
   /** Attempts made before this one. */

@@ -220,7 +220,7 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
       return;
     }
     if (phase.name !== 'open') return;
-    this.spec.onReplyHeader?.(event.header);
+    if (this.spec.call !== undefined) this.spec.call.replyHeader = event.header;
     switch (event.name) {
       case OK:
         this.end();
@@ -397,7 +397,7 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
     for (const signal of this.spec.signals) signal.removeEventListener('abort', this);
     if (phase.name === 'streaming') phase.markEnded();
     this.host.ended(this, error);
-    if (error !== undefined && !retried) this.spec.onAbandon?.(error);
+    if (error !== undefined && !retried) this.spec.call?.abandon(error);
     if (this.spec.report !== undefined && !retried) this.reportEnd(phase, error);
   }
 

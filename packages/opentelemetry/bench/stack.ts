@@ -56,6 +56,7 @@ function countSpans(): () => Record<string, number> {
 await runBenchStack({
   zrpc: { Registry, Server, Client },
   server: instrumented ? [otelServer({ service: 'bench' })] : bare,
-  client: (endpoint: string) => (instrumented ? [otelClient({ service: 'bench', endpoint })] : []),
+  client: (endpoint: string) =>
+    instrumented ? [otelClient({ service: 'bench', endpoint })] : bare,
   count: countSpans,
 });
