@@ -49,7 +49,19 @@ describe('zrpc-server with events', () => {
       err: { type: 'ValueError', message: 'on purpose', stack: expect.stringContaining('rpcs.ts') },
     });
     cli.child.kill('SIGTERM');
-    expect((await cli.exited).code).toBe(0);
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    // The last line says what the events did, beside the calls.
+    const stop = JSON.parse(exit.stderr.trim().split('\n').at(-1)!);
+    expect(stop).toMatchObject({
+      signal: 'SIGTERM',
+      calls: 0,
+      eventsRun: 2,
+      eventsFailed: 1,
+      msg: expect.stringMatching(
+        /stopped \(SIGTERM\) after 0 calls, 0 answered with an error; 2 events run, 1 failed$/,
+      ),
+    });
   });
 
   it('serves calls, pushed events and published events side by side', async () => {

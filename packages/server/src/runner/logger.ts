@@ -34,6 +34,8 @@ const SUMMARISED_FIELDS = [
   'lostRemotes',
   'rejectedBusy',
   'rejectedClosing',
+  'eventsRun',
+  'eventsFailed',
 ].join(',');
 
 export interface RunnerLoggerOptions {

@@ -194,7 +194,7 @@ export function exitOnSignals(
     log.info(`${signal}: finishing the calls in flight, then exiting (${signal} again to force)`);
     Promise.all([running.server.close(), closeEvents(running)]).then(
       () => {
-        if (logger !== undefined) logStop(logger, running.server, signal);
+        if (logger !== undefined) logStop(logger, running, signal);
         process.exit(0);
       },
       (err: unknown) => {
@@ -207,14 +207,24 @@ export function exitOnSignals(
   process.on('SIGTERM', onSignal);
 }
 
-/** The last line: why the server stopped, and what it did meanwhile. */
-function logStop(logger: Logger, server: Server, signal: NodeJS.Signals): void {
+/** The last line: why the server stopped, and what it and its event receivers did meanwhile. */
+function logStop(logger: Logger, running: RunningServer, signal: NodeJS.Signals): void {
+  const { server } = running;
   const { calls, errors, lostRemotes, rejectedBusy, rejectedClosing } = server.stats;
+  const receivers = [running.puller, running.subscriber].filter((r) => r !== undefined);
+  const events = receivers.map((receiver) => receiver.stats);
+  const eventsRun = events.reduce((sum, stats) => sum + stats.ok + stats.failed, 0);
+  const eventsFailed = events.reduce((sum, stats) => sum + stats.failed, 0);
+  const eventFields = receivers.length > 0 ? { eventsRun, eventsFailed } : {};
+  const eventWords =
+    receivers.length > 0
+      ? `; ${eventsRun} event${eventsRun === 1 ? '' : 's'} run, ${eventsFailed} failed`
+      : '';
   writeLog(
     logger,
     'info',
-    { signal, calls, errors, lostRemotes, rejectedBusy, rejectedClosing },
-    `${server.name} stopped (${signal}) after ${calls} call${calls === 1 ? '' : 's'}, ${errors} answered with an error`,
+    { signal, calls, errors, lostRemotes, rejectedBusy, rejectedClosing, ...eventFields },
+    `${server.name} stopped (${signal}) after ${calls} call${calls === 1 ? '' : 's'}, ${errors} answered with an error${eventWords}`,
   );
 }
 
