@@ -4,22 +4,11 @@
  * load once and answers the rate and the CPU µs per operation of this
  * process and of its server (main thread, other threads).
  */
-import { readFileSync } from 'node:fs';
 import { startServer, stopServers } from './children.js';
 import { LOADS } from './loads.js';
+import { cpuOf } from './process-cpu.js';
 import { floorStack } from './stacks/floor.js';
 import { zrpcStack } from './stacks/zrpc.js';
-
-/** Linux counts a process's CPU time in clock ticks of 10 ms. */
-const TICK_US = 10_000;
-
-function cpuOf(pid: number): { all: number; main: number } {
-  const read = (stat: string) => {
-    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
-}
 
 const [loadKey = 'inFlight64', clientName = 'zrpc', serverName = clientName] =
   process.argv.slice(2);

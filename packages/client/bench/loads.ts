@@ -35,9 +35,9 @@ const MEGABYTE = new Uint8Array(randomBytes(1 << 20));
  * have started or `ms` have passed; answers completed calls per second.
  * Every reply is checked, so a stack that answers wrongly fails the bench.
  */
-async function roundTrips(
+export async function roundTrips(
   call: (value: unknown) => Promise<unknown>,
-  payload: string | Uint8Array,
+  payload: string | number | Uint8Array,
   inFlight: number,
   limit: { calls?: number; ms?: number },
 ): Promise<Measured> {
@@ -49,15 +49,15 @@ async function roundTrips(
     while (started < calls && performance.now() < stop) {
       started++;
       const reply = await call(payload);
-      if (!sameValue(reply, payload)) throw new Error('echo answered a different value');
+      if (!sameValue(reply, payload)) throw new Error('the server answered a different value');
     }
   };
   await Promise.all(Array.from({ length: inFlight }, caller));
   return { rate: started / ((performance.now() - start) / 1000), operations: started };
 }
 
-function sameValue(reply: unknown, sent: string | Uint8Array): boolean {
-  if (typeof sent === 'string') return reply === sent;
+function sameValue(reply: unknown, sent: string | number | Uint8Array): boolean {
+  if (!(sent instanceof Uint8Array)) return reply === sent;
   return reply instanceof Uint8Array && Buffer.from(sent).equals(reply);
 }
 

@@ -24,6 +24,7 @@ import { Client } from '@zrpc/client';
 import { clientMetrics } from '@zrpc/client/metrics';
 import { Registry } from 'prom-client';
 import { startServer } from './children.js';
+import { roundTrips } from './loads.js';
 
 const IN_FLIGHT = 64;
 const MEASURE_MS = 1500;
@@ -48,18 +49,8 @@ export interface MetricsRow {
 
 /** Calls/s of `IN_FLIGHT` callers on `client` for `ms`; every reply checked. */
 async function rate(client: Client, ms: number): Promise<number> {
-  const start = performance.now();
-  const stop = start + ms;
-  let done = 0;
-  const caller = async () => {
-    while (performance.now() < stop) {
-      if ((await client.call('echo', PAYLOAD)) !== PAYLOAD)
-        throw new Error('echo answered wrongly');
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, caller));
-  return done / ((performance.now() - start) / 1000);
+  const call = (value: unknown) => client.call('echo', value);
+  return (await roundTrips(call, PAYLOAD, IN_FLIGHT, { ms })).rate;
 }
 
 /** GET `url` every second until `stop` is called (the scrape's text is read whole). */

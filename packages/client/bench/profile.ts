@@ -12,10 +12,10 @@
  * @zrpc/server with the floor's bare DEALER, which tells the client's cost
  * from the server's (echo loads only: the floor server streams without credit).
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startServer, stopServers } from './children.js';
 import { LOADS } from './loads.js';
+import { cpuOf } from './process-cpu.js';
 import { floorStack } from './stacks/floor.js';
 import { grpcStack } from './stacks/grpc.js';
 import type { Stack } from './stacks/stack.js';
@@ -28,19 +28,6 @@ const STACKS: Record<string, { server: string; connect(endpoint: string): Stack 
 };
 /** Runs of the load (`REPEATS=n` in the environment for more); the first is a warm-up. */
 const REPEATS = Number(process.env.REPEATS ?? 6);
-/** Linux counts a process's CPU time in clock ticks of 10 ms (`getconf CLK_TCK` = 100). */
-const TICK_US = 10_000;
-
-/** CPU time (user + system) so far of process `pid` and of its main thread, in µs, from /proc. */
-function cpuOf(pid: number): { all: number; main: number } {
-  const read = (stat: string) => {
-    // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
-    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
-}
-
 const [loadKey = 'inFlight64', clientName = 'zrpc', serverName = clientName] =
   process.argv.slice(2);
 const load = LOADS.find((l) => l.key === loadKey);

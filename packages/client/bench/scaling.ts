@@ -4,9 +4,9 @@
  * client spreads calls over its servers (fewest open calls first), so the
  * rate grows with servers as far as the machine's cores allow.
  */
-import { performance } from 'node:perf_hooks';
 import { Client } from '@zrpc/client';
 import { startServer } from './children.js';
+import { roundTrips } from './loads.js';
 
 const WORK_US = 200;
 const IN_FLIGHT = 64;
@@ -24,18 +24,8 @@ export interface ScalingResult {
 }
 
 async function rate(client: Client, ms: number): Promise<number> {
-  const start = performance.now();
-  const stop = start + ms;
-  let done = 0;
-  const caller = async () => {
-    while (performance.now() < stop) {
-      if ((await client.call('work', WORK_US)) !== WORK_US)
-        throw new Error('work answered wrongly');
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, caller));
-  return done / ((performance.now() - start) / 1000);
+  const call = (value: unknown) => client.call('work', value);
+  return (await roundTrips(call, WORK_US, IN_FLIGHT, { ms })).rate;
 }
 
 const median = (values: number[]) => {

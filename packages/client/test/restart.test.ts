@@ -28,6 +28,15 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
 });
 
+/** A server named `name` whose `held()` calls wait until `release()`. */
+function heldServer(name: string): { server: Server; release: () => void } {
+  let release = () => {};
+  const hold = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { server: serverNamed(name, hold), release };
+}
+
 function serverNamed(name: string, hold?: Promise<void>): Server {
   const registry = new Registry();
   registry.register(function who() {
@@ -59,13 +68,7 @@ async function bindWhenFree(server: Server, endpoint: string): Promise<void> {
 }
 
 test('calls refused by the only server while it restarts go to the next one at its address', async () => {
-  let release = () => {};
-  const old = serverNamed(
-    'old',
-    new Promise<void>((resolve) => {
-      release = resolve;
-    }),
-  );
+  const { server: old, release } = heldServer('old');
   await old.bind('tcp://127.0.0.1:*');
   const endpoint = old.endpoints[0]!;
   const client = new Client<{ who(): string; held(): string }>({ endpoints: endpoint });
@@ -125,13 +128,7 @@ test('once the server said it is leaving, new calls wait for the next connection
 });
 
 test('with no server back within its timeout, the refused call fails with the refusal', async () => {
-  let release = () => {};
-  const old = serverNamed(
-    'old',
-    new Promise<void>((resolve) => {
-      release = resolve;
-    }),
-  );
+  const { server: old, release } = heldServer('old');
   await old.bind('tcp://127.0.0.1:*');
   const client = new Client<{ who(): string; held(): string }>({
     endpoints: old.endpoints[0]!,

@@ -17,17 +17,23 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
 });
 
+/** A raw DEALER connected to a server of `registry` (both closed after the test). */
+async function dealerToServer(): Promise<Dealer> {
+  const { server, endpoint } = await startServer({ registry });
+  open.push({ close: () => server.close({ graceMs: 0 }) });
+  const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+  socket.connect(endpoint);
+  open.push(socket);
+  return socket;
+}
+
 /** Send one request and answer its reply's frames, as a DEALER reads them. */
 async function replyFrames(
   header: Record<string, unknown>,
   name = 'add',
   unreadableArgs = false,
 ): Promise<Buffer[]> {
-  const { server, endpoint } = await startServer({ registry });
-  open.push({ close: () => server.close({ graceMs: 0 }) });
-  const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
-  socket.connect(endpoint);
-  open.push(socket);
+  const socket = await dealerToServer();
   const ids = new MessageIdGenerator();
   const request = Buffer.from(
     encodeEvent({
@@ -70,11 +76,7 @@ describe('the envelope of a reply', () => {
   });
 
   it('a request without the delimiter is read as well', async () => {
-    const { server, endpoint } = await startServer({ registry });
-    open.push({ close: () => server.close({ graceMs: 0 }) });
-    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
-    socket.connect(endpoint);
-    open.push(socket);
+    const socket = await dealerToServer();
     const ids = new MessageIdGenerator();
     const header = { message_id: ids.next(), v: 3, zrpc_hb: 5000 };
     await socket.send(Buffer.from(encodeEvent({ header, name: 'add', args: [2, 3] })));

@@ -24,6 +24,39 @@ export class FakeTimer {
   }
 }
 
+/** What `sleepOnClock` needs of a clock: a `FakeClock`, or @zrpc/core's `Clock`. */
+export interface TimerClock {
+  setTimeout(fn: (arg: undefined) => void, ms: number, arg: undefined): unknown;
+  clearTimeout(timer: any): void;
+}
+
+/**
+ * Resolves `ms` from now on `clock`, or rejects with the signal's reason if
+ * it fires first (a handler's `callSignal()`, say). For handlers that stand
+ * for slow work in tests, on a fake clock or the real one.
+ */
+export function sleepOnClock(clock: TimerClock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      ms,
+      undefined,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /**
  * A clock whose time moves only when the test says so: the `Clock` of
  * `@zrpc/core` (servers and clients take one as their `clock` option), for
@@ -141,25 +174,7 @@ export class FakeClock {
    * stand for slow work in tests on this clock.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = () => {
-        this.clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      const timer = this.setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        ms,
-        undefined,
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOnClock(this, ms, signal);
   }
 
   private next(): FakeTimer | undefined {

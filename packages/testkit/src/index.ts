@@ -16,7 +16,7 @@ export type {
   SentMessage,
 } from './event-vectors.js';
 export { eventOf, eventScenario, loadEventVectors } from './event-vectors.js';
-export { FakeClock, FakeTimer } from './fake-clock.js';
+export { FakeClock, FakeTimer, sleepOnClock, type TimerClock } from './fake-clock.js';
 export { type RunnerProcess, startRunner } from './runner-process.js';
 export {
   type Closable,
