@@ -214,20 +214,17 @@ class ClientBase<Api = UntypedApi> extends Caller<Api> implements ExchangeHost {
   private run(spec: ExchangeSpec, serverCall: ServerCallContext | undefined): Promise<unknown> {
     const { method, args, timeoutMs, heartbeatMs } = spec;
     if (this.middleware === undefined) return this.start(spec);
-    const ctx = new ClientCall(
-      method,
-      args,
-      { ...serverCall?.taskContext },
-      timeoutMs,
-      heartbeatMs,
-    );
+    const taskContext = serverCall === undefined ? {} : { ...serverCall.taskContext };
+    const ctx = new ClientCall(method, args, taskContext, timeoutMs, heartbeatMs);
     if (spec.report !== undefined) spec.report.ctx = ctx;
     // What the middleware put in the task context (trace ids) goes out.
     spec.context = ctx.taskContext;
     spec.call = ctx;
-    const chain = this.middleware(ctx, async () => {
-      ctx.result = await this.start(spec);
-    });
+    const chain = this.middleware(ctx, () =>
+      this.start(spec).then((result) => {
+        ctx.result = result;
+      }),
+    );
     return chain.then(() => ctx.result);
   }
 

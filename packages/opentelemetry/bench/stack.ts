@@ -15,7 +15,7 @@ import { Client } from '@zrpc/client';
 import { Registry } from '@zrpc/core';
 import { Server } from '@zrpc/server';
 import { benchConfig, runBenchStack } from '@zrpc/testkit/middleware-bench';
-import { otelClient, otelServer } from '../src/index.js';
+import { otelClient, otelServer } from '../dist/index.js';
 import type { Config } from './config.js';
 
 const config = benchConfig<Config>();

@@ -42,7 +42,10 @@ export function callSettings<C>(options: CallSpanOptions<C>): CallSettings<C> {
 /**
  * Start the call's span named `name` as the child of `parent` and run
  * `body` with it active. With no SDK and no trace to continue, the span
- * is invalid: nothing is recorded or passed on, and `next` runs as is.
+ * is invalid: nothing is recorded or passed on, and `next` runs as is. A
+ * span the sampler left unrecorded has nothing to end: `body` gets
+ * undefined, only the span's context travels, and the call costs no
+ * promise of ours.
  */
 export function inCallSpan<C>(
   settings: CallSettings<C>,
@@ -50,12 +53,14 @@ export function inCallSpan<C>(
   options: SpanOptions,
   parent: Context,
   next: () => Promise<void>,
-  body: (span: Span) => Promise<void>,
+  body: (span: Span | undefined) => Promise<void>,
 ): Promise<void> {
   const span = settings.tracer().startSpan(name, options, parent);
   if (!isSpanContextValid(span.spanContext())) return next();
-  return context.with(trace.setSpan(parent, span), () => body(span));
+  return context.with(trace.setSpan(parent, span), body, undefined, recordingOrNot(span));
 }
+
+const recordingOrNot = (span: Span): Span | undefined => (span.isRecording() ? span : undefined);
 
 /** Run the rest of the chain; if it fails, end `span` with `failed(error)` and rethrow. */
 export async function endIfFails(

@@ -62,7 +62,7 @@ export function otelClient(options: OtelClientOptions = {}): ClientMiddleware {
     // No SDK and no span around the call: nothing to record or pass on.
     return inCallSpan(settings, method, start, context.active(), next, (span) => {
       propagate(ctx.taskContext);
-      return call(ctx, next, span, settings);
+      return span === undefined ? next() : call(ctx, next, span, settings);
     });
   };
 }

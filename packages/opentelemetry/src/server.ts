@@ -43,7 +43,7 @@ export function otelServer(options: OtelServerOptions = {}): ServerMiddleware {
       { kind: SpanKind.SERVER, attributes },
       parent,
       next,
-      (span) => serve(ctx, next, span, settings),
+      (span) => (span === undefined ? next() : serve(ctx, next, span, settings)),
     );
   };
 }

@@ -8,7 +8,7 @@ import { Client } from '@zrpc/client';
 import { Registry } from '@zrpc/core';
 import { Server } from '@zrpc/server';
 import { benchConfig, runBenchStack } from '@zrpc/testkit/middleware-bench';
-import { sentryClient, sentryServer } from '../src/index.js';
+import { sentryClient, sentryServer } from '../dist/index.js';
 import type { Config } from './config.js';
 
 const config = benchConfig<Config>();

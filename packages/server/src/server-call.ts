@@ -163,7 +163,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
    * asynchronously; `finished` tells which. Never throws.
    */
   run(): void {
-    let reply: Reply | Promise<Reply>;
+    let reply: Reply | Promise<void>;
     try {
       reply = this.answer();
     } catch (error) {
@@ -173,12 +173,9 @@ export class ServerCall implements ChannelSink, StreamOutlet {
       this.sendFinal(reply);
       return;
     }
-    // From here on the call lives past this turn: it heartbeats and watches the client.
+    // From here on the call lives past this turn: it heartbeats and watches
+    // the client. (The promise sends the final reply itself, in a later microtask.)
     this.to({ name: 'routed', timer: this.host.timers.start(this.channel) });
-    reply.then(
-      (value) => this.finish(value),
-      (error) => this.finish([ERR, error]),
-    );
   }
 
   /** Whether the call is over (answered, lost or closed). */
@@ -287,8 +284,11 @@ export class ServerCall implements ChannelSink, StreamOutlet {
 
   // --- the call ---
 
-  /** The reply, or a promise of it when a slot, the middleware or the method must be waited for. */
-  private answer(): Reply | Promise<Reply> {
+  /**
+   * The reply; or, when a slot, the middleware or the method must be waited
+   * for, a promise that settles once the reply has been sent (`finish`).
+   */
+  private answer(): Reply | Promise<void> {
     const spec = this.checkedMethod();
     if (this.resolved!.builtin) {
       this.ran = true;
@@ -296,7 +296,21 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     }
     const slot = this.slot.take(this.ctx);
     if (slot === true) return this.runChain(spec);
-    return slot.then(() => this.runChain(spec));
+    return slot.then(
+      () => this.runChainLater(spec),
+      (error) => this.finish([ERR, error]),
+    );
+  }
+
+  /** `runChain` once a slot was waited for: this call is routed by now, so any reply goes through `finish`. */
+  private runChainLater(spec: MethodSpec): void | Promise<void> {
+    let reply: Reply | Promise<void>;
+    try {
+      reply = this.runChain(spec);
+    } catch (error) {
+      reply = [ERR, error];
+    }
+    return reply instanceof Promise ? reply : this.finish(reply);
   }
 
   /** The method to run, once the request names one and passes it the right number of arguments. */
@@ -311,8 +325,12 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     return this.resolved.spec;
   }
 
-  /** Run the middleware chain around the method, in the slot just taken. */
-  private runChain(spec: MethodSpec): Reply | Promise<Reply> {
+  /**
+   * Run the middleware chain around the method, in the slot just taken: the
+   * reply if the chain ended at once, else a promise that sends it (one
+   * reaction for the chain's end and the reply, not one each).
+   */
+  private runChain(spec: MethodSpec): Reply | Promise<void> {
     let chain: Promise<void>;
     try {
       this.throwIfAborted(); // lost while its slot was being handed over
@@ -329,10 +347,10 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     // `inner` answers SETTLED for a plain value; a chain without middleware passes it through.
     if (chain === SETTLED) return this.chainEnded(spec);
     return chain.then(
-      () => this.chainEnded(spec),
+      () => this.finish(this.chainEnded(spec)),
       (error) => {
         this.slot.chainEnded();
-        throw error;
+        return this.finish([ERR, error]);
       },
     );
   }
@@ -398,11 +416,14 @@ export class ServerCall implements ChannelSink, StreamOutlet {
     });
   }
 
-  /** Send the final reply once the client can take it. */
-  private async finish(reply: Reply): Promise<void> {
+  /** Send the final reply now, or once the client can take it (a promise only then). */
+  private finish(reply: Reply): void | Promise<void> {
     // The final event needs credit like any other.
-    if (!this.channel.canSend && !this.aborted) await this.credit().catch(() => {});
-    this.sendFinal(reply);
+    if (this.channel.canSend || this.aborted) return this.sendFinal(reply);
+    return this.credit().then(
+      () => this.sendFinal(reply),
+      () => this.sendFinal(reply),
+    );
   }
 
   /** Send OK, STREAM_DONE or ERR if the client is still there and has credit, then close. */
