@@ -14,9 +14,9 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  trace,
   type TextMapGetter,
   type TextMapSetter,
+  trace,
 } from '@opentelemetry/api';
 import {
   AlwaysOffSampler,

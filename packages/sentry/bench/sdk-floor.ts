@@ -43,5 +43,6 @@ const rows: [string, () => Promise<void>][] = [
   ['server: an isolation scope + continueTrace', continued],
 ];
 console.log('CPU µs per call, errors only, no zrpc:');
-for (const [name, fn] of rows) console.log(`  ${name.padEnd(44)} ${(await perCallMicros(CALLS, fn)).toFixed(2)}`);
+for (const [name, fn] of rows)
+  console.log(`  ${name.padEnd(44)} ${(await perCallMicros(CALLS, fn)).toFixed(2)}`);
 await Sentry.close(100);
