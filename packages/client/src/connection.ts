@@ -3,6 +3,7 @@ import type { Clock, ClockTimer } from '@zrpc/core';
 import {
   advertisedHeartbeat,
   decodeEvent,
+  isBatch,
   MessageIdGenerator,
   needsIpv6,
   payloadOf,
@@ -273,7 +274,14 @@ export class Connection {
   }
 
   private dispatch(frames: Buffer[]): void {
-    const payload = payloadOf(frames);
+    if (isBatch(frames)) {
+      for (const payload of frames) this.dispatchEvent(payload);
+    } else {
+      this.dispatchEvent(payloadOf(frames));
+    }
+  }
+
+  private dispatchEvent(payload: Buffer | undefined): void {
     let event: ZEvent;
     try {
       if (payload === undefined) throw new Error('empty message');

@@ -1,6 +1,8 @@
 // The envelope of the client's messages: the reference's (the empty
 // delimiter, then the payload) until the server has said it speaks zrpc
-// (`zrpc_hb`), then the payload alone (docs/EXTENSIONS.md).
+// (`zrpc_hb`), then the payload alone (docs/EXTENSIONS.md); and how it
+// reads a server's messages: several events a message from a zrpc server.
+import { TimeoutError } from '@zrpc/core';
 import { channelHeader, decodeEvent, encodeEvent, type ZEvent } from '@zrpc/core/protocol';
 import { afterEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
@@ -51,4 +53,39 @@ test('once the server said zrpc_hb, requests come without it', async () => {
   const c = client(endpoint);
   for (let i = 0; i < 3; i++) expect(await c.call('echo', i)).toEqual([i]);
   expect(frameCounts).toEqual([3, 2, 2]);
+});
+
+/** A ROUTER that holds the first `count` requests, then answers them all in one message built by `frames`. */
+async function batchingServer(
+  count: number,
+  frames: (replies: Buffer[]) => Array<Buffer | string>,
+) {
+  const router = new Router({ linger: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  open.push(router);
+  void (async () => {
+    const replies: Buffer[] = [];
+    for await (const request of router) {
+      const event: ZEvent = decodeEvent(request.at(-1)!);
+      const header = channelHeader(new Uint8Array(32).fill(0x61), event.header.message_id);
+      header.zrpc_hb = 5000;
+      replies.push(Buffer.from(encodeEvent({ header, name: 'OK', args: [event.args] })));
+      if (replies.length === count) await router.send([request[0]!, ...frames(replies)]);
+    }
+  })().catch(() => {});
+  return router.lastEndpoint!;
+}
+
+test('a message of several events without the delimiter (a zrpc server batching): each frame is a reply', async () => {
+  const c = client(await batchingServer(5, (replies) => replies));
+  const answers = await Promise.all([0, 1, 2, 3, 4].map((i) => c.call('echo', i)));
+  expect(answers).toEqual([[0], [1], [2], [3], [4]]);
+});
+
+test('a message with the delimiter is read the reference way: only its last frame is an event', async () => {
+  // The first reply sits before the delimiter, where a reference peer keeps routing frames.
+  const c = client(await batchingServer(2, ([first, second]) => [first!, '', second!]));
+  const calls = [c.withOptions({ timeoutMs: 300 }).call('echo', 0), c.call('echo', 1)];
+  await expect(calls[1]).resolves.toEqual([1]);
+  await expect(calls[0]).rejects.toBeInstanceOf(TimeoutError);
 });

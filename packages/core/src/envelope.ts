@@ -25,3 +25,15 @@ export function payloadOf(frames: Buffer[]): Buffer | undefined {
   const payload = frames[frames.length - 1];
   return payload === undefined || payload.length === 0 ? undefined : payload;
 }
+
+/**
+ * Whether a message a client read holds several events, a frame each: a
+ * zrpc server batches what it has for a zrpc client (docs/EXTENSIONS.md).
+ * A reference peer's message always has the empty delimiter, and then
+ * only its last frame is an event.
+ */
+export function isBatch(frames: Buffer[]): boolean {
+  if (frames.length < 2) return false;
+  for (const frame of frames) if (frame.length === 0) return false;
+  return true;
+}

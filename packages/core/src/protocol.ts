@@ -21,7 +21,7 @@ export {
 } from './codec.js';
 export { durationMs, isDurationMs, MAX_TIMER_MS } from './duration.js';
 export type { Envelope } from './envelope.js';
-export { openEnvelope, payloadOf } from './envelope.js';
+export { isBatch, openEnvelope, payloadOf } from './envelope.js';
 export type { ErrArgs } from './err-args.js';
 export { errArgs, errorName, remoteErrorOf } from './err-args.js';
 export type { EventHeader, ZEvent } from './events.js';

@@ -53,7 +53,31 @@ const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 64;
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * A zrpc client takes several events in one ZeroMQ message, a frame each
+ * (docs/EXTENSIONS.md): what the server has for it in one turn then costs
+ * one send and one receive instead of one per event, which is most of what
+ * an event costs the main threads. At most this many events a message...
+ */
+export const BATCH_EVENTS = 64;
+/**
+ * ...and this many bytes (each event counted with its overhead, as the
+ * budgets count it): a larger event goes alone. ZeroMQ's pipe of 128
+ * messages per peer, outside the budgets, then holds at most 4 MiB of
+ * batched events for a peer that never reads, or 128 single events as
+ * before.
+ */
+export const BATCH_BYTES = 32 * 1024;
+
 type Frames = Outgoing['frames'];
+
+/** A message events may still join (see `Outbox.open`). */
+interface Batch extends Outgoing {
+  frames: Frames;
+  bytes: number;
+  /** The events in it. */
+  events: number;
+}
 
 /** Queued in the front queue to retry the blocked peers there, in line with every other send. */
 const RETRY = Symbol('retry blocked peers');
@@ -88,6 +112,12 @@ export class Outbox {
    */
   readonly front: SendQueue<Outgoing | typeof RETRY>;
   private readonly backlogs = new Map<PeerKey, Backlog>();
+  /**
+   * The newest message in the front queue, while ZeroMQ has not been
+   * offered it and its peer is a zrpc client: that peer's next event joins
+   * it (see `BATCH_EVENTS`).
+   */
+  private open: Batch | undefined;
   private readonly blocked = new Set<Backlog>();
   private totalBytes = 0;
   private peak = 0;
@@ -132,10 +162,12 @@ export class Outbox {
   }
 
   /**
-   * Queue `payload` for `peer`. A data event over a budget throws
+   * Queue the message `frames` for `peer`. A data event over a budget throws
    * `SendBudgetError` (nothing queued); any other event over a budget goes
    * on the peer's `SMALL_EVENT_ALLOWANCE`, and once that is spent, is
-   * dropped: answers false.
+   * dropped: answers false. For a zrpc client (`batchable`: `frames` are
+   * its routing frames and the payload), the payload may join the message
+   * queued just before it for the same peer.
    */
   push(
     peer: PeerKey,
@@ -143,6 +175,7 @@ export class Outbox {
     frames: Frames,
     bytes: number,
     data: boolean,
+    batchable = false,
   ): boolean {
     // Closed: the socket is going; nothing is refused for a budget.
     if (this.closed) return true;
@@ -168,7 +201,22 @@ export class Outbox {
     backlog.bytes += bytes;
     this.totalBytes += bytes;
     if (this.totalBytes > this.peak) this.peak = this.totalBytes;
-    this.front.push({ frames, bytes, backlog });
+    const open = this.open;
+    if (
+      batchable &&
+      open !== undefined &&
+      open.backlog === backlog &&
+      open.events < BATCH_EVENTS &&
+      open.bytes + bytes <= BATCH_BYTES
+    ) {
+      open.frames.push(frames[frames.length - 1]!);
+      open.bytes += bytes;
+      open.events++;
+      return true;
+    }
+    const out: Batch = { frames, bytes, backlog, events: 1 };
+    this.open = batchable ? out : undefined;
+    this.front.push(out);
     return true;
   }
 
@@ -183,6 +231,7 @@ export class Outbox {
   /** Drop everything still waiting and stop retrying (the socket is closing). */
   close(): void {
     this.closed = true;
+    this.open = undefined;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     clearImmediate(this.retryTurn);
@@ -206,6 +255,8 @@ export class Outbox {
    */
   private readonly deliver = (out: Outgoing | typeof RETRY): Promise<void> | undefined => {
     if (out === RETRY) return this.retry();
+    // Offered to ZeroMQ now (or put to wait): nothing joins it any more.
+    if (out === this.open) this.open = undefined;
     const backlog = out.backlog;
     if (backlog.gone || this.closed) {
       this.release(out);

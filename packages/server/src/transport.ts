@@ -219,6 +219,7 @@ export class Transport {
         framesOf(identity, payload, zrpcPeer),
         payload.length,
         data,
+        zrpcPeer,
       );
     } catch (error) {
       if (error instanceof SendBudgetError) {

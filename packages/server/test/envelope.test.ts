@@ -1,15 +1,36 @@
 // The envelope of what the server sends: the reference's (routing frames,
 // the empty delimiter, the payload) to any client, without the delimiter to
-// a zrpc client (its request said `zrpc_hb`): docs/EXTENSIONS.md.
+// a zrpc client (its request said `zrpc_hb`), and to a zrpc client several
+// events in one message when it has several for it at once: docs/EXTENSIONS.md.
 import { Registry } from '@zrpc/core';
 import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer } from 'zeromq';
+import { BATCH_BYTES, BATCH_EVENTS } from '../src/outbox.js';
 import { startServer } from './helpers.js';
 
 const registry = new Registry();
 registry.register(function add(a: number, b: number) {
   return a + b;
+});
+
+// Calls that all answer at once: each waits for the gate, which opens when
+// `gated.expected` calls are waiting, so that their replies are ready together.
+const gate = { waiting: 0, expected: 0, open: () => {} };
+let opened = new Promise<void>((resolve) => {
+  gate.open = resolve;
+});
+function resetGate(expected: number): void {
+  gate.waiting = 0;
+  gate.expected = expected;
+  opened = new Promise<void>((resolve) => {
+    gate.open = resolve;
+  });
+}
+registry.register(async function gated(i: number, size: number) {
+  if (++gate.waiting === gate.expected) gate.open();
+  await opened;
+  return size > 0 ? 'x'.repeat(size) : i + 1;
 });
 
 const open: Array<{ close(): unknown }> = [];
@@ -82,5 +103,55 @@ describe('the envelope of a reply', () => {
     await socket.send(Buffer.from(encodeEvent({ header, name: 'add', args: [2, 3] })));
     const frames = await socket.receive();
     expect(decodeEvent(frames.at(-1)!)).toMatchObject({ name: 'OK', args: [5] });
+  });
+});
+
+describe('several events in one message', () => {
+  /**
+   * Send `count` gated requests (with `zrpc_hb` when `zrpc`) and read the
+   * messages until every reply came: the frames of each message.
+   */
+  async function gatedReplies(count: number, zrpc: boolean, size = 0): Promise<Buffer[][]> {
+    resetGate(count);
+    const socket = await dealerToServer();
+    const ids = new MessageIdGenerator();
+    for (let i = 0; i < count; i++) {
+      const header = { message_id: ids.next(), v: 3, ...(zrpc ? { zrpc_hb: 5000 } : {}) };
+      await socket.send(['', Buffer.from(encodeEvent({ header, name: 'gated', args: [i, size] }))]);
+    }
+    const messages: Buffer[][] = [];
+    let events = 0;
+    while (events < count) {
+      const frames = await socket.receive();
+      messages.push(frames);
+      events += zrpc ? frames.length : 1;
+    }
+    return messages;
+  }
+
+  it('to a zrpc client: replies ready together go in few messages, a frame each, every one of them', async () => {
+    const messages = await gatedReplies(200, true);
+    const replies = messages.flat().map((frame) => decodeEvent(frame));
+    expect(replies.map((reply) => reply.name)).toEqual(Array(200).fill('OK'));
+    const results = replies.map((reply) => (reply.args as number[])[0]).sort((a, b) => a! - b!);
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    // At most BATCH_EVENTS a message, and far fewer messages than replies.
+    expect(Math.max(...messages.map((frames) => frames.length))).toBeLessThanOrEqual(BATCH_EVENTS);
+    expect(messages.length).toBeLessThan(20);
+  });
+
+  it('to a reference client: one event a message, after the delimiter, however many are ready', async () => {
+    const messages = await gatedReplies(100, false);
+    for (const frames of messages) {
+      expect(frames.map((frame) => frame.length === 0)).toEqual([true, false]);
+    }
+    expect(messages).toHaveLength(100);
+  });
+
+  it('replies too big to share a message go one a message', async () => {
+    const size = Math.ceil(BATCH_BYTES * 0.6);
+    const messages = await gatedReplies(10, true, size);
+    expect(messages.map((frames) => frames.length)).toEqual(Array(10).fill(1));
+    for (const [frame] of messages) expect(decodeEvent(frame!).args).toEqual(['x'.repeat(size)]);
   });
 });
