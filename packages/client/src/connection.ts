@@ -2,6 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, ClockTimer } from '@zrpc/core';
 import {
   advertisedHeartbeat,
+  BATCH_BYTES,
+  BATCH_EVENTS,
+  BATCH_MARKER,
   decodeEvent,
   isBatch,
   MessageIdGenerator,
@@ -53,6 +56,32 @@ export interface ConnectionEvents {
 }
 
 const DELIMITER = Buffer.alloc(0);
+
+/**
+ * Messages for a zrpc server queued in one turn, sent as one ZeroMQ message
+ * (`[BATCH_MARKER, payload, ...]`, docs/EXTENSIONS.md): one send and one
+ * receive for what would be one each. The members keep their own hooks.
+ */
+class Batch implements Outgoing {
+  readonly payload = DELIMITER;
+  bytes: number;
+
+  constructor(public messages: Outgoing[]) {
+    this.bytes = messages[0]!.payload.length;
+  }
+
+  wanted(): boolean {
+    return this.messages.some((message) => message.wanted());
+  }
+
+  sent(): void {
+    for (const message of this.messages) message.sent?.();
+  }
+
+  failed(error: unknown): void {
+    for (const message of this.messages) message.failed?.(error);
+  }
+}
 /**
  * After the connection drops, how long replies that arrived before the drop
  * get to be read before the calls still open are failed (the drop is
@@ -89,6 +118,8 @@ export class Connection {
   /** The calls open at the last drop, failed when the grace ends (see `DROP_GRACE_MS`). */
   private doomed = new Set<Route>();
   private dropTimer: ClockTimer | undefined;
+  /** The newest batch queued, until the socket is offered it: the next message may join it. */
+  private openBatch: Batch | undefined;
 
   /** False while the owner holds the server out of rotation (see `reroute`). */
   inRotation = true;
@@ -192,9 +223,30 @@ export class Connection {
     this.routes.delete(key);
   }
 
-  /** Queue an encoded event for the socket. */
+  /**
+   * Queue an encoded event for the socket. For a zrpc server, it joins the
+   * batch queued just before it, if there is still room (`BATCH_EVENTS`,
+   * `BATCH_BYTES`), or starts one.
+   */
   send(message: Outgoing): void {
-    this.queue.push(message);
+    if (this.serverHeartbeatMs === undefined) {
+      this.queue.push(message);
+      return;
+    }
+    const open = this.openBatch;
+    const bytes = message.payload.length;
+    if (
+      open !== undefined &&
+      open.messages.length < BATCH_EVENTS &&
+      open.bytes + bytes <= BATCH_BYTES
+    ) {
+      open.messages.push(message);
+      open.bytes += bytes;
+      return;
+    }
+    const batch = new Batch([message]);
+    this.openBatch = batch;
+    this.queue.push(batch);
   }
 
   /** End every open conversation with `error`, then close the socket. */
@@ -231,6 +283,7 @@ export class Connection {
    * dropped or taken back.
    */
   private write(message: Outgoing): Promise<void> | undefined {
+    if (message instanceof Batch) return this.writeBatch(message);
     if (!message.wanted()) return undefined;
     if (!this.inRotation && message.reroute?.()) return undefined;
     // A zrpc server reads a message without the empty delimiter frame (one
@@ -238,6 +291,40 @@ export class Connection {
     // has not said it is one gets the reference's envelope.
     if (this.serverHeartbeatMs !== undefined) return this.socket.send(message.payload);
     return this.socket.send([DELIMITER, message.payload]);
+  }
+
+  /**
+   * `write` for a batch: its members still wanted (and not taken back) go
+   * in one message, or alone when one is left; each with the delimiter, one
+   * after the other, if the server is no longer known to be a zrpc server
+   * (the connection dropped since they were queued).
+   */
+  private writeBatch(batch: Batch): Promise<void> | undefined {
+    // Offered to the socket now: nothing joins it any more.
+    if (batch === this.openBatch) this.openBatch = undefined;
+    batch.messages = batch.messages.filter(
+      (message) => message.wanted() && (this.inRotation || !message.reroute?.()),
+    );
+    const { messages } = batch;
+    if (messages.length === 0) return undefined;
+    if (this.serverHeartbeatMs === undefined) return this.writeEach(batch);
+    if (messages.length === 1) return this.socket.send(messages[0]!.payload);
+    const frames = [BATCH_MARKER];
+    for (const message of messages) frames.push(message.payload as Buffer);
+    return this.socket.send(frames);
+  }
+
+  /**
+   * A batch's messages one at a time, each leaving the batch once the
+   * socket took it: a refusal (EAGAIN) then retries only those left.
+   */
+  private async writeEach(batch: Batch): Promise<void> {
+    while (batch.messages.length > 0) {
+      const message = batch.messages[0]!;
+      await this.socket.send([DELIMITER, message.payload]);
+      batch.messages.shift();
+      this.sent(message);
+    }
   }
 
   /** The socket took a message: a server took this connection. */

@@ -3,7 +3,15 @@
 // (`zrpc_hb`), then the payload alone (docs/EXTENSIONS.md); and how it
 // reads a server's messages: several events a message from a zrpc server.
 import { TimeoutError } from '@zrpc/core';
-import { channelHeader, decodeEvent, encodeEvent, type ZEvent } from '@zrpc/core/protocol';
+import {
+  BATCH_EVENTS,
+  BATCH_MARKER,
+  batchStart,
+  channelHeader,
+  decodeEvent,
+  encodeEvent,
+  type ZEvent,
+} from '@zrpc/core/protocol';
 import { afterEach, expect, test } from 'vitest';
 import { Router } from 'zeromq';
 import { Client } from '../src/index.js';
@@ -88,4 +96,36 @@ test('a message with the delimiter is read the reference way: only its last fram
   const calls = [c.withOptions({ timeoutMs: 300 }).call('echo', 0), c.call('echo', 1)];
   await expect(calls[1]).resolves.toEqual([1]);
   await expect(calls[0]).rejects.toBeInstanceOf(TimeoutError);
+});
+
+test('to a zrpc server, calls made together go in few messages: the marker, then a request a frame', async () => {
+  const router = new Router({ linger: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  open.push(router);
+  const messages: Buffer[][] = [];
+  void (async () => {
+    for await (const frames of router) {
+      messages.push(frames);
+      const start = batchStart(frames);
+      const payloads = start > 0 ? frames.slice(start) : [frames.at(-1)!];
+      for (const payload of payloads) {
+        const request: ZEvent = decodeEvent(payload);
+        const header = channelHeader(new Uint8Array(32).fill(0x61), request.header.message_id);
+        header.zrpc_hb = 5000;
+        const reply = Buffer.from(encodeEvent({ header, name: 'OK', args: [request.args] }));
+        await router.send([frames[0]!, reply]);
+      }
+    }
+  })().catch(() => {});
+  const c = client(router.lastEndpoint!);
+  expect(await c.call('echo', -1)).toEqual([-1]); // the server says zrpc_hb
+  const count = 200;
+  const answers = await Promise.all(Array.from({ length: count }, (_, i) => c.call('echo', i)));
+  expect(answers).toEqual(Array.from({ length: count }, (_, i) => [i]));
+  const batches = messages.slice(1);
+  for (const frames of batches) {
+    if (frames.length > 2) expect(frames[1]).toEqual(BATCH_MARKER);
+    expect(frames.length).toBeLessThanOrEqual(BATCH_EVENTS + 2);
+  }
+  expect(batches.length).toBeLessThan(count / 4);
 });

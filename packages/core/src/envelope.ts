@@ -37,3 +37,34 @@ export function isBatch(frames: Buffer[]): boolean {
   for (const frame of frames) if (frame.length === 0) return false;
   return true;
 }
+
+/**
+ * At most this many events, and this many bytes of them, go in one message
+ * between zrpc peers (docs/EXTENSIONS.md, "Several events in one message"):
+ * a larger event goes alone. ZeroMQ's pipes count messages (128 a peer on a
+ * server), so this bounds the bytes a pipe holds for a peer that never reads.
+ */
+export const BATCH_EVENTS = 64;
+export const BATCH_BYTES = 32 * 1024;
+
+/**
+ * The frame a zrpc client puts before the events it sends a zrpc server in
+ * one message: `[marker, payload, payload, ...]`, which the server's ROUTER
+ * reads after the routing frames. (A marker, because frames before the
+ * payload without a delimiter are routing frames to a reference reader.)
+ */
+export const BATCH_MARKER: Buffer = Buffer.from('zrpc-batch');
+
+/**
+ * Where the events of a client's batch start in a message a ROUTER read
+ * (`[routing frames, marker, payload, ...]`), or -1 for any other message.
+ */
+export function batchStart(frames: Buffer[]): number {
+  for (let i = 1; i < frames.length - 1; i++) {
+    const frame = frames[i]!;
+    // A delimiter first: the reference envelope.
+    if (frame.length === 0) return -1;
+    if (frame.length === BATCH_MARKER.length && frame.equals(BATCH_MARKER)) return i + 1;
+  }
+  return -1;
+}

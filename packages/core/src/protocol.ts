@@ -21,7 +21,15 @@ export {
 } from './codec.js';
 export { durationMs, isDurationMs, MAX_TIMER_MS } from './duration.js';
 export type { Envelope } from './envelope.js';
-export { isBatch, openEnvelope, payloadOf } from './envelope.js';
+export {
+  BATCH_BYTES,
+  BATCH_EVENTS,
+  BATCH_MARKER,
+  batchStart,
+  isBatch,
+  openEnvelope,
+  payloadOf,
+} from './envelope.js';
 export type { ErrArgs } from './err-args.js';
 export { errArgs, errorName, remoteErrorOf } from './err-args.js';
 export type { EventHeader, ZEvent } from './events.js';

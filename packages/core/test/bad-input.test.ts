@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, taskContextOf } from '../src/index.js';
 import {
+  BATCH_MARKER,
+  batchStart,
   decodeEvent,
   decodeValue,
   encodeEvent,
   encodeValue,
+  isBatch,
   MAX_DEPTH,
   openEnvelope,
   requestHeader,
@@ -308,6 +311,23 @@ describe('garbage envelopes', () => {
     expect(openEnvelope([payload])).toEqual({ identity: [], payload });
     expect(openEnvelope([id, payload])).toEqual({ identity: [id], payload });
     expect(openEnvelope([id, Buffer.alloc(0), payload])).toEqual({ identity: [id], payload });
+  });
+
+  it('a batch of events between zrpc peers is told from the reference envelope', () => {
+    const [id, hop, p1, p2] = ['peer', 'hop', 'a', 'b'].map((text) => Buffer.from(text));
+    const empty = Buffer.alloc(0);
+    // A client's read: several frames and no empty one.
+    expect(isBatch([p1!, p2!])).toBe(true);
+    expect(isBatch([p1!])).toBe(false);
+    expect(isBatch([empty, p1!])).toBe(false);
+    expect(isBatch([hop!, empty, p1!])).toBe(false);
+    // A server's read: the marker after the routing frames, and at least one payload.
+    expect(batchStart([id!, BATCH_MARKER, p1!, p2!])).toBe(2);
+    expect(batchStart([id!, hop!, BATCH_MARKER, p1!])).toBe(3);
+    expect(batchStart([id!, p1!])).toBe(-1);
+    expect(batchStart([id!, BATCH_MARKER])).toBe(-1);
+    expect(batchStart([id!, empty, BATCH_MARKER, p1!])).toBe(-1);
+    expect(batchStart([id!, Buffer.from('zrpc-batcH'), p1!])).toBe(-1);
   });
 });
 

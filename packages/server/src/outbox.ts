@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { SendQueue } from '@zrpc/core/protocol';
+import { BATCH_BYTES, BATCH_EVENTS, SendQueue } from '@zrpc/core/protocol';
 import type { Router } from 'zeromq';
 import { Backlog, type Outgoing } from './backlog.js';
 import { SendBudgetError } from './errors.js';
@@ -53,21 +53,18 @@ const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 64;
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
-/**
+/*
  * A zrpc client takes several events in one ZeroMQ message, a frame each
  * (docs/EXTENSIONS.md): what the server has for it in one turn then costs
  * one send and one receive instead of one per event, which is most of what
- * an event costs the main threads. At most this many events a message...
- */
-export const BATCH_EVENTS = 64;
-/**
- * ...and this many bytes (each event counted with its overhead, as the
+ * an event costs the main threads. At most BATCH_EVENTS events and
+ * BATCH_BYTES bytes a message (each event counted with its overhead, as the
  * budgets count it): a larger event goes alone. ZeroMQ's pipe of 128
  * messages per peer, outside the budgets, then holds at most 4 MiB of
  * batched events for a peer that never reads, or 128 single events as
  * before.
  */
-export const BATCH_BYTES = 32 * 1024;
+export { BATCH_BYTES, BATCH_EVENTS };
 
 type Frames = Outgoing['frames'];
 

@@ -1,5 +1,6 @@
 import { type EventHeader, ProtocolError } from '@zrpc/core';
 import {
+  batchStart,
   decodeEvent,
   encodeEvent,
   needsIpv6,
@@ -280,12 +281,27 @@ export class Transport {
   }
 
   private read(frames: Buffer[]): void {
+    // Several events from a zrpc client (docs/EXTENSIONS.md): each is read
+    // as if it had come alone, from the same peer.
+    const start = batchStart(frames);
+    if (start > 0) {
+      const identity = frames.slice(0, start - 1);
+      for (let i = start; i < frames.length; i++) this.readEvent(identity, frames[i]!);
+      return;
+    }
     const envelope = openEnvelope(frames);
     if (envelope === undefined || envelope.identity.length === 0) {
       this.bad('a message without payload');
       return;
     }
-    const { identity, payload } = envelope;
+    this.readEvent(envelope.identity, envelope.payload);
+  }
+
+  private readEvent(identity: Buffer[], payload: Buffer): void {
+    if (payload.length === 0) {
+      this.bad('a message without payload');
+      return;
+    }
     let event: ZEvent;
     try {
       event = decodeEvent(payload);

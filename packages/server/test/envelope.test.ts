@@ -3,7 +3,7 @@
 // a zrpc client (its request said `zrpc_hb`), and to a zrpc client several
 // events in one message when it has several for it at once: docs/EXTENSIONS.md.
 import { Registry } from '@zrpc/core';
-import { decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
+import { BATCH_MARKER, decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer } from 'zeromq';
 import { BATCH_BYTES, BATCH_EVENTS } from '../src/outbox.js';
@@ -153,5 +153,49 @@ describe('several events in one message', () => {
     const messages = await gatedReplies(10, true, size);
     expect(messages.map((frames) => frames.length)).toEqual(Array(10).fill(1));
     for (const [frame] of messages) expect(decodeEvent(frame!).args).toEqual(['x'.repeat(size)]);
+  });
+});
+
+describe('several requests in one message, from a zrpc client', () => {
+  /** The replies to the requests `frames` carry, read until `count` came. */
+  async function repliesTo(frames: Array<Buffer | string>, count: number) {
+    const socket = await dealerToServer();
+    await socket.send(frames);
+    const replies = [];
+    while (replies.length < count) {
+      for (const frame of await socket.receive()) replies.push(decodeEvent(frame));
+    }
+    return replies;
+  }
+
+  const ids = new MessageIdGenerator();
+  const add = (a: number, b: number) =>
+    Buffer.from(
+      encodeEvent({
+        header: { message_id: ids.next(), v: 3, zrpc_hb: 5000 },
+        name: 'add',
+        args: [a, b],
+      }),
+    );
+
+  it('the marker, then a request a frame: each is a call of its own', async () => {
+    const replies = await repliesTo([BATCH_MARKER, add(1, 1), add(2, 2), add(3, 3)], 3);
+    expect(replies.map((reply) => reply.args)).toEqual([[2], [4], [6]]);
+  });
+
+  it('an empty or unreadable frame among them is bad input: the others are answered', async () => {
+    const garbage = Buffer.from([0xc1]);
+    const { server, endpoint } = await startServer({ registry });
+    open.push({ close: () => server.close({ graceMs: 0 }) });
+    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    socket.connect(endpoint);
+    open.push(socket);
+    await socket.send([BATCH_MARKER, add(1, 2), '', garbage, add(5, 5)]);
+    const replies = [];
+    while (replies.length < 2) {
+      for (const frame of await socket.receive()) replies.push(decodeEvent(frame));
+    }
+    expect(replies.map((reply) => reply.args)).toEqual([[3], [10]]);
+    expect(server.stats.badFrames + server.stats.badEvents).toBeGreaterThanOrEqual(2);
   });
 });
