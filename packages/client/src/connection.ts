@@ -362,6 +362,11 @@ export class Connection {
 
   private dispatch(frames: Buffer[]): void {
     if (isBatch(frames)) {
+      // A zrpc server sends at most BATCH_EVENTS: more is no server of ours.
+      if (frames.length > BATCH_EVENTS) {
+        this.droppedEvents += frames.length;
+        return;
+      }
       for (const payload of frames) this.dispatchEvent(payload);
     } else {
       this.dispatchEvent(payloadOf(frames));

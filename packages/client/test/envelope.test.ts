@@ -129,3 +129,16 @@ test('to a zrpc server, calls made together go in few messages: the marker, then
   }
   expect(batches.length).toBeLessThan(count / 4);
 });
+
+test('more events in one message than a zrpc server ever sends are dropped whole', async () => {
+  const count = BATCH_EVENTS + 1;
+  const c = client(await batchingServer(count, (replies) => replies)).withOptions({
+    timeoutMs: 500,
+  });
+  const calls = Array.from({ length: count }, (_, i) => c.call('echo', i));
+  const settled = await Promise.allSettled(calls);
+  expect(settled.every((result) => result.status === 'rejected')).toBe(true);
+  for (const result of settled) {
+    expect((result as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
+  }
+});

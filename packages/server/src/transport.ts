@@ -1,5 +1,6 @@
 import { type EventHeader, ProtocolError } from '@zrpc/core';
 import {
+  BATCH_EVENTS,
   batchStart,
   decodeEvent,
   encodeEvent,
@@ -285,6 +286,12 @@ export class Transport {
     // as if it had come alone, from the same peer.
     const start = batchStart(frames);
     if (start > 0) {
+      // A zrpc client sends at most BATCH_EVENTS: more is no client of ours,
+      // and is dropped whole rather than read event by event.
+      if (frames.length - start > BATCH_EVENTS) {
+        this.bad(`a batch of ${frames.length - start} events, over ${BATCH_EVENTS}`);
+        return;
+      }
       const identity = frames.slice(0, start - 1);
       for (let i = start; i < frames.length; i++) this.readEvent(identity, frames[i]!);
       return;

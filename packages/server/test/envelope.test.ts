@@ -198,4 +198,22 @@ describe('several requests in one message, from a zrpc client', () => {
     expect(replies.map((reply) => reply.args)).toEqual([[3], [10]]);
     expect(server.stats.badFrames + server.stats.badEvents).toBeGreaterThanOrEqual(2);
   });
+
+  it('more events than a zrpc client ever sends in one message are dropped whole, and the peer is still served', async () => {
+    const { server, endpoint } = await startServer({ registry });
+    open.push({ close: () => server.close({ graceMs: 0 }) });
+    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    socket.connect(endpoint);
+    open.push(socket);
+    const tooMany = Array.from({ length: BATCH_EVENTS + 1 }, () => add(1, 1));
+    await socket.send([BATCH_MARKER, ...tooMany]);
+    await socket.send([BATCH_MARKER, add(2, 2), add(3, 3)]);
+    const replies = [];
+    while (replies.length < 2) {
+      for (const frame of await socket.receive()) replies.push(decodeEvent(frame));
+    }
+    // Only the second message's replies: none of the first's came before them.
+    expect(replies.map((reply) => reply.args)).toEqual([[4], [6]]);
+    expect(server.stats.calls).toBe(2);
+  });
 });
