@@ -28,6 +28,8 @@ import type { ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import type { TransportCounters } from './stats.js';
 
+/** How long `close` waits for ZeroMQ to close its listening sockets, at most (ms). */
+const LISTENER_CLOSE_WAIT_MS = 1000;
 /** How long the socket keeps trying to deliver queued replies after close(). */
 const LINGER_MS = 2000;
 /**
@@ -81,6 +83,8 @@ export class Transport {
   private readonly socket: Router;
   private readonly outbox: Outbox;
   private readonly endpointList: string[] = [];
+  /** The addresses bound, as ZeroMQ names them (for `unbind` on close). */
+  private readonly boundAddresses: string[] = [];
   private reading: Promise<void> | undefined;
   /** With CURVE: this server's ZAP domain, and the allow-list's first load. */
   private readonly zapDomain: string | undefined;
@@ -165,7 +169,9 @@ export class Transport {
     // dropped, and a second bind would fail. Binding is quick (a listening
     // socket); holding the event loop for it loses nothing.
     this.socket.bindSync(endpoint);
-    this.endpointList.push(unmapped(this.socket.lastEndpoint ?? endpoint));
+    const address = this.socket.lastEndpoint ?? endpoint;
+    this.boundAddresses.push(address);
+    this.endpointList.push(unmapped(address));
     this.startReading();
   }
 
@@ -251,9 +257,39 @@ export class Transport {
     const drainLeft = this.lastSendAt + drainMs - this.options.clock.now();
     if (drainLeft > 0) await sleepOn(this.options.clock, drainLeft);
     this.outbox.close();
-    this.socket.close();
+    await this.closeSocket();
     if (this.zapDomain !== undefined) forgetZapDomain(this.zapDomain);
     await this.reading;
+  }
+
+  /**
+   * Close the socket, and wait until ZeroMQ has closed its listening
+   * sockets (a second at most): `close()` returns before that, and a server
+   * bound to the same port right after found it taken (EADDRINUSE), a
+   * restart in the same process most of the time. (Not `unbind`: it runs
+   * on a worker thread while the read loop uses the socket, and zeromq.js
+   * 6.8's `unbindSync` binds instead.)
+   */
+  private async closeSocket(): Promise<void> {
+    const addresses = new Set(this.boundAddresses.splice(0));
+    if (this.socket.closed || addresses.size === 0) {
+      this.socket.close();
+      return;
+    }
+    // A real timer, not the server's clock: this waits on the operating system.
+    let timer: NodeJS.Timeout | undefined;
+    const released = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, LISTENER_CLOSE_WAIT_MS);
+      const events = this.socket.events;
+      events.on('close', ({ address }) => {
+        addresses.delete(address);
+        if (addresses.size === 0) resolve();
+      });
+      events.on('end', () => resolve());
+    });
+    this.socket.close();
+    await released;
+    clearTimeout(timer);
   }
 
   private loadClientKeys(): Promise<void> {

@@ -121,3 +121,19 @@ test('binding more endpoints while calls are answered loses no reply, and two bi
   expect(server.stats.sendErrors).toBe(0);
   expect(await callThrough(server.endpoints[20]!, 'last')).toEqual(['answered last']);
 });
+
+test('a server closed gives its port back: another binds it at once, round after round', async () => {
+  const probe = newServer();
+  await probe.bind('tcp://127.0.0.1:*');
+  const endpoint = probe.endpoints[0]!;
+  await probe.close({ graceMs: 0 });
+  // Before close waited for ZeroMQ to close the listener, the second or
+  // third bind here failed with EADDRINUSE most of the time.
+  for (let round = 0; round < 5; round++) {
+    const server = newServer();
+    await server.bind(endpoint);
+    expect(await callThrough(endpoint, `round ${round}`)).toEqual([`answered round ${round}`]);
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server.close({ graceMs: 0 });
+  }
+});
