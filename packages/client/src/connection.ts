@@ -2,10 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, ClockTimer } from '@zrpc/core';
 import {
   advertisedHeartbeat,
-  BATCH_BYTES,
   BATCH_EVENTS,
   BATCH_MARKER,
   decodeEvent,
+  fitsInBatch,
   isBatch,
   MessageIdGenerator,
   needsIpv6,
@@ -235,11 +235,7 @@ export class Connection {
     }
     const open = this.openBatch;
     const bytes = message.payload.length;
-    if (
-      open !== undefined &&
-      open.messages.length < BATCH_EVENTS &&
-      open.bytes + bytes <= BATCH_BYTES
-    ) {
+    if (open !== undefined && fitsInBatch(open.messages.length, open.bytes, bytes)) {
       open.messages.push(message);
       open.bytes += bytes;
       return;

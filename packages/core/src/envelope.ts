@@ -47,6 +47,11 @@ export function isBatch(frames: Buffer[]): boolean {
 export const BATCH_EVENTS = 64;
 export const BATCH_BYTES = 32 * 1024;
 
+/** Whether an event of `bytes` may join a batch of `events` events and `batchBytes` bytes. */
+export function fitsInBatch(events: number, batchBytes: number, bytes: number): boolean {
+  return events < BATCH_EVENTS && batchBytes + bytes <= BATCH_BYTES;
+}
+
 /**
  * The frame a zrpc client puts before the events it sends a zrpc server in
  * one message: `[marker, payload, payload, ...]`, which the server's ROUTER

@@ -119,7 +119,7 @@ export function compose<C extends CallContext>(
         rest.then(done, done);
         return rest;
       };
-      return settled(ctx, fn, next).then(() => {
+      return settle(fn, ctx, next).then(() => {
         if (downstream === 'pending') {
           throw new MiddlewareError(
             `${nameOf(fn, index)} finished before the rest of the chain: it must await next() (or return it)`,
@@ -131,23 +131,13 @@ export function compose<C extends CallContext>(
   };
 }
 
-/** `fn()` as a native promise, whatever it returns or throws. */
-function settle(fn: () => unknown): Promise<void> {
+/**
+ * `fn(a, b)` as a native promise, whatever it returns or throws. (Its
+ * arguments passed along rather than closed over: no closure per call.)
+ */
+function settle<A, B>(fn: (a: A, b: B) => unknown, a?: A, b?: B): Promise<void> {
   try {
-    return Promise.resolve(fn()) as Promise<void>;
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** `fn(ctx, next)` as `settle` makes it, without a closure per call. */
-function settled<C extends CallContext>(
-  ctx: C,
-  fn: Middleware<C>,
-  next: () => Promise<void>,
-): Promise<void> {
-  try {
-    return Promise.resolve(fn(ctx, next)) as Promise<void>;
+    return Promise.resolve(fn(a as A, b as B)) as Promise<void>;
   } catch (err) {
     return Promise.reject(err);
   }

@@ -26,6 +26,7 @@ export {
   BATCH_EVENTS,
   BATCH_MARKER,
   batchStart,
+  fitsInBatch,
   isBatch,
   openEnvelope,
   payloadOf,

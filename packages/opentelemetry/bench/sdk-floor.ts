@@ -9,31 +9,16 @@
  *
  *   node --import tsx bench/sdk-floor.ts
  */
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  type TextMapGetter,
-  type TextMapSetter,
-  trace,
-} from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import {
   AlwaysOffSampler,
   InMemorySpanExporter,
   NodeTracerProvider,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
-
-const setter: TextMapSetter<Record<string, string>> = {
-  set: (carrier, key, value) => {
-    carrier[key] = value;
-  },
-};
-const getter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
+import type { EventHeader } from '@zrpc/core';
+// The carrier the middleware uses: the zerorpc header, read and written the same way.
+import { headerGetter, taskContextSetter } from '../dist/carrier.js';
 
 const rest = async (): Promise<void> => {};
 
@@ -41,10 +26,10 @@ const rest = async (): Promise<void> => {};
 async function tracedCall(): Promise<void> {
   const tracer = trace.getTracer('floor');
   const clientSpan = tracer.startSpan('svc/add', { kind: SpanKind.CLIENT }, context.active());
-  const header: Record<string, string> = {};
+  const header: Record<string, unknown> = {};
   await context.with(trace.setSpan(context.active(), clientSpan), async () => {
-    propagation.inject(context.active(), header, setter);
-    const parent = propagation.extract(ROOT_CONTEXT, header, getter);
+    propagation.inject(context.active(), header, taskContextSetter);
+    const parent = propagation.extract(ROOT_CONTEXT, header as EventHeader, headerGetter);
     const serverSpan = tracer.startSpan('svc/add', { kind: SpanKind.SERVER }, parent);
     await context.with(trace.setSpan(parent, serverSpan), rest);
     serverSpan.end();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { BATCH_BYTES, BATCH_EVENTS, SendQueue } from '@zrpc/core/protocol';
+import { fitsInBatch, SendQueue } from '@zrpc/core/protocol';
 import type { Router } from 'zeromq';
 import { Backlog, type Outgoing } from './backlog.js';
 import { SendBudgetError } from './errors.js';
@@ -64,7 +64,6 @@ const pauseCell = new Int32Array(new SharedArrayBuffer(4));
  * batched events for a peer that never reads, or 128 single events as
  * before.
  */
-export { BATCH_BYTES, BATCH_EVENTS };
 
 type Frames = Outgoing['frames'];
 
@@ -203,8 +202,7 @@ export class Outbox {
       batchable &&
       open !== undefined &&
       open.backlog === backlog &&
-      open.events < BATCH_EVENTS &&
-      open.bytes + bytes <= BATCH_BYTES
+      fitsInBatch(open.events, open.bytes, bytes)
     ) {
       open.frames.push(frames[frames.length - 1]!);
       open.bytes += bytes;

@@ -3,10 +3,16 @@
 // a zrpc client (its request said `zrpc_hb`), and to a zrpc client several
 // events in one message when it has several for it at once: docs/EXTENSIONS.md.
 import { Registry } from '@zrpc/core';
-import { BATCH_MARKER, decodeEvent, encodeEvent, MessageIdGenerator } from '@zrpc/core/protocol';
+import {
+  BATCH_BYTES,
+  BATCH_EVENTS,
+  BATCH_MARKER,
+  decodeEvent,
+  encodeEvent,
+  MessageIdGenerator,
+} from '@zrpc/core/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer } from 'zeromq';
-import { BATCH_BYTES, BATCH_EVENTS } from '../src/outbox.js';
 import { startServer } from './helpers.js';
 
 const registry = new Registry();
