@@ -200,6 +200,17 @@ describe('message ids and response_to', () => {
     expect(ascii(gen.next()).slice(0, 8)).toBe('00000000');
   });
 
+  it('short ones are the counter alone, counted with the long ones, and never routable', () => {
+    const gen = new MessageIdGenerator();
+    (gen as unknown as { counter: number }).counter = 0xfffffffe;
+    const [long, short, wrapped] = [gen.next(), gen.nextShort(), gen.nextShort()];
+    expect(ascii(short)).toBe('ffffffff');
+    expect(ascii(wrapped)).toBe('00000000');
+    expect(hex(encodeValue(short)).slice(0, 4)).toBe('c408');
+    expect(gen.counterOf(long)).toBe(0xfffffffe);
+    expect(gen.counterOf(short)).toBeUndefined();
+  });
+
   it("counterOf answers the counter of the generator's own ids only", () => {
     const gen = new MessageIdGenerator();
     (gen as unknown as { counter: number }).counter = 0xfffffffe;

@@ -37,7 +37,8 @@ export interface CallHost {
   readonly limiter: Limiter;
   readonly sendQueue: Pick<SendQueue<unknown>, 'size' | 'highWater' | 'room'>;
   resolve(method: string): ResolvedMethod | undefined;
-  nextMessageId(): MessageId;
+  /** A fresh id for an event the server sends; a short one for a zrpc client (`zrpcPeer`). */
+  nextMessageId(zrpcPeer: boolean): MessageId;
   /** Encode one event and queue it for the peer: its size in bytes; throws when it cannot be encoded. */
   send(
     identity: readonly Buffer[],

@@ -98,7 +98,7 @@ export class Dispatcher implements Arrivals {
       limiter: this.limiter,
       sendQueue: transport.sendQueue,
       resolve: (method) => resolveMethod(builtins, registry, method),
-      nextMessageId: () => this.ids.next(),
+      nextMessageId: (zrpcPeer) => (zrpcPeer ? this.ids.nextShort() : this.ids.next()),
       send: (identity, header, name, args, zrpcPeer) =>
         transport.send(identity, header, name, args, zrpcPeer),
       badInput: (kind, detail) => this.bad(kind, detail),
@@ -194,10 +194,11 @@ export class Dispatcher implements Arrivals {
   /** Answer a request with ERR without opening a channel for it, and report its end. */
   private refuse(identity: Buffer[], request: ZEvent, bytesIn: number, error: Error): void {
     const started = this.clock.now();
-    const header = channelHeader(this.ids.next(), request.header.message_id as MessageId);
+    const zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
+    const id = zrpcPeer ? this.ids.nextShort() : this.ids.next();
+    const header = channelHeader(id, request.header.message_id as MessageId);
     let bytesOut = 0;
     try {
-      const zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
       bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false), zrpcPeer);
     } catch {
       // Past the peer's allowance for small events: the refusal is still reported.

@@ -501,7 +501,7 @@ export class ServerCall implements ChannelSink, StreamOutlet {
   private header(extra?: Readonly<Record<string, unknown>>): EventHeader {
     // Our heartbeat tells a zrpc client our pace, and that we understand _zpc_cancel.
     return serverEventHeader(
-      this.host.nextMessageId(),
+      this.host.nextMessageId(this.zrpcPeer),
       this.request.header.message_id,
       this.host.heartbeatMs,
       extra,

@@ -79,13 +79,21 @@ describe('the envelope of a reply', () => {
   it('to a client that said nothing of itself (a reference client): the empty delimiter, then the payload', async () => {
     const frames = await replyFrames({});
     expect(frames.map((frame) => frame.length === 0)).toEqual([true, false]);
-    expect(decodeEvent(frames[1]!)).toMatchObject({ name: 'OK', args: [3] });
+    const reply = decodeEvent(frames[1]!);
+    expect(reply).toMatchObject({ name: 'OK', args: [3] });
+    // zerorpc-python's shape of id: 32 hex bytes.
+    expect(reply.header.message_id).toEqual(expect.any(Uint8Array));
+    expect(reply.header.message_id).toHaveLength(32);
   });
 
-  it('to a zrpc client (its request said zrpc_hb): the payload alone', async () => {
+  it('to a zrpc client (its request said zrpc_hb): the payload alone, with a short id', async () => {
     const frames = await replyFrames({ zrpc_hb: 5000 });
     expect(frames).toHaveLength(1);
-    expect(decodeEvent(frames[0]!)).toMatchObject({ name: 'OK', args: [3] });
+    const reply = decodeEvent(frames[0]!);
+    expect(reply).toMatchObject({ name: 'OK', args: [3] });
+    // 8 hex bytes: small replies stay within zeromq.js's copy threshold (EXTENSIONS.md).
+    expect(Buffer.from(reply.header.message_id as Uint8Array).toString()).toMatch(/^[0-9a-f]{8}$/);
+    expect(frames[0]!.length).toBeLessThanOrEqual(128);
   });
 
   it('an unknown method, and a request refused before it is a call, are enveloped the same way', async () => {
@@ -95,10 +103,13 @@ describe('the envelope of a reply', () => {
     ];
     expect(reference).toHaveLength(2);
     expect(zrpc).toHaveLength(1);
+    expect(decodeEvent(reference[1]!).header.message_id).toHaveLength(32);
+    expect(decodeEvent(zrpc[0]!).header.message_id).toHaveLength(8);
     expect((decodeEvent(zrpc[0]!).args as string[]).slice(0, 2)).toEqual(['NameError', 'nope']);
     // Arguments that cannot be decoded: the dispatcher answers ProtocolError itself.
     const unreadable = await replyFrames({ zrpc_hb: 5000 }, 'add', true);
     expect(unreadable).toHaveLength(1);
+    expect(decodeEvent(unreadable[0]!).header.message_id).toHaveLength(8);
     expect((decodeEvent(unreadable[0]!).args as string[])[0]).toBe('ProtocolError');
   });
 
@@ -141,6 +152,12 @@ describe('several events in one message', () => {
     expect(replies.map((reply) => reply.name)).toEqual(Array(200).fill('OK'));
     const results = replies.map((reply) => (reply.args as number[])[0]).sort((a, b) => a! - b!);
     expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    // A routed call's reply has a short id too, and no two ids are the same.
+    const ids = replies.map((reply) =>
+      Buffer.from(reply.header.message_id as Uint8Array).toString(),
+    );
+    expect(ids.every((id) => /^[0-9a-f]{8}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(200);
     // At most BATCH_EVENTS a message, and far fewer messages than replies.
     expect(Math.max(...messages.map((frames) => frames.length))).toBeLessThanOrEqual(BATCH_EVENTS);
     expect(messages.length).toBeLessThan(20);

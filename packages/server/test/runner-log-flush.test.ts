@@ -49,6 +49,29 @@ describe('the JSON log, buffered for a turn of the event loop', () => {
     expect(logged.map((line) => line.n)).toEqual(Array.from({ length: LINES }, (_, n) => n));
   });
 
+  it('keeps long lines and non-ASCII text whole, in order', async () => {
+    // Lines of every size around the 16 KiB batch, text of 1 to 4 UTF-8 bytes a character.
+    const script = `
+      import { runnerLogger } from ${JSON.stringify(RUNNER)};
+      const logger = runnerLogger();
+      const text = (n) => 'aé€🙂'.repeat(n);
+      for (const n of [1, 1000, 1, 700, 4000, 5000, 2, 20000, 3, 1500, 1500]) logger.info({ n, text: text(n) }, 'line');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => child.on('close', resolve));
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.n)).toEqual([1, 1000, 1, 700, 4000, 5000, 2, 20000, 3, 1500, 1500]);
+    for (const line of lines) expect(line.text).toBe('aé€🙂'.repeat(line.n));
+  });
+
   it("keeps a server's last call lines and its stop line at SIGTERM", async () => {
     const cli = startCli(['--app', 'log-app', '127.0.0.1:0']);
     const endpoint = await cli.endpoint();
