@@ -31,7 +31,7 @@ const MEASUREMENT_TIMEOUT_MS = 60_000;
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
 
 /** The 1, 5 and 15 minute load averages, as `uptime` shows them. */
-const loads = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(', ');
+const loadAverages = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(', ');
 
 /** Rates as whole numbers, ratios to three decimals: the JSON stays readable. */
 const readable = (_key: string, value: unknown) =>
@@ -78,12 +78,12 @@ async function timeBounded(load: Load, stack: Stack, size: number) {
 }
 
 /** Each round runs every load on every stack, the stacks' order rotating from round to round. */
-async function rounds(stacks: Bench[]): Promise<Map<Load, Samples>> {
-  const samples = new Map(LOADS.map((load) => [load, emptySamples()]));
+async function rounds(stacks: Bench[], loads: Load[]): Promise<Map<Load, Samples>> {
+  const samples = new Map(loads.map((load) => [load, emptySamples()]));
   for (let round = 0; round < ROUNDS; round++) {
     const started = performance.now();
     const order = stacks.map((_, i) => stacks[(i + round) % stacks.length]!);
-    for (const load of LOADS) {
+    for (const load of loads) {
       for (const stack of order)
         samples.get(load)![stack.stack.name].push(await measure(load, stack, load.size));
     }
@@ -93,7 +93,12 @@ async function rounds(stacks: Bench[]): Promise<Map<Load, Samples>> {
   return samples;
 }
 
-async function main(): Promise<void> {
+/**
+ * The rounds of `loads`; with every load (`pnpm bench`), the scaling and
+ * metrics rows after them, and the results written to results.json.
+ */
+async function main(loads: Load[]): Promise<void> {
+  const everything = loads.length === LOADS.length;
   const started = performance.now();
   const [zrpc, floor, grpc] = await Promise.all(
     ['zrpc', 'floor', 'grpc'].map((name) => startServer(name)),
@@ -104,9 +109,13 @@ async function main(): Promise<void> {
     { stack: grpcStack(grpc!.endpoint), server: grpc! },
   ];
   const loadBefore = loadavg();
-  console.log(`warming up (${STACK_NAMES.join(', ')}), load average ${loads(loadBefore)}...`);
-  for (const load of LOADS) for (const stack of stacks) await measure(load, stack, load.warmUpSize);
-  const results: LoadResult[] = [...(await rounds(stacks))].map(([load, s]) => summarize(load, s));
+  console.log(
+    `warming up (${STACK_NAMES.join(', ')}), load average ${loadAverages(loadBefore)}...`,
+  );
+  for (const load of loads) for (const stack of stacks) await measure(load, stack, load.warmUpSize);
+  const results: LoadResult[] = [...(await rounds(stacks, loads))].map(([load, s]) =>
+    summarize(load, s),
+  );
   console.log(`\nmedians of ${ROUNDS} rounds (higher is better)\n`);
   console.log(table(results));
   console.log(
@@ -116,6 +125,10 @@ async function main(): Promise<void> {
       `(zrpc's server log, a line per call, is in ${LOG_DIR})`,
   );
   await Promise.all(stacks.map(({ stack }) => stack.close()));
+  if (!everything) {
+    await stopServers();
+    return;
+  }
   console.log('\nscaling with servers...');
   const scaling = await measureScaling();
   console.log(`\n${scalingTable(scaling)}`);
@@ -136,20 +149,33 @@ async function main(): Promise<void> {
     `${JSON.stringify({ ...machine, results, scaling, metrics }, readable, 2)}\n`,
   );
   console.log(
-    `\n${seconds} s in all, load average ${loads(loadBefore)} before, ${loads(loadAfter)} after; written to ${RESULTS_FILE.pathname}`,
+    `\n${seconds} s in all, load average ${loadAverages(loadBefore)} before, ${loadAverages(loadAfter)} after; written to ${RESULTS_FILE.pathname}`,
   );
   await stopServers();
 }
 
 try {
-  // `bench/index.ts scaling` (or `metrics`) runs the servers-scaling (or metrics) rows alone.
-  if (process.argv[2] === 'scaling') {
+  // `bench/index.ts scaling` (or `metrics`) runs the servers-scaling (or
+  // metrics) rows alone; `bench/index.ts sequential stream` the rounds of
+  // those loads alone (results.json is left as it is).
+  const [part, ...more] = process.argv.slice(2);
+  if (part === 'scaling') {
     console.log(scalingTable(await measureScaling()));
     await stopServers();
-  } else if (process.argv[2] === 'metrics') {
+  } else if (part === 'metrics') {
     console.log(metricsTable(await measureMetricsCost()));
     await stopServers();
-  } else await main();
+  } else if (part === undefined) {
+    await main(LOADS);
+  } else {
+    const keys = [part, ...more];
+    const unknown = keys.filter((key) => !LOADS.some((load) => load.key === key));
+    if (unknown.length > 0) {
+      const known = ['scaling', 'metrics', ...LOADS.map((load) => load.key)].join(', ');
+      throw new Error(`unknown part ${unknown.join(', ')}: one of ${known}`);
+    }
+    await main(LOADS.filter((load) => keys.includes(load.key)));
+  }
 } catch (error) {
   console.error(error);
   // Calls may still be pending on a failed stack: do not wait for them.
