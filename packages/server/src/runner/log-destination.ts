@@ -8,8 +8,6 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const FLUSH_BYTES = 16 * 1024;
 /** ...or this long after the first of them, at the latest (ms). */
 const FLUSH_MS = 10;
-/** The most bytes one UTF-16 code unit of a line takes in UTF-8. */
-const MAX_UTF8_PER_UNIT = 3;
 
 /**
  * Where the runner's JSON lines go: a file descriptor (stderr), written in
@@ -17,36 +15,24 @@ const MAX_UTF8_PER_UNIT = 3;
  * after the first line of a batch. A server logs a line per call; a write
  * system call per line cost about a fifth of the server's CPU time at 20k
  * calls/s (and a seventh of a single caller's round trip), one per batch
- * next to nothing. Each line is encoded into the batch's buffer as it comes
- * (joining the lines as strings and encoding them at the flush cost a
- * server answering one call at a time about 2 µs a line more). The writes
- * stay synchronous, as a line-by-line writer's are: a log reader that
- * falls behind slows the server instead of making it buffer without bound.
- * Whatever is buffered is written before the runner's own lines
- * (`flushRunnerLogs`) and when the process exits, however it exits
- * (`process.exit`, a signal the runner handles, an uncaught error): no
- * line is lost but to SIGKILL.
+ * next to nothing. The writes stay synchronous, as a line-by-line writer's
+ * are: a log reader that falls behind slows the server instead of making
+ * it buffer without bound. Whatever is buffered is written before the
+ * runner's own lines (`flushRunnerLogs`) and when the process exits,
+ * however it exits (`process.exit`, a signal the runner handles, an
+ * uncaught error): no line is lost but to SIGKILL.
  */
 export class BatchedDestination {
-  private readonly batch = Buffer.allocUnsafe(FLUSH_BYTES);
-  private used = 0;
+  private text = '';
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly fd: number) {}
 
   /** pino's destination interface: one JSON line. */
   write(line: string): boolean {
-    const most = line.length * MAX_UTF8_PER_UNIT;
-    if (this.used + most > FLUSH_BYTES) {
-      this.flush();
-      // A line longer than a whole batch goes alone.
-      if (most > FLUSH_BYTES) {
-        writeAll(this.fd, Buffer.from(line));
-        return true;
-      }
-    }
-    this.used += this.batch.write(line, this.used);
-    if (this.timer === undefined) {
+    this.text += line;
+    if (this.text.length >= FLUSH_BYTES) this.flush();
+    else if (this.timer === undefined) {
       // It holds no process open: exit writes what is left.
       this.timer = setTimeout(this.flush, FLUSH_MS).unref();
       unflushed.add(this);
@@ -59,10 +45,10 @@ export class BatchedDestination {
     clearTimeout(this.timer);
     this.timer = undefined;
     unflushed.delete(this);
-    if (this.used === 0) return;
-    const used = this.used;
-    this.used = 0;
-    writeAll(this.fd, this.batch.subarray(0, used));
+    if (this.text === '') return;
+    const text = this.text;
+    this.text = '';
+    writeAll(this.fd, Buffer.from(text));
   };
 }
 
