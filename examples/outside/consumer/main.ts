@@ -7,6 +7,7 @@
 import type * as Tickets from '@acme/tickets-provider/rpcs';
 import { Client, type RemoteError } from '@zrpc/client';
 
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read when the consumer runs, an input of no build or test task
 const endpoint = process.env.TICKETS_ENDPOINT ?? 'tcp://127.0.0.1:4242';
 const client = new Client<typeof Tickets>({ endpoints: endpoint });
 try {
