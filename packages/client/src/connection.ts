@@ -298,11 +298,14 @@ export class Connection {
   private writeBatch(batch: Batch): Promise<void> | undefined {
     // Offered to the socket now: nothing joins it any more.
     if (batch === this.openBatch) this.openBatch = undefined;
-    batch.messages = batch.messages.filter(
-      (message) => message.wanted() && (this.inRotation || !message.reroute?.()),
-    );
+    // Those no longer wanted (or taken back) leave, in place: no array per batch.
     const { messages } = batch;
-    if (messages.length === 0) return undefined;
+    let kept = 0;
+    for (const message of messages) {
+      if (message.wanted() && (this.inRotation || !message.reroute?.())) messages[kept++] = message;
+    }
+    messages.length = kept;
+    if (kept === 0) return undefined;
     if (this.serverHeartbeatMs === undefined) return this.writeEach(batch);
     if (messages.length === 1) return this.socket.send(messages[0]!.payload);
     const frames = [BATCH_MARKER];

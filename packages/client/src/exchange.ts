@@ -131,10 +131,14 @@ export class Exchange implements Route, ChannelSink, Outgoing, ExchangeView {
       this.rejectReply = reject;
     });
     this.replyDue = this.now() + this.spec.timeoutMs;
+    // The exchange is its request's Outgoing: no message object, no closures.
+    // The request goes first, the timer and the abort listeners after it (a
+    // reply cannot come before this turn ends); unless the send already
+    // ended the call (a socket that refused it at once).
+    this.connection.send(this);
+    if (this.closed) return reply;
     this.timer = this.host.timers.start(this);
     for (const signal of this.spec.signals) signal.addEventListener('abort', this);
-    // The exchange is its request's Outgoing: no message object, no closures.
-    this.connection.send(this);
     return reply;
   }
 

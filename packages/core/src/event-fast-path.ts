@@ -15,7 +15,7 @@ import { type EncoderInternals, readFrom, type ZrpcDecoder } from './msgpack.js'
  */
 
 /** The header keys that nearly every event has, as msgpack fixstr bytes (matched when reading). */
-const KNOWN_KEYS = ['message_id', 'v', 'response_to'].map((key) => ({
+const KNOWN_KEYS = ['message_id', 'v', 'response_to', 'zrpc_hb'].map((key) => ({
   key,
   bytes: Uint8Array.from([0xa0 | key.length, ...Buffer.from(key, 'latin1')]),
 }));
@@ -23,6 +23,9 @@ const FIXARRAY = 0x90;
 const FIXMAP = 0x80;
 const MAP16 = 0xde;
 const BIN8 = 0xc4;
+const UINT8 = 0xcc;
+const UINT16 = 0xcd;
+const UINT32 = 0xce;
 const FIXSTR = 0xa0;
 /** The longest text the decoder's key cache keeps. */
 const MAX_CACHED_NAME = 16;
@@ -66,6 +69,8 @@ export function writeEvent(
         writeBytes(enc, value);
       } else if (isPositiveFixint(value)) {
         writeByte(enc, value); // like v: 3
+      } else if (isUint32(value)) {
+        writeUint(enc, value); // like zrpc_hb: 5000
       } else {
         enc.doEncode(value, 3);
       }
@@ -83,6 +88,28 @@ export function writeEvent(
     return copyOf(enc.bytes, enc.pos);
   } finally {
     enc.entered = false;
+  }
+}
+
+/** A whole number msgpack writes as uint8, uint16 or uint32 (the fixints aside). */
+const isUint32 = (value: unknown): value is number =>
+  typeof value === 'number' && value >= 0x80 && value <= 0xffffffff && Number.isInteger(value);
+
+/** `value` (see `isUint32`) in the fewest bytes, as the encoder writes it. */
+function writeUint(enc: EncoderInternals, value: number): void {
+  if (value < 0x100) {
+    writeByte(enc, UINT8);
+    writeByte(enc, value);
+  } else if (value < 0x10000) {
+    writeByte(enc, UINT16);
+    writeByte(enc, value >>> 8);
+    writeByte(enc, value & 0xff);
+  } else {
+    writeByte(enc, UINT32);
+    writeByte(enc, value >>> 24);
+    writeByte(enc, (value >>> 16) & 0xff);
+    writeByte(enc, (value >>> 8) & 0xff);
+    writeByte(enc, value & 0xff);
   }
 }
 
@@ -200,13 +227,20 @@ function readName(dec: ZrpcDecoder, bytes: Uint8Array): unknown {
   return dec.doDecodeSync();
 }
 
-/** A header value: bin ids and small ints by hand, anything else by the decoder. */
+/** A header value: bin ids and unsigned ints by hand, anything else by the decoder. */
 function readHeaderValue(dec: ZrpcDecoder, bytes: Uint8Array): unknown {
   const pos = dec.pos;
   const head = bytes[pos]!;
   if (head < 0x80) {
     dec.pos = pos + 1;
     return head; // positive fixint
+  }
+  const uintBytes = head === UINT8 ? 1 : head === UINT16 ? 2 : head === UINT32 ? 4 : 0;
+  if (uintBytes > 0 && pos + uintBytes < bytes.length) {
+    let value = 0;
+    for (let i = 1; i <= uintBytes; i++) value = value * 256 + bytes[pos + i]!;
+    dec.pos = pos + 1 + uintBytes;
+    return value;
   }
   const binEnd = pos + 2 + bytes[pos + 1]!;
   if (head === BIN8 && binEnd <= bytes.length) {

@@ -90,7 +90,11 @@ function eventGenerator(seed: number) {
       -32,
       -33,
       255,
+      256,
+      5000,
+      65_535,
       65_536,
+      2 ** 32 - 1,
       2 ** 32,
       -(2 ** 31) - 1,
       2 ** 53 - 1,
@@ -145,6 +149,7 @@ function eventGenerator(seed: number) {
     if (random(10)) entries.push(['message_id', id()]);
     if (random(10)) entries.push(['v', random(10) ? 3 : value(0)]);
     if (random(2)) entries.push(['response_to', id()]);
+    if (random(2)) entries.push(['zrpc_hb', random(3) ? number() : value(0)]);
     const extra = random(4) ? 0 : random(random(4) ? 4 : 20);
     for (let i = 0; i < extra; i++) entries.push([text(), value(1)]);
     // Any order: zerorpc-node sends `v` first.

@@ -37,7 +37,8 @@ export function runHandler(
  * to fix it. The generator has not run (generators are lazy).
  */
 function checked(spec: MethodSpec, produced: unknown): unknown {
-  if (spec.stream || !isGenerator(produced)) return produced;
+  // (A generator is an object: most results are not, and need no tag.)
+  if (spec.stream || typeof produced !== 'object' || !isGenerator(produced)) return produced;
   throw new TypeError(
     `${spec.name}() returned a generator: register it with { stream: true } to stream its items`,
   );

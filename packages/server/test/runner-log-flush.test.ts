@@ -68,7 +68,9 @@ describe('the JSON log, buffered for a turn of the event loop', () => {
       .trimEnd()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(lines.map((line) => line.n)).toEqual([1, 1000, 1, 700, 4000, 5000, 2, 20000, 3, 1500, 1500]);
+    expect(lines.map((line) => line.n)).toEqual([
+      1, 1000, 1, 700, 4000, 5000, 2, 20000, 3, 1500, 1500,
+    ]);
     for (const line of lines) expect(line.text).toBe('aé€🙂'.repeat(line.n));
   });
 
