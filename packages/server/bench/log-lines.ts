@@ -7,8 +7,10 @@
  *
  * - `per line`: a synchronous write per line (pino.destination sync);
  * - `async`: pino's asynchronous destination (sonic-boom, sync: false);
- * - `batched`: the runner's (`BatchedDestination`), one synchronous
- *   write per 16 KiB or 10 ms;
+ * - `batched`: `BatchedDestination`, one synchronous write per 16 KiB or
+ *   10 ms;
+ * - `held+batched`: the runner's logger: the same, the call log's lines
+ *   held back and formatted many at once (`HeldLines`);
  * - `off`: the line is not logged (verbosity 0), for reference.
  *
  *   node --import tsx bench/log-lines.ts
@@ -20,6 +22,7 @@ import { type CallEnd, Registry } from '@zrpc/core';
 import { pino } from 'pino';
 import { CallLog } from '../src/log.js';
 import { BatchedDestination } from '../src/runner/log-destination.js';
+import { loggerHoldingLines } from '../src/runner/logger.js';
 
 const PER_TURN = [64, 1];
 const LINES = 100_000;
@@ -32,6 +35,7 @@ const logs = {
     pino({ base: { pid: process.pid } }, pino.destination({ dest: fd, sync: true })),
   async: () => pino({ base: { pid: process.pid } }, pino.destination({ dest: fd, sync: false })),
   batched: () => pino({ base: { pid: process.pid } }, new BatchedDestination(fd)),
+  'held+batched': () => loggerHoldingLines('info', new BatchedDestination(fd)),
   off: () => pino({ level: 'error' }, pino.destination({ dest: fd, sync: true })),
 };
 

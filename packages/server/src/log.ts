@@ -22,12 +22,24 @@ import type { Logger } from './options.js';
  * error itself after it for a failure, so that `console` prints its stack.
  */
 export class CallLog {
+  /** Where the logger holds lines back, if it does (its own property: not a child's). */
+  private readonly held: HeldLinesOf | undefined;
+
   constructor(
     private readonly logger: Logger,
     private readonly registry: Registry,
-  ) {}
+  ) {
+    this.held = Object.hasOwn(logger, HELD_LINES)
+      ? (logger as unknown as { [HELD_LINES]: HeldLinesOf })[HELD_LINES]
+      : undefined;
+  }
 
   readonly ended = (end: CallEnd): void => {
+    if (this.held === undefined) this.write(end);
+    else this.held.hold(this.write, end);
+  };
+
+  private readonly write = (end: CallEnd): void => {
     const { method, peer, status, durationMs, error, ctx } = end;
     const verb = isRefusal(status) && !end.ran ? 'refused' : VERBS[status];
     const took = `${verb === 'ok' || verb === 'refused' || verb === 'failed' ? 'in' : 'after'} ${duration(durationMs)}`;
@@ -61,6 +73,18 @@ export class CallLog {
   private isBuiltin(method: string): boolean {
     return method.startsWith('_zerorpc_') && this.registry.get(method) === undefined;
   }
+}
+
+/**
+ * Where a logger may keep a `HeldLinesOf` (the runner's does): the call
+ * log then hands it each line to format later, in order with the logger's
+ * other lines and with the time it was handed over (runner/held-lines.ts).
+ */
+export const HELD_LINES = Symbol.for('@zrpc/server/held-lines');
+
+export interface HeldLinesOf {
+  /** Run `write(arg)` later, as if now. */
+  hold<T>(write: (arg: T) => void, arg: T): void;
 }
 
 /** How a line says each status that is not a refusal. */

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { releaseHeldLines } from './held-lines.js';
 
 /** How long a write that found a non-blocking pipe full waits before trying again, in ms. */
 const FULL_PIPE_WAIT_MS = 1;
@@ -54,6 +55,7 @@ export class BatchedDestination {
 
 /** Write every line the runner's loggers hold, before the runner writes lines of its own. */
 export function flushRunnerLogs(): void {
+  releaseHeldLines();
   for (const destination of unflushed) destination.flush();
 }
 
