@@ -98,7 +98,7 @@ export class Dispatcher implements Arrivals {
       limiter: this.limiter,
       sendQueue: transport.sendQueue,
       resolve: (method) => resolveMethod(builtins, registry, method),
-      nextMessageId: (zrpcPeer) => (zrpcPeer ? this.ids.nextShort() : this.ids.next()),
+      nextMessageId: (zrpcPeer) => this.eventId(zrpcPeer),
       send: (identity, header, name, args, zrpcPeer) =>
         transport.send(identity, header, name, args, zrpcPeer),
       badInput: (kind, detail) => this.bad(kind, detail),
@@ -195,8 +195,7 @@ export class Dispatcher implements Arrivals {
   private refuse(identity: Buffer[], request: ZEvent, bytesIn: number, error: Error): void {
     const started = this.clock.now();
     const zrpcPeer = advertisedHeartbeat(request.header) !== undefined;
-    const id = zrpcPeer ? this.ids.nextShort() : this.ids.next();
-    const header = channelHeader(id, request.header.message_id as MessageId);
+    const header = channelHeader(this.eventId(zrpcPeer), request.header.message_id as MessageId);
     let bytesOut = 0;
     try {
       bytesOut = this.transport.send(identity, header, ERR, errArgs(error, false), zrpcPeer);
@@ -217,6 +216,11 @@ export class Dispatcher implements Arrivals {
       error,
     };
     this.observers.notify(end);
+  }
+
+  /** A fresh id for an event the server sends: a short one for a zrpc client (docs/EXTENSIONS.md). */
+  private eventId(zrpcPeer: boolean): MessageId {
+    return zrpcPeer ? this.ids.nextShort() : this.ids.next();
   }
 
   private bad(kind: 'badEvents' | 'unroutable', detail: string): void {

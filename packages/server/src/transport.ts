@@ -83,7 +83,7 @@ export class Transport {
   private readonly socket: Router;
   private readonly outbox: Outbox;
   private readonly endpointList: string[] = [];
-  /** The addresses bound, as ZeroMQ names them (for `unbind` on close). */
+  /** The addresses bound, as ZeroMQ names them (`close` waits for each to close). */
   private readonly boundAddresses: string[] = [];
   private reading: Promise<void> | undefined;
   /** With CURVE: this server's ZAP domain, and the allow-list's first load. */
